@@ -1,0 +1,138 @@
+"""The storage port: what a store must do for the ledger.
+
+The ledger decides; a store remembers. Every write goes through one
+``LedgerUnit``, opened by ``LedgerStore.write(book_id)`` as a context manager:
+the unit is one atomic unit of work (one database transaction in an SQL
+store) that commits when the block exits normally and leaves no trace when it
+exits with an exception. Reads inside a unit see the unit's own writes. The
+ledger validates everything before it writes, and writes each decision with
+one ``append`` call, so a store never has to undo half of a decision.
+
+``MemoryStore`` in ``timebank.ledger.memory`` is the reference implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol
+
+from msgspec import Struct
+
+from timebank.ledger.model import (
+    Account,
+    Balance,
+    BookHead,
+    Entry,
+    HoldRecord,
+    Rejection,
+    Request,
+    Transaction,
+)
+
+__all__ = ["Commit", "Committed", "LedgerReader", "LedgerStore", "LedgerUnit"]
+
+
+class Committed(Struct, frozen=True, kw_only=True):
+    """A committed transaction and the request that made it (None if the ledger made it)."""
+
+    request: Request | None
+    transaction: Transaction
+
+
+class Commit(Struct, frozen=True, kw_only=True):
+    """Everything one accepted request writes, applied by a store as one unit."""
+
+    request: Request | None
+    transaction: Transaction
+    accounts: tuple[Account, ...]
+    """The new state of every account touched, in posting order.
+
+    Each account's statement entry for this transaction is its new state set
+    against its previous one (see ``timebank.ledger.model.Entry``).
+    """
+    hold: HoldRecord | None
+    """The hold this transaction creates or resolves, in its new state."""
+
+
+class LedgerReader(Protocol):
+    """Reads of one book. Inside a unit, they see the unit's own writes."""
+
+    def head(self) -> BookHead: ...
+
+    def account(self, account_id: str) -> Account | None: ...
+
+    def find(self, transaction_id: str) -> Committed | Rejection | None:
+        """What became of a transaction id, if it was ever submitted."""
+        ...
+
+    def hold(self, hold_id: str) -> HoldRecord | None: ...
+
+    def reversal_of(self, transaction_id: str) -> str | None:
+        """The id of the reversal of ``transaction_id``, if it was reversed."""
+        ...
+
+    def entries(self, account_id: str, *, after: int | None, limit: int) -> Sequence[Entry]:
+        """Up to ``limit`` entries of one account with sequence > ``after``, oldest first."""
+        ...
+
+    def balance_recorded_at(self, account_id: str, moment: datetime) -> Balance:
+        """The account's balances after the last entry recorded at or before ``moment``."""
+        ...
+
+    def balance_effective_at(self, account_id: str, moment: datetime) -> Balance:
+        """The sum of the account's entries whose effective time is at or before ``moment``."""
+        ...
+
+    def journal(self, *, after: int, limit: int) -> Sequence[Transaction]:
+        """Up to ``limit`` records with sequence > ``after``, in sequence order."""
+        ...
+
+    def accounts(self, *, after: str | None, limit: int) -> Sequence[Account]:
+        """Up to ``limit`` accounts with id > ``after``, in id order."""
+        ...
+
+
+class LedgerUnit(LedgerReader, Protocol):
+    """One atomic unit of work on one book."""
+
+    def lock_accounts(self, account_ids: Sequence[str]) -> list[Account | None]:
+        """Read accounts for update, in the order given; a store locks them in sorted order."""
+        ...
+
+    def due_holds(self, moment: datetime, limit: int) -> Sequence[HoldRecord]:
+        """Up to ``limit`` pending holds whose expiry is at or before ``moment``, oldest first."""
+        ...
+
+    def add_account(self, account: Account) -> None: ...
+
+    def replace_account(self, account: Account) -> None:
+        """Store a new state of an existing account (closing it, not balances)."""
+        ...
+
+    def append(self, commit: Commit) -> None:
+        """Write an accepted transaction: the record, its entries, accounts and hold."""
+        ...
+
+    def reject(self, rejection: Rejection) -> None:
+        """Remember that a request was refused on a rule."""
+        ...
+
+
+class LedgerStore(Protocol):
+    """Where books live."""
+
+    def create_book(self, book_id: str) -> None:
+        """Create an empty book; raises ``BookExists``."""
+        ...
+
+    def book_ids(self) -> Sequence[str]: ...
+
+    def write(self, book_id: str) -> AbstractContextManager[LedgerUnit]:
+        """Open one atomic unit of work on a book; raises ``BookNotFound``."""
+        ...
+
+    def read(self, book_id: str) -> AbstractContextManager[LedgerReader]:
+        """Open a consistent read of a book; raises ``BookNotFound``."""
+        ...
