@@ -27,8 +27,10 @@ def demo() -> None:
         balance = account.balance()
         print(f"{account.account_id:<14}{balance.posted_minutes:>8}{balance.pending_minutes:>9}")
     report = book.verify()
-    print(f"verify: {'ok' if report.ok else report.first_break}, "
-          f"{report.transactions_checked} transactions, {report.accounts_checked} accounts")
+    print(
+        f"verify: {'ok' if report.ok else report.first_break}, "
+        f"{report.transactions_checked} transactions, {report.accounts_checked} accounts"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
