@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from hashlib import sha256
 from typing import Literal
 
@@ -115,7 +116,8 @@ class Book:
         check_bounds(balance_minutes_min, balance_minutes_max)
         metadata = {} if metadata is None else dict(metadata)
         check_metadata(metadata)
-        with self._store.write(self.book_id) as unit:
+
+        def work(unit: LedgerUnit) -> Account:
             existing = unit.account(account_id)
             if existing is not None:
                 for field, value in (
@@ -137,10 +139,13 @@ class Book:
             unit.add_account(account)
             return account
 
+        return self._store.transact(self.book_id, work)
+
     def close_account(self, account_id: str) -> Account:
         """Close an account: it refuses new postings; its pending holds can still be voided."""
         check_id("account_id", account_id)
-        with self._store.write(self.book_id) as unit:
+
+        def work(unit: LedgerUnit) -> Account:
             (account,) = unit.lock_accounts([account_id])
             if account is None:
                 raise AccountNotFound(account_id=account_id)
@@ -148,6 +153,8 @@ class Book:
                 account = replace(account, closed_at=self._clock.now())
                 unit.replace_account(account)
             return account
+
+        return self._store.transact(self.book_id, work)
 
     def account(self, account_id: str) -> Account:
         with self._store.read(self.book_id) as reader:
@@ -171,8 +178,7 @@ class Book:
         if type(request) is not Transfer or type(request.postings) is not tuple:
             request = _normalised(request)
         check_id("transaction_id", request.transaction_id)
-        with self._store.write(self.book_id) as unit:
-            outcome = self._decide(unit, request)
+        outcome = self._store.transact(self.book_id, partial(self._decide, request=request))
         if isinstance(outcome, LedgerError):
             raise outcome
         return outcome
@@ -192,11 +198,14 @@ class Book:
                 checked.append(error)
             else:
                 checked.append(request)
-        with self._store.write(self.book_id) as unit:
+
+        def work(unit: LedgerUnit) -> list[Transaction | LedgerError]:
             return [
                 item if isinstance(item, LedgerError) else self._decide(unit, item)
                 for item in checked
             ]
+
+        return self._store.transact(self.book_id, work)
 
     def transfer(
         self,
@@ -303,8 +312,9 @@ class Book:
         """
         if not 0 < limit <= EXPIRE_BATCH_MAX:
             raise PageSizeOutOfRange(limit=limit, maximum=EXPIRE_BATCH_MAX)
-        expired: list[Transaction] = []
-        with self._store.write(self.book_id) as unit:
+
+        def work(unit: LedgerUnit) -> ExpiryReport:
+            expired: list[Transaction] = []
             due = unit.due_holds(self._clock.now(), limit + 1)
             for hold in due[:limit]:
                 commit = self._plan_release(
@@ -318,7 +328,9 @@ class Book:
                 )
                 unit.append(commit)
                 expired.append(commit.transaction)
-        return ExpiryReport(expired=tuple(expired), more_due=len(due) > limit)
+            return ExpiryReport(expired=tuple(expired), more_due=len(due) > limit)
+
+        return self._store.transact(self.book_id, work)
 
     # --- reads -----------------------------------------------------------------
 
@@ -387,6 +399,8 @@ class Book:
     # --- deciding --------------------------------------------------------------
 
     def _decide(self, unit: LedgerUnit, request: Request) -> Transaction | LedgerError:
+        """Decide one request inside a unit. Refusals are returned, not raised, so that
+        the unit commits the remembered rejection."""
         found = unit.find(request.transaction_id)
         if found is not None:
             return _replay(found, request)

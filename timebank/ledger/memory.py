@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import threading
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 
@@ -38,7 +38,7 @@ from timebank.ledger.model import (
     Transfer,
     VoidHold,
 )
-from timebank.ledger.port import Commit, Committed
+from timebank.ledger.port import Commit, Committed, LedgerUnit, T
 
 __all__ = ["MemoryStore"]
 
@@ -288,8 +288,10 @@ class MemoryStore:
     def book_ids(self) -> Sequence[str]:
         return sorted(self._books)
 
-    def write(self, book_id: str) -> _MemoryBook:
-        return self._get(book_id)
+    def transact(self, book_id: str, work: Callable[[LedgerUnit], T]) -> T:
+        book = self._get(book_id)
+        with book:
+            return work(book)
 
     def read(self, book_id: str) -> _MemoryBook:
         return self._get(book_id)

@@ -1,22 +1,25 @@
 """The storage port: what a store must do for the ledger.
 
-The ledger decides; a store remembers. Every write goes through one
-``LedgerUnit``, opened by ``LedgerStore.write(book_id)`` as a context manager:
-the unit is one atomic unit of work (one database transaction in an SQL
-store) that commits when the block exits normally and leaves no trace when it
-exits with an exception. Reads inside a unit see the unit's own writes. The
-ledger validates everything before it writes, and writes each decision with
-one ``append`` call, so a store never has to undo half of a decision.
+The ledger decides; a store remembers. Every write is a function of one
+``LedgerUnit`` handed to ``LedgerStore.transact(book_id, work)``: the store
+runs ``work(unit)`` as one atomic unit of work (one database transaction in an
+SQL store) that commits when ``work`` returns and leaves no trace when it
+raises. A store may run ``work`` again on a fresh unit after a transient
+failure (a serialization failure, a deadlock, a lost connection before the
+commit), so ``work`` has no effect outside its unit. Reads inside a unit see
+the unit's own writes. The ledger validates everything before it writes and
+writes each decision with one ``append`` call, so a store never has to undo
+half of a decision.
 
 ``MemoryStore`` in ``timebank.ledger.memory`` is the reference implementation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from msgspec import Struct
 
@@ -32,6 +35,8 @@ from timebank.ledger.model import (
 )
 
 __all__ = ["Commit", "Committed", "LedgerReader", "LedgerStore", "LedgerUnit"]
+
+T = TypeVar("T")
 
 
 class Committed(Struct, frozen=True, kw_only=True):
@@ -129,8 +134,12 @@ class LedgerStore(Protocol):
 
     def book_ids(self) -> Sequence[str]: ...
 
-    def write(self, book_id: str) -> AbstractContextManager[LedgerUnit]:
-        """Open one atomic unit of work on a book; raises ``BookNotFound``."""
+    def transact(self, book_id: str, work: Callable[[LedgerUnit], T]) -> T:
+        """Run ``work`` in one atomic unit of work on a book and return its result.
+
+        Commits when ``work`` returns; rolls back and re-raises when it raises.
+        Raises ``BookNotFound`` for an unknown book.
+        """
         ...
 
     def read(self, book_id: str) -> AbstractContextManager[LedgerReader]:
