@@ -810,7 +810,9 @@ def _normalised(request: Request) -> Request:
 
 
 def _utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None or moment.tzinfo is UTC else moment.astimezone(UTC)
+    if moment is None or moment.tzinfo is UTC:
+        return moment
+    return moment.astimezone(UTC)
 
 
 def _check_page(limit: int) -> None:
