@@ -323,8 +323,6 @@ def test_first_broken_rule_wins(
     assert book.verify().ok
 
 
-
-
 def test_cases_cover_every_request_kind() -> None:
     """The table exercises every kind of request."""
     kinds = {type(request) for _, request, _, _ in CASES}
