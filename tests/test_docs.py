@@ -88,16 +88,14 @@ def run_blocks(label: str, filename: str, blocks: list[Block]) -> int:
         if not block.run:
             continue
         padded = "\n" * block.line + block.source
+        trace = ""
         try:
-            code = compile(padded, filename, "exec")
-            exec(code, namespace)
+            exec(compile(padded, filename, "exec"), namespace)
         except BaseException as error:  # report every failure, including SystemExit
             frames = error.__traceback__.tb_next if error.__traceback__ else None
             trace = "".join(traceback.format_exception(type(error), error, frames))
-            pytest.fail(
-                f"{label}: the python block at line {block.line} failed:\n{trace}",
-                pytrace=False,
-            )
+        if trace:
+            pytest.fail(f"{label}: the python block at line {block.line} failed:\n{trace}", False)
         ran += 1
     return ran
 
@@ -114,7 +112,7 @@ def test_markdown_examples_run(path: Path) -> None:
     """Every python block of a markdown file runs without error, in order."""
     text = path.read_text(encoding="utf-8")
     blocks = python_blocks(text)
-    fences = re.findall(r"^ {0,3}(?:`{3,}|~{3,})\s*(?:python|py|python3)\b", text, re.M)
+    fences = re.findall(r"^ {0,3}(?:`{3,}|~{3,})\s*(?:python|py|python3)\b", text, re.M | re.I)
     assert len(blocks) == len(fences), f"{_relative(path)}: a python fence was not collected"
     if fences:
         assert blocks, f"{_relative(path)} has python fences but no block was found"

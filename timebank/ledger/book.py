@@ -178,7 +178,7 @@ class Book:
         if type(request) is not Transfer or type(request.postings) is not tuple:
             request = _normalised(request)
         check_id("transaction_id", request.transaction_id)
-        outcome = self._store.transact(self.book_id, partial(self._decide, request=request))
+        outcome = self._store.transact(self.book_id, partial(self._decide, request))
         if isinstance(outcome, LedgerError):
             raise outcome
         return outcome
@@ -201,7 +201,7 @@ class Book:
 
         def work(unit: LedgerUnit) -> list[Transaction | LedgerError]:
             return [
-                item if isinstance(item, LedgerError) else self._decide(unit, item)
+                item if isinstance(item, LedgerError) else self._decide(item, unit)
                 for item in checked
             ]
 
@@ -398,7 +398,7 @@ class Book:
 
     # --- deciding --------------------------------------------------------------
 
-    def _decide(self, unit: LedgerUnit, request: Request) -> Transaction | LedgerError:
+    def _decide(self, request: Request, unit: LedgerUnit) -> Transaction | LedgerError:
         """Decide one request inside a unit. Refusals are returned, not raised, so that
         the unit commits the remembered rejection."""
         found = unit.find(request.transaction_id)
@@ -448,7 +448,7 @@ class Book:
             request,
             Kind.TRANSFER,
             postings,
-            _new_accounts(accounts, moved=postings),
+            _moved_accounts(accounts, postings),
             recorded_at,
             effective_at=effective_at,
         )
@@ -563,7 +563,7 @@ class Book:
             request,
             Kind.REVERSAL,
             postings,
-            _new_accounts(accounts, moved=postings),
+            _moved_accounts(accounts, postings),
             recorded_at,
             related_id=reverses_id,
         )
@@ -607,18 +607,18 @@ class Book:
         sequence = head.sequence + 1
         digest = sha256(
             canonical_bytes(
-                book_id=self.book_id,
-                sequence=sequence,
-                transaction_id=transaction_id,
-                kind=kind,
-                postings=postings,
-                code=code,
-                metadata=metadata,
-                recorded_at=recorded_at,
-                effective_at=effective_at,
-                expires_at=expires_at,
-                related_id=related_id,
-                previous_hash=head.hash,
+                self.book_id,
+                sequence,
+                transaction_id,
+                kind,
+                postings,
+                code,
+                metadata,
+                recorded_at,
+                effective_at,
+                expires_at,
+                related_id,
+                head.hash,
             )
         ).hexdigest()
         transaction = Transaction(
@@ -680,6 +680,31 @@ def _new_accounts(
                 credits_pending_minutes=credits_pending,
             )
         )
+    return tuple(result)
+
+
+def _moved_accounts(
+    accounts: Sequence[Account], postings: Sequence[Posting]
+) -> tuple[Account, ...]:
+    """``_new_accounts`` for postings that only move posted minutes (the common case)."""
+    result: list[Account] = []
+    for account, posting in zip(accounts, postings, strict=True):
+        if posting.side is Side.CREDIT:
+            posted = account.posted_minutes + posting.amount_minutes
+        else:
+            posted = account.posted_minutes - posting.amount_minutes
+        available = posted - account.debits_pending_minutes
+        projected = posted + account.credits_pending_minutes
+        low = account.balance_minutes_min
+        high = account.balance_minutes_max
+        if (
+            (low is not None and available < low)
+            or (high is not None and projected > high)
+            or available < -BALANCE_MINUTES_LIMIT
+            or projected > BALANCE_MINUTES_LIMIT
+        ):
+            _check_limits(account, posting, available, projected)
+        result.append(replace(account, posted_minutes=posted))
     return tuple(result)
 
 

@@ -97,6 +97,8 @@ def check_postings(postings: object) -> tuple[Posting, ...]:
             count=0, minimum=POSTINGS_PER_TRANSACTION_MIN, maximum=POSTINGS_PER_TRANSACTION_MAX
         )
     count = len(postings)
+    if count == 2:
+        return _check_pair(postings)
     if not POSTINGS_PER_TRANSACTION_MIN <= count <= POSTINGS_PER_TRANSACTION_MAX:
         raise PostingCountOutOfRange(
             count=count, minimum=POSTINGS_PER_TRANSACTION_MIN, maximum=POSTINGS_PER_TRANSACTION_MAX
@@ -119,6 +121,26 @@ def check_postings(postings: object) -> tuple[Posting, ...]:
     if debits != credits:
         raise TransactionUnbalanced(debits_minutes=debits, credits_minutes=credits)
     return tuple(postings)
+
+
+def _check_pair(postings: tuple[Posting, ...] | list[Posting]) -> tuple[Posting, ...]:
+    """``check_postings`` for the common two-posting transfer, with the same order of rules."""
+    first, second = postings
+    assert type(first) is Posting, "postings must be Posting values"
+    assert type(second) is Posting, "postings must be Posting values"
+    for posting in postings:
+        amount = posting.amount_minutes
+        if type(amount) is not int or not 0 < amount <= AMOUNT_MINUTES_MAX:
+            _reject_amount(posting.account_id, amount)
+    if first.account_id == second.account_id:
+        raise AccountRepeated(account_id=first.account_id)
+    if first.side is second.side or first.amount_minutes != second.amount_minutes:
+        debits = sum(p.amount_minutes for p in postings if p.side is Side.DEBIT)
+        raise TransactionUnbalanced(
+            debits_minutes=debits,
+            credits_minutes=sum(p.amount_minutes for p in postings if p.side is Side.CREDIT),
+        )
+    return postings if type(postings) is tuple else tuple(postings)
 
 
 def _reject_amount(account_id: str, amount: object) -> None:

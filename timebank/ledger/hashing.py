@@ -34,7 +34,6 @@ _encode = msgspec.json.Encoder(order="sorted").encode
 
 
 def canonical_bytes(
-    *,
     book_id: str,
     sequence: int,
     transaction_id: str,
@@ -47,8 +46,9 @@ def canonical_bytes(
     expires_at: datetime | None,
     related_id: str | None,
     previous_hash: str,
+    /,
 ) -> bytes:
-    """The exact bytes a record's hash covers."""
+    """The exact bytes a record's hash covers, for the fields in this order."""
     return _encode(
         (
             HASH_VERSION,
@@ -72,18 +72,18 @@ def transaction_hash(transaction: Transaction) -> str:
     """Recompute the hash a committed record should carry."""
     return sha256_hex(
         canonical_bytes(
-            book_id=transaction.book_id,
-            sequence=transaction.sequence,
-            transaction_id=transaction.transaction_id,
-            kind=transaction.kind,
-            postings=transaction.postings,
-            code=transaction.code,
-            metadata=transaction.metadata,
-            recorded_at=transaction.recorded_at,
-            effective_at=transaction.effective_at,
-            expires_at=transaction.expires_at,
-            related_id=transaction.related_id,
-            previous_hash=transaction.previous_hash,
+            transaction.book_id,
+            transaction.sequence,
+            transaction.transaction_id,
+            transaction.kind,
+            transaction.postings,
+            transaction.code,
+            transaction.metadata,
+            transaction.recorded_at,
+            transaction.effective_at,
+            transaction.expires_at,
+            transaction.related_id,
+            transaction.previous_hash,
         )
     )
 

@@ -48,7 +48,7 @@ class _MemoryBook:
 
     def __init__(self, book_id: str) -> None:
         self.book_id = book_id
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self._head = BookHead(book_id=book_id, sequence=0, hash=GENESIS_HASH, recorded_at=None)
         self._accounts: dict[str, Account] = {}
         self._records: dict[str, Transaction | Rejection] = {}
@@ -60,7 +60,7 @@ class _MemoryBook:
         self._reversals: dict[str, str] = {}
 
     def __enter__(self) -> _MemoryBook:
-        self._lock.acquire()
+        self.lock.acquire()
         return self
 
     def __exit__(
@@ -69,7 +69,7 @@ class _MemoryBook:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._lock.release()
+        self.lock.release()
 
     # --- reads -------------------------------------------------------------
 
@@ -290,7 +290,7 @@ class MemoryStore:
 
     def transact(self, book_id: str, work: Callable[[LedgerUnit], T]) -> T:
         book = self._get(book_id)
-        with book:
+        with book.lock:
             return work(book)
 
     def read(self, book_id: str) -> _MemoryBook:
