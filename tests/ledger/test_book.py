@@ -12,6 +12,7 @@ from timebank.ledger import (
     AccountExists,
     AccountNotFound,
     BalanceOutOfRange,
+    BatchTooLarge,
     Book,
     BookExists,
     BookNotFound,
@@ -33,7 +34,7 @@ from timebank.ledger import (
     credit,
     debit,
 )
-from timebank.ledger.limits import BALANCE_MINUTES_LIMIT, METADATA_BYTES_MAX
+from timebank.ledger.limits import BALANCE_MINUTES_LIMIT, BATCH_REQUESTS_MAX, METADATA_BYTES_MAX
 
 START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -369,6 +370,17 @@ def test_submit_many_gives_each_request_its_own_outcome(book: Book) -> None:
     kinds = [type(outcome).__name__ for outcome in outcomes]
     assert kinds == ["Transaction", "InsufficientMinutes", "IdInvalid", "Transaction"]
     assert posted(book, "wang-fang") == 10
+
+
+def test_submit_many_is_bounded(book: Book) -> None:
+    """A batch larger than the limit is refused whole, before anything is applied."""
+    requests = (
+        Transfer(transaction_id=f"b{n}", postings=(debit("pool", 1), credit("li-jun", 1)))
+        for n in range(BATCH_REQUESTS_MAX + 1)
+    )
+    with pytest.raises(BatchTooLarge):
+        book.submit_many(requests)
+    assert book.journal() == []
 
 
 # --- time ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from timebank.ledger.errors import (
     AmountNotInteger,
     AmountNotPositive,
     BalanceOutOfRange,
+    BatchTooLarge,
     EffectiveTimeAfterRecording,
     HoldExpired,
     HoldExpiryNotAfterRecording,
@@ -52,6 +53,7 @@ from timebank.ledger.errors import (
 from timebank.ledger.hashing import canonical_bytes
 from timebank.ledger.limits import (
     BALANCE_MINUTES_LIMIT,
+    BATCH_REQUESTS_MAX,
     CODE_LENGTH_MAX,
     EXPIRE_BATCH_MAX,
     PAGE_SIZE_DEFAULT,
@@ -187,10 +189,13 @@ class Book:
         """Apply many independent requests in one unit of work (a bulk import).
 
         Each gets its own outcome, as if submitted alone in order; a refused one
-        does not stop the others.
+        does not stop the others. At most 10,000 requests per call (``BatchTooLarge``,
+        and then nothing is applied).
         """
         checked: list[Request | LedgerError] = []
         for request in requests:
+            if len(checked) == BATCH_REQUESTS_MAX:
+                raise BatchTooLarge(maximum=BATCH_REQUESTS_MAX)
             request = _normalised(request)
             try:
                 check_id("transaction_id", request.transaction_id)
@@ -358,6 +363,7 @@ class Book:
     ) -> Balance:
         """Balances now, or as of a past recorded time, or as of an effective time."""
         check_aware("as_of", as_of)
+        assert basis in ("recorded", "effective"), f"unknown basis {basis!r}"
         with self._store.read(self.book_id) as reader:
             account = reader.account(account_id)
             if account is None:

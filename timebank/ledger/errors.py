@@ -12,6 +12,7 @@ persist a rejected request and replay the same error on a retry.
     │   ├── MetadataInvalid
     │   ├── TimestampNotAware
     │   ├── PostingCountOutOfRange
+    │   ├── BatchTooLarge
     │   ├── AmountNotInteger
     │   ├── AmountNotPositive
     │   ├── AmountTooLarge
@@ -58,6 +59,7 @@ __all__ = [
     "AmountNotPositive",
     "AmountTooLarge",
     "BalanceOutOfRange",
+    "BatchTooLarge",
     "BookExists",
     "BookNotFound",
     "BoundsInvalid",
@@ -194,6 +196,15 @@ class PostingCountOutOfRange(RequestInvalid):
     template: ClassVar[str] = "{count} postings; between {minimum} and {maximum} are allowed"
     count: int
     minimum: int
+    maximum: int
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class BatchTooLarge(RequestInvalid):
+    """One submit_many call carries at most 10,000 requests."""
+
+    code: ClassVar[str] = "batch_too_large"
+    template: ClassVar[str] = "more than {maximum} requests in one batch"
     maximum: int
 
 

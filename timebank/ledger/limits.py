@@ -32,5 +32,8 @@ METADATA_BYTES_MAX: Final = 4_096
 PAGE_SIZE_DEFAULT: Final = 50
 PAGE_SIZE_MAX: Final = 500
 
+BATCH_REQUESTS_MAX: Final = 10_000
+"""Most requests one ``submit_many`` call (one unit of work) carries."""
+
 EXPIRE_BATCH_MAX: Final = 1_000
 """Most holds one `expire_holds` call resolves; call again for the rest."""
