@@ -52,3 +52,12 @@ def test_round_trips_through_json(cls: type[LedgerError]) -> None:
     assert rebuilt == error
     assert str(rebuilt) == str(error)
     assert "{" not in str(error)
+
+
+def test_every_error_is_documented() -> None:
+    """The error tree in docs/ledger.md names every error the ledger can raise."""
+    from pathlib import Path
+
+    page = (Path(__file__).parents[2] / "docs" / "ledger.md").read_text()
+    missing = [cls.__name__ for cls in ERRORS if f"── {cls.__name__} " not in page]
+    assert missing == []
