@@ -91,7 +91,7 @@ def test_detects_an_edited_cached_balance(ledger: tuple[Ledger, MemoryStore]) ->
 def test_detects_an_edited_statement_line(ledger: tuple[Ledger, MemoryStore]) -> None:
     """A statement entry whose balance disagrees with its account is reported."""
     lines = state(ledger[1])._lines["li-jun"]
-    lines.balances_after[0] += 1
+    lines.states[0] = replace(lines.states[0], posted_minutes=lines.states[0].posted_minutes + 1)
     found = ledger[0].book("b").verify().first_break
     assert found is not None
     assert (found.kind, found.account_id) == (BreakKind.ENTRY_MISMATCH, "li-jun")

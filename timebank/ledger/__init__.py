@@ -77,7 +77,14 @@ from timebank.ledger.model import (
     credit,
     debit,
 )
-from timebank.ledger.port import Commit, Committed, LedgerReader, LedgerStore, LedgerUnit
+from timebank.ledger.port import (
+    ChainHead,
+    Commit,
+    Committed,
+    LedgerReader,
+    LedgerStore,
+    LedgerUnit,
+)
 from timebank.ledger.verify import BreakKind, VerifyBreak, VerifyReport
 
 __all__ = [
@@ -99,6 +106,7 @@ __all__ = [
     "BookNotFound",
     "BoundsInvalid",
     "BreakKind",
+    "ChainHead",
     "Clock",
     "CodeTooLong",
     "Commit",

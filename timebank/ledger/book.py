@@ -63,7 +63,6 @@ from timebank.ledger.limits import (
 from timebank.ledger.model import (
     Account,
     Balance,
-    BookHead,
     ExpiryReport,
     Hold,
     HoldRecord,
@@ -80,7 +79,7 @@ from timebank.ledger.model import (
     Transfer,
     VoidHold,
 )
-from timebank.ledger.port import Commit, Committed, LedgerStore, LedgerUnit
+from timebank.ledger.port import ChainHead, Commit, Committed, LedgerStore, LedgerUnit
 from timebank.ledger.verify import VerifyReport, verify_book
 
 __all__ = ["Book"]
@@ -196,7 +195,8 @@ class Book:
         for request in requests:
             if len(checked) == BATCH_REQUESTS_MAX:
                 raise BatchTooLarge(maximum=BATCH_REQUESTS_MAX)
-            request = _normalised(request)
+            if type(request) is not Transfer or type(request.postings) is not tuple:
+                request = _normalised(request)
             try:
                 check_id("transaction_id", request.transaction_id)
             except LedgerError as error:
@@ -574,7 +574,7 @@ class Book:
             related_id=reverses_id,
         )
 
-    def _recorded_at(self, head: BookHead) -> datetime:
+    def _recorded_at(self, head: ChainHead) -> datetime:
         """The clock's now, nudged forward so that recorded times strictly increase."""
         now = self._clock.now()
         if now.tzinfo is not UTC:
@@ -587,7 +587,7 @@ class Book:
 
     def _record(
         self,
-        head: BookHead,
+        head: ChainHead,
         request: Request | None,
         kind: Kind,
         postings: tuple[Posting, ...],

@@ -4,10 +4,10 @@ It keeps each book in plain dicts and lists behind one lock, so it is safe
 with many threads. Because the ledger validates everything before writing and
 writes each decision with a single ``append``, a unit here needs no undo log.
 
-To stay small, it keeps each account's statement as four integer arrays
-(sequence and the three balances after each entry) and builds ``Entry``
-values when read; and it keeps the request behind a transaction only where
-the transaction itself does not say what it was.
+To stay small and fast, it keeps each account's statement as the sequence
+numbers of its entries and the account states after them, and builds
+``Entry`` values when read; and it keeps the request behind a transaction only
+where the transaction itself does not say what it was.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from timebank.ledger.model import (
     Transfer,
     VoidHold,
 )
-from timebank.ledger.port import Commit, Committed, LedgerUnit, T
+from timebank.ledger.port import ChainHead, Commit, Committed, LedgerUnit, T
 
 __all__ = ["MemoryStore"]
 
@@ -49,7 +49,9 @@ class _MemoryBook:
     def __init__(self, book_id: str) -> None:
         self.book_id = book_id
         self.lock = threading.Lock()
-        self._head = BookHead(book_id=book_id, sequence=0, hash=GENESIS_HASH, recorded_at=None)
+        self._head: ChainHead = BookHead(
+            book_id=book_id, sequence=0, hash=GENESIS_HASH, recorded_at=None
+        )
         self._accounts: dict[str, Account] = {}
         self._records: dict[str, Transaction | Rejection] = {}
         self._posts: dict[str, PostHold] = {}
@@ -73,7 +75,7 @@ class _MemoryBook:
 
     # --- reads -------------------------------------------------------------
 
-    def head(self) -> BookHead:
+    def head(self) -> ChainHead:
         return self._head
 
     def account(self, account_id: str) -> Account | None:
@@ -201,8 +203,7 @@ class _MemoryBook:
     # --- writes ------------------------------------------------------------
 
     def lock_accounts(self, account_ids: Sequence[str]) -> list[Account | None]:
-        get = self._accounts.get
-        return [get(account_id) for account_id in account_ids]
+        return list(map(self._accounts.get, account_ids))
 
     def due_holds(self, moment: datetime, limit: int) -> Sequence[HoldRecord]:
         due = sorted(
@@ -235,21 +236,10 @@ class _MemoryBook:
             if lines is None:
                 lines = all_lines[account_id] = _Lines()
             lines.sequence.append(sequence)
-            lines.balances_after.extend(
-                (
-                    account.posted_minutes,
-                    account.debits_pending_minutes,
-                    account.credits_pending_minutes,
-                )
-            )
+            lines.states.append(account)
         if transaction.kind is not Kind.TRANSFER:
             self._append_other(commit)
-        self._head = BookHead(
-            book_id=self.book_id,
-            sequence=sequence,
-            hash=transaction.hash,
-            recorded_at=transaction.recorded_at,
-        )
+        self._head = transaction
 
     def _append_other(self, commit: Commit) -> None:
         """The bookkeeping for holds, posts, voids, expiries and reversals."""
@@ -304,22 +294,21 @@ class MemoryStore:
 
 
 class _Lines:
-    """One account's statement: the sequence and balances after each of its entries.
+    """One account's statement: the sequence of each entry and the account's state after it.
 
-    ``balances_after`` holds (posted, debits pending, credits pending) for each
-    entry, flattened.
+    The states are the very ``Account`` values the ledger made for each
+    transaction, so keeping them costs one reference per entry.
     """
 
-    __slots__ = ("balances_after", "sequence")
+    __slots__ = ("sequence", "states")
 
     def __init__(self) -> None:
         self.sequence = array("q")
-        self.balances_after = array("q")
+        self.states: list[Account] = []
 
     def balances(self, index: int) -> tuple[int, int, int]:
-        start = 3 * index
-        posted, debits_pending, credits_pending = self.balances_after[start : start + 3]
-        return posted, debits_pending, credits_pending
+        state = self.states[index]
+        return state.posted_minutes, state.debits_pending_minutes, state.credits_pending_minutes
 
 
 def _recorded_at(record: Transaction) -> datetime:

@@ -26,7 +26,6 @@ from msgspec import Struct
 from timebank.ledger.model import (
     Account,
     Balance,
-    BookHead,
     Entry,
     HoldRecord,
     Rejection,
@@ -34,9 +33,22 @@ from timebank.ledger.model import (
     Transaction,
 )
 
-__all__ = ["Commit", "Committed", "LedgerReader", "LedgerStore", "LedgerUnit"]
+__all__ = ["ChainHead", "Commit", "Committed", "LedgerReader", "LedgerStore", "LedgerUnit"]
 
 T = TypeVar("T")
+
+
+class ChainHead(Protocol):
+    """The end of a book's hash chain: a ``BookHead``, or simply the book's last ``Transaction``."""
+
+    @property
+    def sequence(self) -> int: ...
+
+    @property
+    def hash(self) -> str: ...
+
+    @property
+    def recorded_at(self) -> datetime | None: ...
 
 
 class Committed(Struct, frozen=True, kw_only=True):
@@ -64,7 +76,9 @@ class Commit(Struct, frozen=True, kw_only=True):
 class LedgerReader(Protocol):
     """Reads of one book. Inside a unit, they see the unit's own writes."""
 
-    def head(self) -> BookHead: ...
+    def head(self) -> ChainHead:
+        """The last record's sequence, hash and recorded time (0, 64 zeros, None when empty)."""
+        ...
 
     def account(self, account_id: str) -> Account | None: ...
 
