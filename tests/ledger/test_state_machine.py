@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
     RuleBasedStateMachine,
+    initialize,
     invariant,
     multiple,
-    precondition,
     rule,
 )
 from msgspec.structs import replace
@@ -708,20 +708,46 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # --- accounts ---------------------------------------------------------------
 
+    @initialize(
+        target=accounts,
+        members=st.lists(
+            st.tuples(
+                strategies.valid_minimums(), strategies.valid_maximums(), st.integers(0, 240)
+            ),
+            max_size=4,
+        ),
+    )
+    def open_pool_and_members(self, members: list[tuple[int | None, int | None, int]]) -> object:
+        """A pool that may go negative (it issues minutes), and a few members it pays."""
+        opened = [self._open("pool", None, None, None)]
+        for account_id, (minimum, maximum, _) in zip(ACCOUNT_IDS[1:], members, strict=False):
+            opened.append(self._open(account_id, minimum, maximum, None))
+        for account_id, (_, _, minutes) in zip(ACCOUNT_IDS[1:], members, strict=False):
+            if minutes:
+                legs = (debit("pool", minutes), credit(account_id, minutes))
+                self._submit(Transfer(transaction_id=f"pay-{account_id}", postings=legs), None)
+        return multiple(*opened)
+
     @rule(
         target=accounts,
-        account_id=st.one_of(strategies.account_ids(), strategies.invalid_transaction_ids()),
         minimum=strategies.minimums(),
         maximum=strategies.maximums(),
         metadata=st.sampled_from((None, {"role": "member"})),
+        data=st.data(),
     )
     def open_account(
         self,
-        account_id: str,
         minimum: int | None,
         maximum: int | None,
         metadata: dict[str, str] | None,
+        data: st.DataObject,
     ) -> object:
+        """Open an account of the pool (perhaps again), or one with an invalid id."""
+        draws = Draws(data)
+        if draws.one_in(8, "invalid id?"):
+            account_id = draws.draw(strategies.invalid_transaction_ids(), "account_id")
+        else:
+            account_id = draws.draw(strategies.account_ids(), "account_id")
         return self._open(account_id, minimum, maximum, metadata)
 
     @rule(
@@ -773,50 +799,51 @@ class LedgerMachine(RuleBasedStateMachine):
         event("open_account: ok")
         return account_id
 
-    @precondition(
-        lambda self: (
-            sum(a.closed_at is not None for a in self.model.accounts.values()) < CLOSED_ACCOUNTS_MAX
-        )
-    )
-    @rule(account_id=accounts)
-    def close_account(self, account_id: str) -> None:
-        """Closing is idempotent: the first close sets the time, later ones change nothing."""
+    @rule(account_id=accounts, data=st.data())
+    def close_account(self, account_id: str, data: st.DataObject) -> None:
+        """Closing is idempotent; closing an unknown or invalid id is refused."""
+        draws = Draws(data)
+        closed = sum(a.closed_at is not None for a in self.model.accounts.values())
+        if closed >= CLOSED_ACCOUNTS_MAX or draws.one_in(4, "unknown account?"):
+            unknown = st.one_of(strategies.unknown_account_ids(), st.sampled_from(("~pool", "")))
+            self._close_unknown(draws.draw(unknown, "unknown account"))
+            return
         mine = self.model.accounts[account_id]
         if mine.closed_at is None:
             mine.closed_at = self.model.now
         assert self.book.close_account(account_id) == self.model.account_record(account_id)
 
-    @rule(account_id=st.one_of(strategies.unknown_account_ids(), st.just("~pool"), st.just("")))
-    def close_unknown_account(self, account_id: str) -> None:
+    def _close_unknown(self, account_id: str) -> None:
         expected = id_problem("account_id", account_id) or AccountNotFound(account_id=account_id)
+        actual: Account | LedgerError
         try:
-            self.book.close_account(account_id)
+            actual = self.book.close_account(account_id)
         except LedgerError as error:
-            assert_same_error(error, expected)
-        else:
-            raise AssertionError(f"closed {account_id!r}; expected {expected!r}")
+            actual = error
+        assert isinstance(actual, LedgerError), f"closed {actual!r}; expected {expected!r}"
+        assert_same_error(actual, expected)
 
     # --- transfers and holds ----------------------------------------------------------
 
     @rule(target=transactions, debit_id=accounts, credit_id=accounts, data=st.data())
     def transfer(self, debit_id: str, credit_id: str, data: st.DataObject) -> object:
+        """Two legs aimed at the accounts' bounds, or now and then many legs of any shape."""
         draws = Draws(data)
-        return self._submit(self._transfer_request(draws, debit_id, credit_id), draws)
-
-    @rule(target=transactions, data=st.data())
-    def multi_leg_transfer(self, data: st.DataObject) -> object:
-        draws = Draws(data)
-        return self._submit(self._multi_leg_transfer_request(draws), draws)
+        if draws.one_in(3, "many legs?"):
+            postings = self._many_legs(draws)
+        else:
+            postings = self._two_legs(draws, debit_id, credit_id)
+        return self._submit(self._transfer(draws, postings), draws)
 
     @rule(targets=(holds, transactions), debit_id=accounts, credit_id=accounts, data=st.data())
     def hold(self, debit_id: str, credit_id: str, data: st.DataObject) -> object:
+        """Like a transfer, but pending, with or without an expiry."""
         draws = Draws(data)
-        return self._submit(self._hold_request(draws, debit_id, credit_id), draws)
-
-    @rule(targets=(holds, transactions), data=st.data())
-    def multi_leg_hold(self, data: st.DataObject) -> object:
-        draws = Draws(data)
-        return self._submit(self._multi_leg_hold_request(draws), draws)
+        if draws.one_in(3, "many legs?"):
+            postings = self._many_legs(draws)
+        else:
+            postings = self._two_legs(draws, debit_id, credit_id)
+        return self._submit(self._hold(draws, postings), draws, only=Kind.HOLD)
 
     @rule(target=transactions, hold_id=holds, data=st.data())
     def post_hold(self, hold_id: str, data: st.DataObject) -> object:
@@ -828,24 +855,21 @@ class LedgerMachine(RuleBasedStateMachine):
         draws = Draws(data)
         return self._submit(self._void_request(draws, hold_id), draws)
 
-    @rule(target=transactions, data=st.data())
-    def resolve_unknown_hold(self, data: st.DataObject) -> object:
-        """Posting or voiding an id that is no hold: unknown, invalid, or another transaction."""
-        draws = Draws(data)
-        hold_id = self._unknown_id(draws)
-        if draws.draw(st.booleans(), "void?"):
-            return self._submit(self._void_request(draws, hold_id), draws)
-        return self._submit(self._post_request(draws, hold_id), draws)
-
     @rule(target=transactions, reverses_id=transactions, data=st.data())
     def reverse(self, reverses_id: str, data: st.DataObject) -> object:
         draws = Draws(data)
         return self._submit(self._reverse_request(draws, reverses_id), draws)
 
     @rule(target=transactions, data=st.data())
-    def reverse_unknown(self, data: st.DataObject) -> object:
+    def refer_to_unknown(self, data: st.DataObject) -> object:
+        """Post, void or reverse an id that is unknown, invalid, reserved or of another kind."""
         draws = Draws(data)
-        return self._submit(self._reverse_request(draws, self._unknown_id(draws)), draws)
+        target = self._unknown_id(draws)
+        build = draws.draw(
+            st.sampled_from((self._post_request, self._void_request, self._reverse_request)),
+            "request",
+        )
+        return self._submit(build(draws, target), draws)
 
     @rule(target=transactions, transaction_id=transactions, data=st.data())
     def retry_identical(self, transaction_id: str, data: st.DataObject) -> object:
@@ -902,21 +926,21 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _transaction_id(self, draws: Draws) -> str:
         """Usually a fresh id; sometimes an unusual valid id, or an invalid one."""
-        if draws.one_in(12, "unusual id?"):
+        if draws.one_in(20, "unusual id?"):
             return draws.draw(strategies.transaction_ids(), "valid id")
-        if draws.one_in(12, "invalid id?"):
+        if draws.one_in(20, "invalid id?"):
             return draws.draw(strategies.invalid_transaction_ids(), "invalid id")
         self._ids += 1
         return f"tx-{self._ids}"
 
     def _code_and_metadata(self, draws: Draws) -> tuple[str, dict[str, str]]:
         """Usually none; sometimes ordinary ones, or ones at or over their limits."""
-        case = draws.draw(st.integers(0, 9), "code and metadata")
-        if case == 7:
+        case = draws.draw(st.integers(0, 19), "code and metadata")
+        if case in (16, 17):
             return draws.draw(strategies.codes(), "code"), draws.draw(strategies.metadata(), "m")
-        if case == 8:
+        if case == 18:
             return draws.draw(strategies.too_long_codes(), "code"), {}
-        if case == 9:
+        if case == 19:
             return "", draws.draw(strategies.edge_metadata(), "metadata")
         return "", {}
 
@@ -928,15 +952,25 @@ class LedgerMachine(RuleBasedStateMachine):
         return moment.astimezone(draws.draw(st.sampled_from(ZONES), f"{label} zone"))
 
     def _amount(self, draws: Draws, debit_id: str, credit_id: str) -> int:
-        """An amount aimed at the debit account's minimum and the credit account's maximum."""
+        """Usually an ordinary amount or one at the edge of what the two accounts allow.
+
+        The edges are what the debit account can still spend above its minimum and
+        what the credit account can still take below its maximum, pending counted.
+        """
         bounds = []
-        taker, giver = self.model.accounts.get(debit_id), self.model.accounts.get(credit_id)
-        if taker is not None and taker.minimum is not None:
-            bounds.append(taker.posted - taker.debits_pending - taker.minimum)
-        if giver is not None and giver.maximum is not None:
-            bounds.append(giver.maximum - giver.posted - giver.credits_pending)
-        # Now and then a float or a bool, on purpose: they must be refused as AmountNotInteger.
-        return cast(int, draws.draw(strategies.any_amounts(bounds), "amount"))
+        payer, payee = self.model.accounts.get(debit_id), self.model.accounts.get(credit_id)
+        if payer is not None and payer.minimum is not None:
+            bounds.append(payer.posted - payer.debits_pending - payer.minimum)
+        if payee is not None and payee.maximum is not None:
+            bounds.append(payee.maximum - payee.posted - payee.credits_pending)
+        if draws.one_in(10, "not an int?"):
+            # A float or a bool, on purpose: they must be refused as AmountNotInteger.
+            return cast(int, draws.draw(strategies.non_integer_amounts(), "amount"))
+        if draws.one_in(5, "any amount?"):
+            return draws.draw(strategies.amounts(bounds), "amount")
+        if draws.draw(st.booleans(), "at an edge?") and any(b > 0 for b in bounds):
+            return draws.draw(strategies.amounts_near(bounds), "amount")
+        return draws.draw(st.integers(1, 120), "amount")
 
     def _two_legs(self, draws: Draws, debit_id: str, credit_id: str) -> tuple[Posting, ...]:
         amount = self._amount(draws, debit_id, credit_id)
@@ -944,14 +978,15 @@ class LedgerMachine(RuleBasedStateMachine):
         return legs[::-1] if draws.draw(st.booleans(), "credit first?") else legs
 
     def _many_legs(self, draws: Draws) -> tuple[Posting, ...]:
+        """Usually balanced postings among opened accounts; sometimes any shape, on any id."""
+        opened = sorted(self.model.accounts)
+        if len(opened) >= 2 and not draws.one_in(4, "any shape?"):
+            balanced = strategies.balanced_postings(
+                st.sampled_from(opened), st.integers(1, 90), max_legs=len(opened)
+            )
+            return draws.draw(balanced, "postings")
         everyone = st.sampled_from(ACCOUNT_IDS + UNKNOWN_ACCOUNT_IDS)
         return draws.draw(strategies.posting_lists(everyone), "postings")
-
-    def _transfer_request(self, draws: Draws, debit_id: str, credit_id: str) -> Transfer:
-        return self._transfer(draws, self._two_legs(draws, debit_id, credit_id))
-
-    def _multi_leg_transfer_request(self, draws: Draws) -> Transfer:
-        return self._transfer(draws, self._many_legs(draws))
 
     def _transfer(self, draws: Draws, postings: tuple[Posting, ...]) -> Transfer:
         code, metadata = self._code_and_metadata(draws)
@@ -967,12 +1002,6 @@ class LedgerMachine(RuleBasedStateMachine):
             metadata=metadata,
             effective_at=effective_at,
         )
-
-    def _hold_request(self, draws: Draws, debit_id: str, credit_id: str) -> Hold:
-        return self._hold(draws, self._two_legs(draws, debit_id, credit_id))
-
-    def _multi_leg_hold_request(self, draws: Draws) -> Hold:
-        return self._hold(draws, self._many_legs(draws))
 
     def _hold(self, draws: Draws, postings: tuple[Posting, ...]) -> Hold:
         code, metadata = self._code_and_metadata(draws)
@@ -1097,9 +1126,10 @@ class LedgerMachine(RuleBasedStateMachine):
         if kind in ("transfer", "hold"):
             debit_id = draws.draw(st.sampled_from(ids), "debit")
             credit_id = draws.draw(st.sampled_from(ids), "credit")
+            postings = self._two_legs(draws, debit_id, credit_id)
             if kind == "transfer":
-                return self._transfer_request(draws, debit_id, credit_id)
-            return self._hold_request(draws, debit_id, credit_id)
+                return self._transfer(draws, postings)
+            return self._hold(draws, postings)
         known = sorted(self.model.holds if kind in ("post", "void") else self.model.outcomes)
         target = draws.draw(st.sampled_from(known), "target") if known else "no-such-id"
         if kind == "post":
@@ -1112,21 +1142,28 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # --- submitting and checking ------------------------------------------------------
 
-    def _submit(self, request: Request, draws: Draws) -> object:
-        """Submit one request (directly or through its convenience method) and check it."""
+    def _submit(self, request: Request, draws: Draws | None, *, only: Kind | None = None) -> object:
+        """Submit one request (directly or through its convenience method) and check it.
+
+        Returns its id for a bundle if the id is now remembered (and, given ``only``,
+        names a committed transaction of that kind).
+        """
         expected = self.model.expect(request)
         actual: Transaction | LedgerError
         try:
-            if draws.draw(st.booleans(), "convenience method?"):
+            if draws is not None and draws.draw(st.booleans(), "convenience method?"):
                 actual = self._call_convenience(request)
             else:
                 actual = self.book.submit(request)
         except LedgerError as error:
             actual = error
         self._settle(request, expected, actual)
-        if request.transaction_id in self.model.outcomes:
-            return request.transaction_id
-        return multiple()
+        outcome = self.model.outcomes.get(request.transaction_id)
+        if outcome is None:
+            return multiple()
+        if only is not None and (outcome.transaction is None or outcome.transaction.kind != only):
+            return multiple()
+        return request.transaction_id
 
     def _call_convenience(self, request: Request) -> Transaction:
         book = self.book
