@@ -1,0 +1,36 @@
+"""The SQL store: the ledger's storage port on SQLite or PostgreSQL (SQLAlchemy Core).
+
+This is the only package that imports SQLAlchemy. Open a store and hand it to
+the ledger::
+
+    store = open_store("ledger.db")            # or "postgresql://user@host/db"
+    ledger = Ledger(store)
+
+``open_store`` applies the packaged Alembic migrations first (``upgrade`` does
+only that). Database failures surface as ``timebank.store.errors`` exceptions.
+"""
+
+from timebank.store.errors import (
+    CommitOutcomeUnknown,
+    SchemaOutOfDate,
+    StoreBusy,
+    StoreError,
+    StoreFailed,
+    StoreIntegrityError,
+    StoreUnavailable,
+)
+from timebank.store.migrate import upgrade
+from timebank.store.store import SqlStore, open_store
+
+__all__ = [
+    "CommitOutcomeUnknown",
+    "SchemaOutOfDate",
+    "SqlStore",
+    "StoreBusy",
+    "StoreError",
+    "StoreFailed",
+    "StoreIntegrityError",
+    "StoreUnavailable",
+    "open_store",
+    "upgrade",
+]

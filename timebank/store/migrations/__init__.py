@@ -1,0 +1,1 @@
+"""Alembic migrations of the SQL store (``script_location = "timebank.store:migrations"``)."""

@@ -1,0 +1,227 @@
+"""Every SQL statement the store runs, built once at import.
+
+Building a Core statement costs more than running a cached one, so the hot
+path reuses these objects; SQLAlchemy's compiled cache then makes each
+execution a lookup plus the driver call. ``_pg`` variants lock rows
+(``SELECT ... FOR UPDATE``); SQLite needs no row locks because
+``BEGIN IMMEDIATE`` already gives a writer the whole file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from timebank.store.tables import (
+    accounts,
+    books,
+    holds,
+    postings,
+    requests,
+    reversals,
+    transactions,
+)
+
+__all__ = [
+    "ACCOUNT",
+    "ACCOUNTS_AFTER",
+    "ACCOUNTS_FIRST",
+    "ACCOUNTS_IN",
+    "ACCOUNTS_IN_FOR_UPDATE",
+    "BALANCE_BEFORE",
+    "BOOK_IDS",
+    "DUE_HOLDS",
+    "EFFECTIVE_DELTAS",
+    "ENTRIES",
+    "FIND",
+    "HEAD",
+    "HEAD_FOR_UPDATE",
+    "HOLD",
+    "INSERT_ACCOUNT",
+    "INSERT_BOOK",
+    "INSERT_HOLD",
+    "INSERT_POSTING",
+    "INSERT_REQUEST",
+    "INSERT_REVERSAL",
+    "INSERT_TRANSACTION",
+    "JOURNAL",
+    "LAST_SEQUENCE_AT",
+    "POSTINGS_OF",
+    "POSTINGS_RANGE",
+    "REVERSAL",
+    "TRANSACTION",
+    "UPDATE_ACCOUNT",
+    "UPDATE_HEAD",
+    "UPDATE_HOLD",
+]
+
+_book: sa.BindParameter[str] = sa.bindparam("book_id")
+p = postings.c
+t = transactions.c
+a = accounts.c
+
+HEAD = sa.select(books.c.head_sequence, books.c.head_hash, books.c.head_recorded_at).where(
+    books.c.id == _book
+)
+HEAD_FOR_UPDATE = HEAD.with_for_update()
+BOOK_IDS = sa.select(books.c.id).order_by(books.c.id)
+INSERT_BOOK = sa.insert(books)
+UPDATE_HEAD = (
+    sa.update(books)
+    .where(books.c.id == sa.bindparam("b_book_id"))
+    .values(
+        head_sequence=sa.bindparam("b_sequence"),
+        head_hash=sa.bindparam("b_hash"),
+        head_recorded_at=sa.bindparam("b_recorded_at", type_=books.c.head_recorded_at.type),
+    )
+)
+
+FIND = sa.select(requests.c.request, requests.c.sequence, requests.c.error).where(
+    requests.c.book_id == _book, requests.c.transaction_id == sa.bindparam("transaction_id")
+)
+TRANSACTION = sa.select(transactions).where(t.book_id == _book, t.sequence == sa.bindparam("seq"))
+POSTINGS_OF = (
+    sa.select(p.sequence, p.account_id, p.side, p.amount_minutes)
+    .where(p.book_id == _book, p.sequence.in_(sa.bindparam("seqs", expanding=True)))
+    .order_by(p.sequence, p.posting_index)
+)
+JOURNAL = (
+    sa.select(transactions)
+    .where(t.book_id == _book, t.sequence > sa.bindparam("after"))
+    .order_by(t.sequence)
+    .limit(sa.bindparam("limit"))
+)
+POSTINGS_RANGE = (
+    sa.select(p.sequence, p.account_id, p.side, p.amount_minutes)
+    .where(
+        p.book_id == _book,
+        p.sequence > sa.bindparam("after"),
+        p.sequence <= sa.bindparam("last"),
+    )
+    .order_by(p.sequence, p.posting_index)
+)
+
+ACCOUNT = sa.select(accounts).where(a.book_id == _book, a.id == sa.bindparam("account_id"))
+ACCOUNTS_IN = (
+    sa.select(accounts)
+    .where(a.book_id == _book, a.id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(a.id)
+)
+# Rows are locked in the order the scan meets them: by id, so every writer locks alike.
+ACCOUNTS_IN_FOR_UPDATE = ACCOUNTS_IN.with_for_update()
+ACCOUNTS_FIRST = (
+    sa.select(accounts).where(a.book_id == _book).order_by(a.id).limit(sa.bindparam("limit"))
+)
+ACCOUNTS_AFTER = (
+    sa.select(accounts)
+    .where(a.book_id == _book, a.id > sa.bindparam("after"))
+    .order_by(a.id)
+    .limit(sa.bindparam("limit"))
+)
+INSERT_ACCOUNT = sa.insert(accounts)
+UPDATE_ACCOUNT = (
+    sa.update(accounts)
+    .where(a.book_id == sa.bindparam("b_book_id"), a.id == sa.bindparam("b_id"))
+    .values(
+        closed_at=sa.bindparam("b_closed_at", type_=a.closed_at.type),
+        posted_minutes=sa.bindparam("b_posted"),
+        debits_pending_minutes=sa.bindparam("b_debits_pending"),
+        credits_pending_minutes=sa.bindparam("b_credits_pending"),
+    )
+)
+
+HOLD = sa.select(holds).where(holds.c.book_id == _book, holds.c.hold_id == sa.bindparam("hold_id"))
+DUE_HOLDS = (
+    sa.select(holds)
+    .where(
+        holds.c.book_id == _book,
+        holds.c.status == "pending",
+        holds.c.expires_at <= sa.bindparam("moment"),
+    )
+    .order_by(holds.c.expires_at, holds.c.hold_id)
+    .limit(sa.bindparam("limit"))
+)
+INSERT_HOLD = sa.insert(holds)
+UPDATE_HOLD = (
+    sa.update(holds)
+    .where(holds.c.book_id == sa.bindparam("b_book_id"), holds.c.hold_id == sa.bindparam("b_id"))
+    .values(status=sa.bindparam("b_status"), resolved_by=sa.bindparam("b_resolved_by"))
+)
+
+REVERSAL = sa.select(reversals.c.reversal_id).where(
+    reversals.c.book_id == _book, reversals.c.original_id == sa.bindparam("original_id")
+)
+INSERT_REVERSAL = sa.insert(reversals)
+INSERT_REQUEST = sa.insert(requests)
+INSERT_TRANSACTION = sa.insert(transactions)
+INSERT_POSTING = sa.insert(postings)
+
+_entry_columns: tuple[Any, ...] = (
+    p.sequence,
+    p.posted_minutes,
+    p.debits_pending_minutes,
+    p.credits_pending_minutes,
+    t.transaction_id,
+    t.kind,
+    t.code,
+    t.recorded_at,
+    t.effective_at,
+)
+_joined = postings.join(transactions, sa.and_(t.book_id == p.book_id, t.sequence == p.sequence))
+ENTRIES = (
+    sa.select(*_entry_columns)
+    .select_from(_joined)
+    .where(
+        p.book_id == _book,
+        p.account_id == sa.bindparam("account_id"),
+        p.sequence > sa.bindparam("after"),
+    )
+    .order_by(p.sequence)
+    .limit(sa.bindparam("limit"))
+)
+# The balances after the account's last entry at or before a sequence (one index probe).
+BALANCE_BEFORE = (
+    sa.select(p.posted_minutes, p.debits_pending_minutes, p.credits_pending_minutes)
+    .where(
+        p.book_id == _book,
+        p.account_id == sa.bindparam("account_id"),
+        p.sequence <= sa.bindparam("seq"),
+    )
+    .order_by(p.sequence.desc())
+    .limit(1)
+)
+# Recorded times increase with the sequence, so the last record at or before a moment is
+# one backwards probe of the (book_id, recorded_at) index.
+LAST_SEQUENCE_AT = (
+    sa.select(t.sequence)
+    .where(t.book_id == _book, t.recorded_at <= sa.bindparam("moment"))
+    .order_by(t.recorded_at.desc())
+    .limit(1)
+)
+# Each entry's change (balances after it less those after the entry before), with its
+# effective time; summed for the entries effective at or before a moment.
+
+
+def _delta(column: sa.Column[int], label: str) -> sa.Label[int]:
+    """The column's value less its value on the account's entry before."""
+    before = sa.func.lag(column, 1, 0).over(order_by=p.sequence)
+    return (column - before).label(label)
+
+
+_deltas = (
+    sa.select(
+        _delta(p.posted_minutes, "posted"),
+        _delta(p.debits_pending_minutes, "debits_pending"),
+        _delta(p.credits_pending_minutes, "credits_pending"),
+        sa.func.coalesce(t.effective_at, t.recorded_at).label("effective_at"),
+    )
+    .select_from(_joined)
+    .where(p.book_id == _book, p.account_id == sa.bindparam("account_id"))
+    .subquery()
+)
+EFFECTIVE_DELTAS = sa.select(
+    sa.func.coalesce(sa.func.sum(_deltas.c.posted), 0),
+    sa.func.coalesce(sa.func.sum(_deltas.c.debits_pending), 0),
+    sa.func.coalesce(sa.func.sum(_deltas.c.credits_pending), 0),
+).where(_deltas.c.effective_at <= sa.bindparam("moment", type_=t.recorded_at.type))

@@ -1,0 +1,281 @@
+"""``SqlStore``: the ledger's storage port on SQLite or PostgreSQL.
+
+Every write runs as one database transaction that first takes the book's
+row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
+already holds the write lock). The hash chain allows one writer per book at a
+time anyway, and taking that lock before anything else means the idempotency
+probe of a transaction id sees every earlier commit: of two concurrent
+submissions of one new id, the second waits, then finds the first's outcome.
+Account rows are then locked in id order, so writers never deadlock.
+
+Transient failures (serialization failures, deadlocks, a busy SQLite file, a
+connection lost before the commit) roll back and run the work again on a fresh
+transaction, a bounded number of times with jittered backoff. A ledger error
+raised by the work rolls back and propagates unchanged; database errors leave
+as ``timebank.store.errors`` exceptions, never as SQLAlchemy's.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine, exc
+from sqlalchemy.engine import URL
+
+from timebank.ledger.errors import BookExists, BookNotFound
+from timebank.ledger.hashing import GENESIS_HASH
+from timebank.ledger.model import BookHead
+from timebank.ledger.port import LedgerReader, LedgerUnit
+from timebank.store import statements as sql
+from timebank.store.engine import SQLITE_BEGIN_OPTION, make_engine
+from timebank.store.errors import (
+    CommitOutcomeUnknown,
+    StoreBusy,
+    StoreError,
+    StoreFailed,
+    StoreIntegrityError,
+    StoreUnavailable,
+)
+from timebank.store.migrate import check_schema, upgrade_engine
+from timebank.store.retry import ATTEMPTS_MAX, Verdict, backoff_seconds, classify
+from timebank.store.unit import SqlReader, SqlUnit
+
+__all__ = ["SqlStore", "open_store"]
+
+T = TypeVar("T")
+
+
+class _Transient(Exception):
+    """Internal: this attempt failed in a way worth another attempt."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict)
+        self.verdict = verdict
+
+
+class SqlStore:
+    """Books kept in a SQL database. Safe to share between threads; one per process."""
+
+    def __init__(self, engine: Engine, *, attempts_max: int = ATTEMPTS_MAX) -> None:
+        assert 1 <= attempts_max <= 100
+        self._engine = engine
+        self._attempts_max = attempts_max
+        self._lock_rows = engine.dialect.name == "postgresql"
+        self._retries_lock = threading.Lock()
+        self._retries: Counter[str] = Counter()
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for the store's own tests and tools."""
+        return self._engine
+
+    @property
+    def retries(self) -> dict[str, int]:
+        """How many attempts were run again, by cause ("contention", "disconnect")."""
+        with self._retries_lock:
+            return dict(self._retries)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._engine.dispose()
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- the port --------------------------------------------------------------------
+
+    def create_book(self, book_id: str) -> None:
+        def work(connection: Connection) -> None:
+            if connection.execute(sql.HEAD, {"book_id": book_id}).first() is not None:
+                raise BookExists(book_id=book_id)
+            connection.execute(
+                sql.INSERT_BOOK,
+                {
+                    "id": book_id,
+                    "head_sequence": 0,
+                    "head_hash": GENESIS_HASH,
+                    "head_recorded_at": None,
+                },
+            )
+
+        try:
+            self._run(work)
+        except StoreIntegrityError:
+            # Two creators raced; the loser's insert hit the primary key.
+            if book_id in self.book_ids():
+                raise BookExists(book_id=book_id) from None
+            raise
+
+    def book_ids(self) -> Sequence[str]:
+        def work(connection: Connection) -> list[str]:
+            return list(connection.execute(sql.BOOK_IDS).scalars())
+
+        return self._run(work)
+
+    def transact(self, book_id: str, work: Callable[[LedgerUnit], T]) -> T:
+        def attempt(connection: Connection) -> T:
+            head = _head(connection, book_id, lock=self._lock_rows)
+            unit = SqlUnit(connection, head, lock_rows=self._lock_rows)
+            result = work(unit)
+            unit.flush()
+            return result
+
+        return self._run(attempt)
+
+    @contextmanager
+    def read(self, book_id: str) -> Iterator[LedgerReader]:
+        """A consistent snapshot of one book (REPEATABLE READ on PostgreSQL)."""
+        try:
+            connection = self._engine.connect()
+        except exc.SQLAlchemyError as error:
+            raise _final(classify(error), 1, error) from error
+        with connection:
+            try:
+                if self._lock_rows:
+                    connection.begin()
+                    connection.exec_driver_sql(
+                        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+                    )
+                else:
+                    connection.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN"})
+                    connection.begin()
+                yield SqlReader(connection, _head(connection, book_id, lock=False))
+            except exc.SQLAlchemyError as error:
+                raise _final(classify(error), 1, error) from error
+            finally:
+                _rollback(connection)
+
+    # --- running units of work -----------------------------------------------------------
+
+    def _run(self, work: Callable[[Connection], T]) -> T:
+        attempt = 1
+        while True:
+            try:
+                return self._attempt(work)
+            except _Transient as transient:
+                cause = transient.__cause__
+                if attempt >= self._attempts_max:
+                    raise _final(transient.verdict, attempt, cause) from cause
+                with self._retries_lock:
+                    self._retries[transient.verdict] += 1
+            time.sleep(backoff_seconds(attempt))
+            attempt += 1
+
+    def _attempt(self, work: Callable[[Connection], T]) -> T:
+        try:
+            connection = self._engine.connect()
+        except exc.SQLAlchemyError as error:
+            raise _translate(error, committing=False) from error
+        with connection:
+            try:
+                connection.begin()
+                result = work(connection)
+            except exc.SQLAlchemyError as error:
+                _rollback(connection)
+                raise _translate(error, committing=False) from error
+            except BaseException:
+                _rollback(connection)
+                raise
+            try:
+                self._commit(connection)
+            except exc.SQLAlchemyError as error:
+                _rollback(connection)
+                raise _translate(error, committing=True) from error
+            return result
+
+    def _commit(self, connection: Connection) -> None:
+        connection.commit()
+
+
+def open_store(
+    target: str | os.PathLike[str] | URL,
+    *,
+    migrate: bool = True,
+    sqlite_synchronous: str = "NORMAL",
+    busy_timeout_ms: int = 5_000,
+    pool_size: int = 10,
+    attempts_max: int = ATTEMPTS_MAX,
+) -> SqlStore:
+    """Open a store on a SQLite file path or a database URL.
+
+    ``open_store("ledger.db")``, ``open_store("sqlite:///ledger.db")`` or
+    ``open_store("postgresql+psycopg://user@host/db")``; a plain
+    ``postgresql://`` URL uses psycopg 3. With ``migrate`` (the default) the
+    schema is brought to this version's head first; without it, a schema that
+    is not at the head raises ``SchemaOutOfDate``.
+    """
+    engine = make_engine(
+        target,
+        sqlite_synchronous=sqlite_synchronous,
+        busy_timeout_ms=busy_timeout_ms,
+        pool_size=pool_size,
+    )
+    try:
+        if migrate:
+            upgrade_engine(engine)
+        else:
+            check_schema(engine)
+    except exc.SQLAlchemyError as error:
+        engine.dispose()
+        raise _final(classify(error), 1, error) from error
+    except BaseException:
+        engine.dispose()
+        raise
+    return SqlStore(engine, attempts_max=attempts_max)
+
+
+def _head(connection: Connection, book_id: str, *, lock: bool) -> BookHead:
+    statement = sql.HEAD_FOR_UPDATE if lock else sql.HEAD
+    row = connection.execute(statement, {"book_id": book_id}).first()
+    if row is None:
+        raise BookNotFound(book_id=book_id)
+    return BookHead(
+        book_id=book_id,
+        sequence=row.head_sequence,
+        hash=row.head_hash,
+        recorded_at=row.head_recorded_at,
+    )
+
+
+def _rollback(connection: Connection) -> None:
+    try:
+        connection.rollback()
+    except exc.SQLAlchemyError:
+        connection.invalidate()
+
+
+def _translate(error: exc.SQLAlchemyError, *, committing: bool) -> Exception:
+    verdict = classify(error)
+    if verdict == "disconnect" and committing:
+        return CommitOutcomeUnknown("the connection was lost during COMMIT", attempts=1)
+    if verdict in ("contention", "disconnect"):
+        return _Transient(verdict)
+    return _final(verdict, 1, error)
+
+
+def _final(verdict: Verdict, attempts: int, error: BaseException | None) -> StoreError:
+    """The store error for a failure; its message carries the driver's first line."""
+    cause = getattr(error, "orig", None) or error
+    detail = str(cause).strip().splitlines()[0] if cause is not None and str(cause) else "?"
+    if verdict == "contention":
+        return StoreBusy(f"the database stayed busy: {detail}", attempts=attempts)
+    if verdict == "disconnect":
+        return StoreUnavailable(f"the database could not be reached: {detail}", attempts=attempts)
+    if verdict == "integrity":
+        return StoreIntegrityError(f"the database refused a write: {detail}")
+    return StoreFailed(f"the database failed: {detail}")

@@ -1,0 +1,235 @@
+"""The ledger's tables, as SQLAlchemy Core metadata; the migrations create exactly these.
+
+Every table is keyed by book first, so that books (tenants) share one schema
+and every query stays inside one book's part of each index:
+
+- ``books``: one row per book, holding the head of its hash chain. Writers
+  lock this row first, which serialises writers per book (the chain demands it).
+- ``accounts``: settings and cached balances; balance reads are one row.
+- ``transactions``: the journal, one row per committed record, append-only.
+- ``postings``: one row per account per transaction (its leg, with the
+  account's balances after it): the statement entries, append-only.
+- ``holds``: each hold's state; its postings are the hold transaction's.
+- ``reversals``: which transaction reversed which, at most once per original.
+- ``requests``: the idempotency record: every transaction id ever submitted
+  (or made by the ledger), with its request and its outcome, either the
+  committed sequence or the rejection's error.
+
+All times are stored in UTC and read back as aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+__all__ = [
+    "ID",
+    "NAMING_CONVENTION",
+    "UtcDateTime",
+    "accounts",
+    "books",
+    "holds",
+    "metadata",
+    "postings",
+    "requests",
+    "reversals",
+    "transactions",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+ID = sa.String(128)
+HASH = sa.String(64)
+MINUTES = sa.BigInteger()
+
+KINDS = ("transfer", "hold", "post", "void", "expire", "reversal")
+HOLD_STATUSES = ("pending", "posted", "voided", "expired")
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back as an aware UTC datetime.
+
+    PostgreSQL keeps it as ``timestamptz``; SQLite as SQLAlchemy's fixed-width
+    text, which sorts in time order. Either way the value read back encodes to
+    the same canonical bytes as the value written, so hashes still verify.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert value.utcoffset() is not None, "the store keeps only aware datetimes"
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _time(name: str, *, nullable: bool) -> sa.Column[datetime]:
+    return sa.Column(name, UtcDateTime(), nullable=nullable)
+
+
+books = sa.Table(
+    "books",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("head_sequence", sa.BigInteger(), nullable=False),
+    sa.Column("head_hash", HASH, nullable=False),
+    _time("head_recorded_at", nullable=True),
+    sa.CheckConstraint("head_sequence >= 0", name="head_sequence_not_negative"),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("book_id", ID, sa.ForeignKey("books.id"), primary_key=True),
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("balance_minutes_min", MINUTES, nullable=True),
+    sa.Column("balance_minutes_max", MINUTES, nullable=True),
+    sa.Column("metadata", sa.JSON(), nullable=False),
+    _time("opened_at", nullable=False),
+    _time("closed_at", nullable=True),
+    sa.Column("posted_minutes", MINUTES, nullable=False),
+    sa.Column("debits_pending_minutes", MINUTES, nullable=False),
+    sa.Column("credits_pending_minutes", MINUTES, nullable=False),
+    sa.CheckConstraint("balance_minutes_min <= 0", name="minimum_not_positive"),
+    sa.CheckConstraint("balance_minutes_max >= 0", name="maximum_not_negative"),
+    sa.CheckConstraint("debits_pending_minutes >= 0", name="debits_pending_not_negative"),
+    sa.CheckConstraint("credits_pending_minutes >= 0", name="credits_pending_not_negative"),
+    # The bounds hold in the database too, not only in the ledger's checks.
+    sa.CheckConstraint(
+        "balance_minutes_min IS NULL"
+        " OR posted_minutes - debits_pending_minutes >= balance_minutes_min",
+        name="minimum_holds",
+    ),
+    sa.CheckConstraint(
+        "balance_minutes_max IS NULL"
+        " OR posted_minutes + credits_pending_minutes <= balance_minutes_max",
+        name="maximum_holds",
+    ),
+)
+
+transactions = sa.Table(
+    "transactions",
+    metadata,
+    sa.Column("book_id", ID, sa.ForeignKey("books.id"), primary_key=True),
+    sa.Column("sequence", sa.BigInteger(), primary_key=True),
+    sa.Column("transaction_id", ID, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("metadata", sa.JSON(), nullable=False),
+    _time("recorded_at", nullable=False),
+    _time("effective_at", nullable=True),
+    _time("expires_at", nullable=True),
+    sa.Column("related_id", ID, nullable=True),
+    sa.Column("previous_hash", HASH, nullable=False),
+    sa.Column("hash", HASH, nullable=False),
+    sa.UniqueConstraint("book_id", "transaction_id"),
+    sa.CheckConstraint("sequence > 0", name="sequence_positive"),
+    sa.CheckConstraint(
+        "kind IN (" + ", ".join(f"'{kind}'" for kind in KINDS) + ")", name="kind_known"
+    ),
+    sa.Index(None, "book_id", "recorded_at"),
+)
+
+postings = sa.Table(
+    "postings",
+    metadata,
+    sa.Column("book_id", ID, primary_key=True),
+    sa.Column("sequence", sa.BigInteger(), primary_key=True),
+    sa.Column("posting_index", sa.Integer(), primary_key=True),
+    sa.Column("account_id", ID, nullable=False),
+    sa.Column("side", sa.String(8), nullable=False),
+    sa.Column("amount_minutes", MINUTES, nullable=False),
+    sa.Column("posted_minutes", MINUTES, nullable=False),
+    sa.Column("debits_pending_minutes", MINUTES, nullable=False),
+    sa.Column("credits_pending_minutes", MINUTES, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["book_id", "sequence"], ["transactions.book_id", "transactions.sequence"]
+    ),
+    sa.ForeignKeyConstraint(["book_id", "account_id"], ["accounts.book_id", "accounts.id"]),
+    # One leg per account per transaction; also the statement index.
+    sa.UniqueConstraint("book_id", "account_id", "sequence"),
+    sa.CheckConstraint("amount_minutes > 0", name="amount_positive"),
+    sa.CheckConstraint("side IN ('debit', 'credit')", name="side_known"),
+    sa.CheckConstraint("posting_index >= 0", name="index_not_negative"),
+)
+
+holds = sa.Table(
+    "holds",
+    metadata,
+    sa.Column("book_id", ID, primary_key=True),
+    sa.Column("hold_id", ID, primary_key=True),
+    sa.Column("sequence", sa.BigInteger(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    _time("expires_at", nullable=True),
+    sa.Column("resolved_by", ID, nullable=True),
+    sa.ForeignKeyConstraint(
+        ["book_id", "sequence"], ["transactions.book_id", "transactions.sequence"]
+    ),
+    sa.ForeignKeyConstraint(
+        ["book_id", "hold_id"], ["transactions.book_id", "transactions.transaction_id"]
+    ),
+    sa.CheckConstraint(
+        "status IN (" + ", ".join(f"'{status}'" for status in HOLD_STATUSES) + ")",
+        name="status_known",
+    ),
+    sa.CheckConstraint(
+        "(status = 'pending') = (resolved_by IS NULL)", name="resolved_iff_not_pending"
+    ),
+    sa.Index(None, "book_id", "status", "expires_at"),
+)
+
+reversals = sa.Table(
+    "reversals",
+    metadata,
+    sa.Column("book_id", ID, primary_key=True),
+    sa.Column("original_id", ID, primary_key=True),
+    sa.Column("reversal_id", ID, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["book_id", "original_id"], ["transactions.book_id", "transactions.transaction_id"]
+    ),
+    sa.ForeignKeyConstraint(
+        ["book_id", "reversal_id"], ["transactions.book_id", "transactions.transaction_id"]
+    ),
+    sa.UniqueConstraint("book_id", "reversal_id"),
+)
+
+requests = sa.Table(
+    "requests",
+    metadata,
+    sa.Column("book_id", ID, sa.ForeignKey("books.id"), primary_key=True),
+    sa.Column("transaction_id", ID, primary_key=True),
+    sa.Column("request", sa.Text(), nullable=True),
+    sa.Column("sequence", sa.BigInteger(), nullable=True),
+    sa.Column("error", sa.JSON(none_as_null=True), nullable=True),
+    sa.ForeignKeyConstraint(
+        ["book_id", "sequence"], ["transactions.book_id", "transactions.sequence"]
+    ),
+    # Exactly one outcome: committed (a sequence) or rejected (an error, with its request).
+    sa.CheckConstraint(
+        "(sequence IS NOT NULL AND error IS NULL)"
+        " OR (sequence IS NULL AND error IS NOT NULL AND request IS NOT NULL)",
+        name="one_outcome",
+    ),
+)
