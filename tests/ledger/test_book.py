@@ -445,3 +445,17 @@ def test_statement_pages_carry_the_balance_after_each_entry(book: Book) -> None:
         book.statement("li-jun", limit=501)
     with pytest.raises(AccountNotFound):
         book.statement("nobody")
+
+
+def test_submit_many_replays_ids_seen_before_and_within_the_batch(book: Book) -> None:
+    """An id seen earlier, or earlier in the same batch, gets its original outcome."""
+    book.transfer("old", [debit("pool", 5), credit("li-jun", 5)])
+    fresh = Transfer(transaction_id="new", postings=(debit("pool", 7), credit("li-jun", 7)))
+    altered = Transfer(transaction_id="new", postings=(debit("pool", 8), credit("li-jun", 8)))
+    old = Transfer(transaction_id="old", postings=(debit("pool", 5), credit("li-jun", 5)))
+    outcomes = book.submit_many([old, fresh, fresh, altered])
+    assert outcomes[0] == book.transaction("old")
+    assert outcomes[1] == outcomes[2] == book.transaction("new")
+    assert isinstance(outcomes[3], IdempotencyConflict)
+    assert outcomes[3].field == "postings"
+    assert posted(book, "li-jun") == 12

@@ -205,10 +205,27 @@ class Book:
                 checked.append(request)
 
         def work(unit: LedgerUnit) -> list[Transaction | LedgerError]:
-            return [
-                item if isinstance(item, LedgerError) else self._decide(item, unit)
-                for item in checked
-            ]
+            # One lookup for the whole batch; an id repeated inside the batch is looked up
+            # again, so that it sees the outcome of its first occurrence.
+            ids = [item.transaction_id for item in checked if not isinstance(item, LedgerError)]
+            known = unit.find_many(ids)
+            decided: set[str] = set()
+            outcomes: list[Transaction | LedgerError] = []
+            for item in checked:
+                if isinstance(item, LedgerError):
+                    outcomes.append(item)
+                    continue
+                transaction_id = item.transaction_id
+                if transaction_id in decided:
+                    outcomes.append(self._decide(item, unit))
+                    continue
+                decided.add(transaction_id)
+                found = known.get(transaction_id)
+                if found is not None:
+                    outcomes.append(_replay(found, item))
+                else:
+                    outcomes.append(self._decide_new(item, unit))
+            return outcomes
 
         return self._store.transact(self.book_id, work)
 
@@ -410,6 +427,10 @@ class Book:
         found = unit.find(request.transaction_id)
         if found is not None:
             return _replay(found, request)
+        return self._decide_new(request, unit)
+
+    def _decide_new(self, request: Request, unit: LedgerUnit) -> Transaction | LedgerError:
+        """Decide a request whose id the book has not seen."""
         try:
             commit = self._plan(unit, request)
         except LedgerError as error:

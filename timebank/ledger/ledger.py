@@ -31,7 +31,7 @@ class Ledger:
 
     def book(self, book_id: str) -> Book:
         """An existing book; raises ``BookNotFound``."""
-        if book_id not in self.store.book_ids():
+        if not self.store.has_book(book_id):
             raise BookNotFound(book_id=book_id)
         return Book(self.store, self.clock, book_id)
 

@@ -87,6 +87,14 @@ class _MemoryBook:
             return Committed(request=self._request_of(found), transaction=found)
         return found
 
+    def find_many(self, transaction_ids: Sequence[str]) -> dict[str, Committed | Rejection]:
+        found = {}
+        for transaction_id in transaction_ids:
+            outcome = self.find(transaction_id)
+            if outcome is not None:
+                found[transaction_id] = outcome
+        return found
+
     def _request_of(self, transaction: Transaction) -> Request | None:
         kind = transaction.kind
         if kind is Kind.TRANSFER:
@@ -277,6 +285,9 @@ class MemoryStore:
 
     def book_ids(self) -> Sequence[str]:
         return sorted(self._books)
+
+    def has_book(self, book_id: str) -> bool:
+        return book_id in self._books
 
     def transact(self, book_id: str, work: Callable[[LedgerUnit], T]) -> T:
         book = self._get(book_id)

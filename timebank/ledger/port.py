@@ -64,7 +64,8 @@ class Commit(Struct, frozen=True, kw_only=True):
     request: Request | None
     transaction: Transaction
     accounts: tuple[Account, ...]
-    """The new state of every account touched, in posting order.
+    """The new state of every account touched: ``accounts[i]`` is the account of
+    ``transaction.postings[i]``.
 
     Each account's statement entry for this transaction is its new state set
     against its previous one (see ``timebank.ledger.model.Entry``).
@@ -84,6 +85,11 @@ class LedgerReader(Protocol):
 
     def find(self, transaction_id: str) -> Committed | Rejection | None:
         """What became of a transaction id, if it was ever submitted."""
+        ...
+
+    def find_many(self, transaction_ids: Sequence[str]) -> dict[str, Committed | Rejection]:
+        """``find`` for many ids at once (a batch's lookups in one round trip); ids never
+        submitted are left out."""
         ...
 
     def hold(self, hold_id: str) -> HoldRecord | None: ...
@@ -148,11 +154,16 @@ class LedgerStore(Protocol):
 
     def book_ids(self) -> Sequence[str]: ...
 
+    def has_book(self, book_id: str) -> bool: ...
+
     def transact(self, book_id: str, work: Callable[[LedgerUnit], T]) -> T:
         """Run ``work`` in one atomic unit of work on a book and return its result.
 
         Commits when ``work`` returns; rolls back and re-raises when it raises.
-        Raises ``BookNotFound`` for an unknown book.
+        Raises ``BookNotFound`` for an unknown book. When the connection is lost
+        during the commit itself, the outcome is unknown: a store raises an error
+        saying so, and resubmitting the same transaction id is the safe recovery,
+        since it returns the original outcome if the commit did happen.
         """
         ...
 

@@ -127,6 +127,12 @@ class SqlStore:
 
         return self._run(work)
 
+    def has_book(self, book_id: str) -> bool:
+        def work(connection: Connection) -> bool:
+            return connection.execute(sql.HEAD, {"book_id": book_id}).first() is not None
+
+        return self._run(work)
+
     def transact(self, book_id: str, work: Callable[[LedgerUnit], T]) -> T:
         def attempt(connection: Connection) -> T:
             head = _head(connection, book_id, lock=self._lock_rows)

@@ -80,6 +80,14 @@ class SqlReader:
         request = None if row.request is None else decode_request(row.request)
         return Committed(request=request, transaction=transaction)
 
+    def find_many(self, transaction_ids: Sequence[str]) -> dict[str, Committed | Rejection]:
+        found: dict[str, Committed | Rejection] = {}
+        for transaction_id in transaction_ids:
+            outcome = self.find(transaction_id)
+            if outcome is not None:
+                found[transaction_id] = outcome
+        return found
+
     def _transaction(self, sequence: int) -> Transaction:
         execute = self._connection.execute
         row = execute(sql.TRANSACTION, {"book_id": self.book_id, "seq": sequence}).one()
