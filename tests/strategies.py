@@ -20,8 +20,9 @@ from typing import Final
 
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
+from msgspec.structs import replace
 
-from timebank.ledger import Posting, Side, credit, debit
+from timebank.ledger import Posting, Request, Side, Transfer, VoidHold, credit, debit
 
 __all__ = [
     "ACCOUNT_IDS",
@@ -36,6 +37,7 @@ __all__ = [
     "UNKNOWN_ACCOUNT_IDS",
     "ZONES",
     "account_ids",
+    "altered_requests",
     "amounts",
     "amounts_near",
     "any_amounts",
@@ -347,3 +349,36 @@ def aware_datetimes() -> SearchStrategy[datetime]:
 def naive_datetimes() -> SearchStrategy[datetime]:
     """A datetime without a time zone, which the ledger must refuse."""
     return st.datetimes(_EARLIEST, _LATEST)
+
+
+# --- retries -----------------------------------------------------------------------
+
+_ALTERED_AT: Final = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _altered_value(name: str, value: object) -> object:
+    """A value for the request field ``name`` that is unequal to ``value``."""
+    if name == "amount_minutes":
+        return 1 if value is None else None
+    if name == "postings":
+        extra = credit("ana", 1)
+        return (extra,) if value is None else (*value, extra)  # type: ignore[misc]
+    if name in ("effective_at", "expires_at"):
+        return _ALTERED_AT if value is None else value + timedelta(seconds=1)  # type: ignore[operator]
+    if name == "metadata":
+        assert isinstance(value, dict)
+        return {} if value == {"altered": "yes"} else {**value, "altered": "yes"}
+    assert isinstance(value, str), (name, value)
+    return value + "-altered"
+
+
+@st.composite
+def altered_requests(draw: st.DrawFn, request: Request) -> tuple[str, Request]:
+    """``request`` with one field (or its kind) changed, and the name of what changed."""
+    names = [name for name in request.__struct_fields__ if name != "transaction_id"]
+    name = draw(st.sampled_from([*names, "kind"]))
+    if name == "kind":
+        if type(request) is Transfer:
+            return name, VoidHold(transaction_id=request.transaction_id, hold_id="some-hold")
+        return name, Transfer(transaction_id=request.transaction_id, postings=())
+    return name, replace(request, **{name: _altered_value(name, getattr(request, name))})

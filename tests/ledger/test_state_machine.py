@@ -845,18 +845,28 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(targets=(holds, transactions), debit_id=accounts, credit_id=accounts, data=st.data())
     def hold(self, debit_id: str, credit_id: str, data: st.DataObject) -> object:
-        """Like a transfer, but pending, with or without an expiry."""
-        draws = Draws(data)
+        """Like a transfer, but pending until posted or voided."""
+        return self._place_hold(Draws(data), debit_id, credit_id, expiring=False)
+
+    @rule(targets=(holds, transactions), debit_id=accounts, credit_id=accounts, data=st.data())
+    def hold_until(self, debit_id: str, credit_id: str, data: st.DataObject) -> object:
+        """A hold that expires: soon after now, or (refused) at or before it, or without a zone."""
+        return self._place_hold(Draws(data), debit_id, credit_id, expiring=True)
+
+    def _place_hold(self, draws: Draws, debit_id: str, credit_id: str, *, expiring: bool) -> object:
         if draws.one_in(4, "many legs?"):
             postings = self._many_legs(draws)
         else:
             postings = self._two_legs(draws, debit_id, credit_id)
-        return self._submit(self._hold(draws, postings), draws, only=Kind.HOLD)
+        request = self._hold(draws, postings, expiring=expiring)
+        return self._submit(request, draws, only=Kind.HOLD)
 
     @rule(target=transactions, hold_id=consumes(holds), data=st.data())
     def post_hold(self, hold_id: str, data: st.DataObject) -> object:
-        """Post in full, for an amount, or as postings; the bundle lets go of the hold."""
+        """Post in full, for an amount, or as postings (perhaps at its expiry); once only."""
         draws = Draws(data)
+        if draws.one_in(3, "time passes first?"):
+            self._advance(draws, hold_id=hold_id)
         return self._submit(self._post_request(draws, hold_id), draws)
 
     @rule(target=transactions, hold_id=consumes(holds), data=st.data())
@@ -911,15 +921,38 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # --- time ---------------------------------------------------------------------
 
-    @rule(step=st.sampled_from(CLOCK_STEPS))
-    def advance_clock(self, step: timedelta) -> None:
+    @rule(data=st.data())
+    def advance_clock(self, data: st.DataObject) -> None:
+        self._advance(Draws(data))
+
+    def _advance(self, draws: Draws, *, hold_id: str | None = None) -> None:
+        """Time passes: by a fixed step, or exactly to (or just before) a pending hold's expiry.
+
+        Given ``hold_id``, that hold's expiry is the one aimed at.
+        """
+        now = self.model.now
+        expiries = sorted(
+            hold.expires_at
+            for held_id, hold in self.model.holds.items()
+            if hold.status is HoldStatus.PENDING
+            and hold.expires_at is not None
+            and hold.expires_at > now
+            and hold_id in (None, held_id)
+        )
+        if expiries and draws.draw(st.booleans(), "to an expiry?"):
+            early = draws.draw(st.sampled_from((timedelta(0), MICROSECOND)), "just before?")
+            step = draws.draw(st.sampled_from(expiries), "expiry") - now - early
+        else:
+            step = draws.draw(st.sampled_from(CLOCK_STEPS), "step")
         self.model.now += step
         assert self.clock.advance(step) == self.model.now
 
-    @rule(target=transactions, step=st.sampled_from((timedelta(0), *CLOCK_STEPS)))
-    def expire_holds(self, step: timedelta) -> object:
-        """After ``step``, every pending hold due by now expires, soonest first, each on its own."""
-        self.advance_clock(step)
+    @rule(target=transactions, data=st.data())
+    def expire_holds(self, data: st.DataObject) -> object:
+        """Every pending hold due by now (perhaps later) expires, soonest first, each on its own."""
+        draws = Draws(data)
+        if draws.draw(st.booleans(), "time passes first?"):
+            self._advance(draws)
         due = self.model.due_holds()
         report = self.book.expire_holds()
         assert not report.more_due
@@ -986,12 +1019,21 @@ class LedgerMachine(RuleBasedStateMachine):
         return draws.draw(st.integers(1, 120), "amount")
 
     def _two_legs(self, draws: Draws, debit_id: str, credit_id: str) -> tuple[Posting, ...]:
-        """A debit and a credit of one amount, in either order; rarely on the same account."""
+        """A debit and a credit of one amount, in either order.
+
+        Rarely both on one account, or unbalanced: off by a minute, or on one side.
+        """
         others = sorted(set(self.model.accounts) - {debit_id})
         if credit_id == debit_id and others and not draws.one_in(5, "same account?"):
             credit_id = draws.draw(st.sampled_from(others), "other account")
         amount = self._amount(draws, debit_id, credit_id)
-        legs = (debit(debit_id, amount), credit(credit_id, amount))
+        second = credit(credit_id, amount)
+        if type(amount) is int and draws.one_in(10, "unbalanced?"):
+            second = draws.draw(
+                st.sampled_from((credit(credit_id, amount + 1), debit(credit_id, amount))),
+                "unbalanced leg",
+            )
+        legs = (debit(debit_id, amount), second)
         return legs[::-1] if draws.draw(st.booleans(), "credit first?") else legs
 
     def _many_legs(self, draws: Draws) -> tuple[Posting, ...]:
@@ -1020,10 +1062,10 @@ class LedgerMachine(RuleBasedStateMachine):
             effective_at=effective_at,
         )
 
-    def _hold(self, draws: Draws, postings: tuple[Posting, ...]) -> Hold:
+    def _hold(self, draws: Draws, postings: tuple[Posting, ...], *, expiring: bool) -> Hold:
         code, metadata = self._code_and_metadata(draws)
         expires_at = None
-        if draws.draw(st.booleans(), "expires?"):
+        if expiring:
             offsets = EXPIRY_OFFSETS
             if draws.one_in(10, "expired already?"):
                 offsets = (timedelta(0), -timedelta(seconds=1))
@@ -1126,13 +1168,9 @@ class LedgerMachine(RuleBasedStateMachine):
             return Transfer(transaction_id=transaction_id, postings=())
         if not altered:
             return replace(original)
-        names = [name for name in original.__struct_fields__ if name != "transaction_id"]
-        name = draws.draw(st.sampled_from([*names, "kind"]), "altered field")
-        if name == "kind":
-            if type(original) is Transfer:
-                return VoidHold(transaction_id=transaction_id, hold_id="some-hold")
-            return Transfer(transaction_id=transaction_id, postings=())
-        return replace(original, **{name: altered_value(name, getattr(original, name))})
+        name, retry = draws.draw(strategies.altered_requests(original), "altered field")
+        assert first_difference(original, retry) == name, "the model must spot the change"
+        return retry
 
     def _any_request(self, draws: Draws) -> Request:
         """Any request, aimed at the model's accounts, holds and transactions."""
@@ -1146,7 +1184,7 @@ class LedgerMachine(RuleBasedStateMachine):
             postings = self._two_legs(draws, debit_id, credit_id)
             if kind == "transfer":
                 return self._transfer(draws, postings)
-            return self._hold(draws, postings)
+            return self._hold(draws, postings, expiring=draws.draw(st.booleans(), "expires?"))
         known = sorted(self.model.holds if kind in ("post", "void") else self.model.outcomes)
         target = draws.draw(st.sampled_from(known), "target") if known else "no-such-id"
         if kind == "post":
@@ -1352,20 +1390,6 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def store_matches_the_model(self) -> None:
         self.extra_checks()
-
-
-def altered_value(name: str, value: object) -> object:
-    """A value for the request field ``name`` that differs from ``value``."""
-    if name == "amount_minutes":
-        return 1 if value is None else None
-    if name == "postings":
-        return (credit("ana", 1),) if value is None else (*value, credit("ana", 1))  # type: ignore[misc]
-    if name in ("effective_at", "expires_at"):
-        return START if value is None else value + timedelta(seconds=1)  # type: ignore[operator]
-    if name == "metadata":
-        return {} if value == {"altered": "yes"} else {**value, "altered": "yes"}  # type: ignore[dict-item]
-    assert isinstance(value, str), (name, value)
-    return value + "-altered"
 
 
 TestLedgerMachine = LedgerMachine.TestCase
