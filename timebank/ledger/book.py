@@ -754,7 +754,7 @@ def _check_limits(account: Account, posting: Posting, available: int, projected:
     if available < -BALANCE_MINUTES_LIMIT or projected > BALANCE_MINUTES_LIMIT:
         raise BalanceOutOfRange(
             account_id=account.account_id,
-            projected_minutes=available if available < 0 else projected,
+            projected_minutes=available if available < -BALANCE_MINUTES_LIMIT else projected,
             limit=BALANCE_MINUTES_LIMIT,
         )
 
@@ -839,9 +839,26 @@ def _replay(found: Committed | Rejection, request: Request) -> Transaction | Led
         return IdempotencyConflict(
             transaction_id=request.transaction_id, field=_first_difference(original, request)
         )
+    # == takes 1, 1.0 and True as equal; an amount of another type is another request.
+    field = _amount_type_difference(original, request)
+    if field is not None:
+        return IdempotencyConflict(transaction_id=request.transaction_id, field=field)
     if isinstance(found, Committed):
         return found.transaction
     return error_from_dict(found.error)
+
+
+def _amount_type_difference(original: Request, request: Request) -> str | None:
+    """The field whose amounts are equal in value but not in type (1 against 1.0 or True)."""
+    if type(getattr(original, "amount_minutes", None)) is not type(
+        getattr(request, "amount_minutes", None)
+    ):
+        return "amount_minutes"
+    before = getattr(original, "postings", None) or ()
+    after = getattr(request, "postings", None) or ()
+    if [type(p.amount_minutes) for p in before] != [type(p.amount_minutes) for p in after]:
+        return "postings"
+    return None
 
 
 def _first_difference(original: Request, request: Request) -> str:
