@@ -85,6 +85,9 @@ from timebank.ledger.verify import VerifyReport, verify_book
 __all__ = ["Book"]
 
 _MICROSECOND = timedelta(microseconds=1)
+_CREDIT = Side.CREDIT
+_LOOK_UP = object()
+"""Tells ``Book._decide`` to look the transaction id up itself."""
 _REVERSIBLE = frozenset({Kind.TRANSFER, Kind.POST})
 
 
@@ -220,11 +223,7 @@ class Book:
                     outcomes.append(self._decide(item, unit))
                     continue
                 decided.add(transaction_id)
-                found = known.get(transaction_id)
-                if found is not None:
-                    outcomes.append(_replay(found, item))
-                else:
-                    outcomes.append(self._decide_new(item, unit))
+                outcomes.append(self._decide(item, unit, known.get(transaction_id)))
             return outcomes
 
         return self._store.transact(self.book_id, work)
@@ -421,16 +420,22 @@ class Book:
 
     # --- deciding --------------------------------------------------------------
 
-    def _decide(self, request: Request, unit: LedgerUnit) -> Transaction | LedgerError:
-        """Decide one request inside a unit. Refusals are returned, not raised, so that
-        the unit commits the remembered rejection."""
-        found = unit.find(request.transaction_id)
-        if found is not None:
-            return _replay(found, request)
-        return self._decide_new(request, unit)
+    def _decide(
+        self,
+        request: Request,
+        unit: LedgerUnit,
+        found: Committed | Rejection | object | None = _LOOK_UP,
+    ) -> Transaction | LedgerError:
+        """Decide one request inside a unit (``found``: what the id's lookup gave, if done).
 
-    def _decide_new(self, request: Request, unit: LedgerUnit) -> Transaction | LedgerError:
-        """Decide a request whose id the book has not seen."""
+        Refusals are returned, not raised, so that the unit commits the remembered
+        rejection.
+        """
+        if found is _LOOK_UP:
+            found = unit.find(request.transaction_id)
+        if found is not None:
+            assert isinstance(found, Committed | Rejection)
+            return _replay(found, request)
         try:
             commit = self._plan(unit, request)
         except LedgerError as error:
@@ -713,24 +718,25 @@ def _new_accounts(
 def _moved_accounts(
     accounts: Sequence[Account], postings: Sequence[Posting]
 ) -> tuple[Account, ...]:
-    """``_new_accounts`` for postings that only move posted minutes (the common case)."""
+    """``_new_accounts`` for postings that only move posted minutes (the common case).
+
+    A credit can only break the maximum and a debit only the minimum, so each
+    posting is checked against its own side's bound.
+    """
     result: list[Account] = []
     for account, posting in zip(accounts, postings, strict=True):
-        if posting.side is Side.CREDIT:
+        if posting.side is _CREDIT:
             posted = account.posted_minutes + posting.amount_minutes
+            projected = posted + account.credits_pending_minutes
+            high = account.balance_minutes_max
+            if (high is not None and projected > high) or projected > BALANCE_MINUTES_LIMIT:
+                _check_limits(account, posting, posted - account.debits_pending_minutes, projected)
         else:
             posted = account.posted_minutes - posting.amount_minutes
-        available = posted - account.debits_pending_minutes
-        projected = posted + account.credits_pending_minutes
-        low = account.balance_minutes_min
-        high = account.balance_minutes_max
-        if (
-            (low is not None and available < low)
-            or (high is not None and projected > high)
-            or available < -BALANCE_MINUTES_LIMIT
-            or projected > BALANCE_MINUTES_LIMIT
-        ):
-            _check_limits(account, posting, available, projected)
+            available = posted - account.debits_pending_minutes
+            low = account.balance_minutes_min
+            if (low is not None and available < low) or available < -BALANCE_MINUTES_LIMIT:
+                _check_limits(account, posting, available, posted + account.credits_pending_minutes)
         result.append(replace(account, posted_minutes=posted))
     return tuple(result)
 
