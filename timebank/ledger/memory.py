@@ -88,10 +88,12 @@ class _MemoryBook:
         return found
 
     def find_many(self, transaction_ids: Sequence[str]) -> dict[str, Committed | Rejection]:
-        found = {}
+        records = self._records
+        found: dict[str, Committed | Rejection] = {}
         for transaction_id in transaction_ids:
-            outcome = self.find(transaction_id)
-            if outcome is not None:
+            if transaction_id in records:
+                outcome = self.find(transaction_id)
+                assert outcome is not None
                 found[transaction_id] = outcome
         return found
 
