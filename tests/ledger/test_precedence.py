@@ -18,6 +18,7 @@ from timebank.ledger import (
     AmountNotPositive,
     AmountTooLarge,
     Book,
+    CodeNotPrintable,
     CodeTooLong,
     EffectiveTimeAfterRecording,
     Hold,
@@ -121,6 +122,12 @@ CASES: list[tuple[str, Request, type[LedgerError], dict[str, object]]] = [
         transfer(debit("a", 1), code="c" * 65, metadata={"k": 1}),
         CodeTooLong,
         {"length": 65},
+    ),
+    (
+        "a code with a control character beats metadata",
+        transfer(debit("a", 1), code="line\x00break", metadata={"k": 1}),
+        CodeNotPrintable,
+        {"value": "line\x00break"},
     ),
     (
         "metadata beats timestamps and postings",

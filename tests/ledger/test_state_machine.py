@@ -65,6 +65,7 @@ from timebank.ledger import (
     AmountTooLarge,
     BalanceOutOfRange,
     BoundsInvalid,
+    CodeNotPrintable,
     CodeTooLong,
     EffectiveTimeAfterRecording,
     Hold,
@@ -363,6 +364,8 @@ class Model:
     def _check_code_and_metadata(self, request: Request) -> None:
         if len(request.code) > CODE_LENGTH_MAX:
             raise Refused(CodeTooLong(length=len(request.code), maximum=CODE_LENGTH_MAX))
+        if not request.code.isprintable():
+            raise Refused(CodeNotPrintable(value=request.code))
         if (bad_metadata := metadata_problem(request.metadata)) is not None:
             raise Refused(bad_metadata)
 

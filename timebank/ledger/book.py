@@ -446,7 +446,7 @@ class Book:
 
     def _plan(self, unit: LedgerUnit, request: Request) -> Commit:
         code = request.code
-        if type(code) is not str or len(code) > CODE_LENGTH_MAX:
+        if type(code) is not str or len(code) > CODE_LENGTH_MAX or not code.isprintable():
             check_code(code)
         if request.metadata or type(request.metadata) is not dict:
             check_metadata(request.metadata)

@@ -19,6 +19,7 @@ from timebank.ledger.errors import (
     AmountNotPositive,
     AmountTooLarge,
     BoundsInvalid,
+    CodeNotPrintable,
     CodeTooLong,
     IdInvalid,
     MetadataInvalid,
@@ -65,9 +66,12 @@ def check_id(field: str, value: object, *, reserved_ok: bool = False) -> str:
 
 
 def check_code(code: str) -> None:
+    """A code is at most 64 printable characters (every store can keep it as text)."""
     assert type(code) is str, "code must be a string"
     if len(code) > CODE_LENGTH_MAX:
         raise CodeTooLong(length=len(code), maximum=CODE_LENGTH_MAX)
+    if not code.isprintable():
+        raise CodeNotPrintable(value=code)
 
 
 def check_metadata(metadata: object) -> None:

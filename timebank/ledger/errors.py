@@ -9,6 +9,7 @@ persist a rejected request and replay the same error on a retry.
     ├── RequestInvalid                 the request is malformed on its own
     │   ├── IdInvalid
     │   ├── CodeTooLong
+    │   ├── CodeNotPrintable
     │   ├── MetadataInvalid
     │   ├── TimestampNotAware
     │   ├── PostingCountOutOfRange
@@ -63,6 +64,7 @@ __all__ = [
     "BookExists",
     "BookNotFound",
     "BoundsInvalid",
+    "CodeNotPrintable",
     "CodeTooLong",
     "Conflict",
     "EffectiveTimeAfterRecording",
@@ -168,6 +170,15 @@ class CodeTooLong(RequestInvalid):
     template: ClassVar[str] = "code has {length} characters, at most {maximum} are allowed"
     length: int
     maximum: int
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class CodeNotPrintable(RequestInvalid):
+    """A transaction code is printable text: no control characters, tabs or line breaks."""
+
+    code: ClassVar[str] = "code_not_printable"
+    template: ClassVar[str] = "code {value!r} has characters that are not printable"
+    value: str
 
 
 @dataclasses.dataclass(eq=False, kw_only=True)
