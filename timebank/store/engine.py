@@ -14,6 +14,7 @@ PostgreSQL: psycopg 3, READ COMMITTED; the store's row locks serialise writers.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -100,4 +101,15 @@ def _install_sqlite_hooks(engine: Engine, synchronous: str, busy_timeout_ms: int
     def on_begin(connection: Connection) -> None:
         begin = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "BEGIN IMMEDIATE")
         assert begin in ("BEGIN", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE")
-        connection.exec_driver_sql(begin)
+        # Straight to the driver (it runs before every write): a busy file still leaves as
+        # SQLAlchemy's OperationalError, which the store retries.
+        dispatch = connection.dispatch.before_cursor_execute
+        raw = connection.connection.driver_connection
+        if dispatch:
+            dispatch(connection, None, begin, (), None, False)
+        try:
+            raw.execute(begin)  # type: ignore[union-attr]
+        except sqlite3.Error as error:
+            raise sa.exc.DBAPIError.instance(
+                begin, (), error, sqlite3.Error, dialect=connection.dialect
+            ) from error

@@ -35,6 +35,7 @@ __all__ = [
     "EFFECTIVE_DELTAS",
     "ENTRIES",
     "FIND",
+    "FIND_MANY",
     "HEAD",
     "HEAD_FOR_UPDATE",
     "HOLD",
@@ -51,6 +52,7 @@ __all__ = [
     "POSTINGS_RANGE",
     "REVERSAL",
     "TRANSACTION",
+    "TRANSACTIONS_IN",
     "UPDATE_ACCOUNT",
     "UPDATE_HEAD",
     "UPDATE_HOLD",
@@ -79,6 +81,15 @@ UPDATE_HEAD = (
 
 FIND = sa.select(requests.c.request, requests.c.sequence, requests.c.error).where(
     requests.c.book_id == _book, requests.c.transaction_id == sa.bindparam("transaction_id")
+)
+FIND_MANY = sa.select(
+    requests.c.transaction_id, requests.c.request, requests.c.sequence, requests.c.error
+).where(
+    requests.c.book_id == _book,
+    requests.c.transaction_id.in_(sa.bindparam("ids", expanding=True)),
+)
+TRANSACTIONS_IN = sa.select(transactions).where(
+    t.book_id == _book, t.sequence.in_(sa.bindparam("seqs", expanding=True))
 )
 TRANSACTION = sa.select(transactions).where(t.book_id == _book, t.sequence == sa.bindparam("seq"))
 POSTINGS_OF = (

@@ -135,8 +135,7 @@ class SqlStore:
 
     def transact(self, book_id: str, work: Callable[[LedgerUnit], T]) -> T:
         def attempt(connection: Connection) -> T:
-            head = _head(connection, book_id, lock=self._lock_rows)
-            unit = SqlUnit(connection, head, lock_rows=self._lock_rows)
+            unit = SqlUnit(connection, book_id, lock_rows=self._lock_rows)
             result = work(unit)
             unit.flush()
             return result

@@ -4,10 +4,12 @@
 ``SqlUnit`` adds the writes. It buffers them and writes them in bulk
 (one ``executemany`` per table) when the unit commits or before a read that
 needs the database to be current, and it keeps what it read or wrote in
-memory, so a bulk import of a thousand transactions costs a thousand
-idempotency probes and a handful of batched writes. That is safe because
+memory, so a bulk import of a thousand transactions costs one batched
+idempotency lookup and a handful of batched writes. That is safe because
 every writer of a book holds the lock on the book's row for its whole unit:
-nobody else can change what the unit has cached.
+nobody else can change what the unit has cached. The hot statements (head,
+idempotency probe, account locks, writes) run on the driver connection
+(``timebank.store.fast``); the rest through SQLAlchemy Core.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from timebank.ledger.errors import BookNotFound
 from timebank.ledger.model import (
     Account,
     Balance,
@@ -34,16 +37,18 @@ from timebank.store import statements as sql
 from timebank.store.codec import (
     account_from_row,
     account_row,
-    balances_row,
     decode_request,
     encode_request,
     hold_from_row,
     posting_from_row,
     transaction_from_row,
-    transaction_row,
 )
+from timebank.store.fast import RawDriver, raw_driver
 
 __all__ = ["SqlReader", "SqlUnit"]
+
+_CHUNK = 500
+"""Ids per query of ``find_many`` (well under every driver's limit on bound values)."""
 
 
 class SqlReader:
@@ -69,23 +74,51 @@ class SqlReader:
         ).first()
         if row is None:
             return None
-        if row.sequence is None:
-            error: dict[str, object] = row.error
+        return self._outcome(row.request, row.sequence, row.error)
+
+    def _outcome(
+        self, request: str | None, sequence: int | None, error: dict[str, object] | None
+    ) -> Committed | Rejection:
+        if sequence is None:
+            assert request is not None
+            assert error is not None
             return Rejection(
-                request=decode_request(row.request),
-                error_code=str(error["code"]),
-                error=error,
+                request=decode_request(request), error_code=str(error["code"]), error=error
             )
-        transaction = self._transaction(row.sequence)
-        request = None if row.request is None else decode_request(row.request)
-        return Committed(request=request, transaction=transaction)
+        transaction = self._transaction(sequence)
+        return Committed(
+            request=None if request is None else decode_request(request), transaction=transaction
+        )
 
     def find_many(self, transaction_ids: Sequence[str]) -> dict[str, Committed | Rejection]:
+        """Three queries per chunk of ids, whatever their number: requests, records, legs."""
         found: dict[str, Committed | Rejection] = {}
-        for transaction_id in transaction_ids:
-            outcome = self.find(transaction_id)
-            if outcome is not None:
-                found[transaction_id] = outcome
+        unique = list(dict.fromkeys(transaction_ids))
+        execute = self._connection.execute
+        for start in range(0, len(unique), _CHUNK):
+            rows = execute(
+                sql.FIND_MANY, {"book_id": self.book_id, "ids": unique[start : start + _CHUNK]}
+            ).all()
+            sequences = [row.sequence for row in rows if row.sequence is not None]
+            records: dict[int, Transaction] = {}
+            if sequences:
+                legs = self._postings_of(sequences)
+                for record in execute(
+                    sql.TRANSACTIONS_IN, {"book_id": self.book_id, "seqs": sequences}
+                ):
+                    records[record.sequence] = transaction_from_row(record, legs[record.sequence])
+            for row in rows:
+                request = None if row.request is None else decode_request(row.request)
+                if row.sequence is None:
+                    assert request is not None
+                    error: dict[str, object] = row.error
+                    found[row.transaction_id] = Rejection(
+                        request=request, error_code=str(error["code"]), error=error
+                    )
+                else:
+                    found[row.transaction_id] = Committed(
+                        request=request, transaction=records[row.sequence]
+                    )
         return found
 
     def _transaction(self, sequence: int) -> Transaction:
@@ -213,31 +246,77 @@ class SqlReader:
 
 
 class SqlUnit(SqlReader):
-    """One atomic unit of work on a book whose row this unit has locked."""
+    """One atomic unit of work on a book, holding the lock on the book's row.
 
-    def __init__(self, connection: Connection, head: BookHead, *, lock_rows: bool) -> None:
-        super().__init__(connection, head)
+    The book's row is read (and on PostgreSQL locked) by the unit's first call,
+    whatever it is, and at the latest by ``flush``: every unit takes the lock,
+    and a unit of an unknown book raises ``BookNotFound``. When that first call
+    is ``find``, the lock and the idempotency probe share one round trip.
+    """
+
+    def __init__(self, connection: Connection, book_id: str, *, lock_rows: bool) -> None:
+        self._connection = connection
+        self.book_id = book_id
+        self._head_row: BookHead | None = None
         self._lock_rows = lock_rows
+        self._raw = raw_driver(connection)
         self._accounts: dict[str, Account] = {}
         self._locked: set[str] = set()
         self._missing: set[str] = set()
         self._records: dict[str, Committed | Rejection] = {}
         self._holds: dict[str, HoldRecord] = {}
         self._reversals: dict[str, str] = {}
-        # What flush() writes, in foreign-key order.
+        # What flush() writes, in foreign-key order; rows are driver parameter tuples.
         self._new_accounts: dict[str, Account] = {}
         self._changed_accounts: dict[str, Account] = {}
-        self._transaction_rows: list[dict[str, Any]] = []
-        self._posting_rows: list[dict[str, Any]] = []
+        self._transaction_rows: list[tuple[Any, ...]] = []
+        self._posting_rows: list[tuple[Any, ...]] = []
         self._new_holds: dict[str, tuple[HoldRecord, int]] = {}
         self._changed_holds: dict[str, HoldRecord] = {}
         self._reversal_rows: list[dict[str, Any]] = []
-        self._request_rows: list[dict[str, Any]] = []
+        self._request_rows: list[tuple[Any, ...]] = []
         self._head_changed = False
+
+    # --- the book's row ----------------------------------------------------------------
+
+    def _load_head(self, transaction_id: str | None) -> tuple[BookHead, Any]:
+        """Read (and lock) the book's row, and probe ``transaction_id`` in the same trip."""
+        raw = self._raw
+        book_id = self.book_id
+        found = None
+        if raw.postgres:
+            head_sql = raw.HEAD_FOR_UPDATE if self._lock_rows else raw.HEAD  # type: ignore[attr-defined]
+            with raw.batch():
+                head_cursor = raw.execute(head_sql, (book_id,))
+                if transaction_id is not None:
+                    find_cursor = raw.execute(raw.FIND, (book_id, transaction_id))
+            row = head_cursor.fetchone()
+            if transaction_id is not None:
+                found = find_cursor.fetchone()
+        else:
+            row = raw.execute(raw.HEAD, (book_id,)).fetchone()
+            if transaction_id is not None and row is not None:
+                found = raw.execute(raw.FIND, (book_id, transaction_id)).fetchone()
+        if row is None:
+            raise BookNotFound(book_id=book_id)
+        head = BookHead(
+            book_id=book_id, sequence=row[0], hash=row[1], recorded_at=raw.time_out(row[2])
+        )
+        self._head_row = head
+        return head, found
+
+    def _ready(self) -> None:
+        if self._head_row is None:
+            self._load_head(None)
+
+    def head(self) -> BookHead:
+        head = self._head_row
+        return self._load_head(None)[0] if head is None else head
 
     # --- reads that the unit's own writes can answer -------------------------------
 
     def account(self, account_id: str) -> Account | None:
+        self._ready()
         account = self._accounts.get(account_id)
         if account is None and account_id not in self._missing:
             account = super().account(account_id)
@@ -249,9 +328,29 @@ class SqlUnit(SqlReader):
 
     def find(self, transaction_id: str) -> Committed | Rejection | None:
         found = self._records.get(transaction_id)
-        return super().find(transaction_id) if found is None else found
+        if found is not None:
+            return found
+        raw = self._raw
+        if self._head_row is None:
+            row = self._load_head(transaction_id)[1]
+        else:
+            row = raw.execute(raw.FIND, (self.book_id, transaction_id)).fetchone()
+        if row is None:
+            return None
+        request, sequence, error = row
+        return self._outcome(request, sequence, raw.json_out(error))
+
+    def find_many(self, transaction_ids: Sequence[str]) -> dict[str, Committed | Rejection]:
+        self._ready()
+        records = self._records
+        found = {i: records[i] for i in transaction_ids if i in records}
+        rest = [i for i in transaction_ids if i not in found]
+        if rest:
+            found.update(super().find_many(rest))
+        return found
 
     def hold(self, hold_id: str) -> HoldRecord | None:
+        self._ready()
         hold = self._holds.get(hold_id)
         if hold is None:
             hold = super().hold(hold_id)
@@ -260,6 +359,7 @@ class SqlUnit(SqlReader):
         return hold
 
     def reversal_of(self, transaction_id: str) -> str | None:
+        self._ready()
         found = self._reversals.get(transaction_id)
         return super().reversal_of(transaction_id) if found is None else found
 
@@ -299,27 +399,43 @@ class SqlUnit(SqlReader):
     # --- writes --------------------------------------------------------------------
 
     def lock_accounts(self, account_ids: Sequence[str]) -> list[Account | None]:
+        self._ready()
+        locked = self._locked
         wanted = [
             i
             for i in account_ids
-            if i not in self._locked and i not in self._new_accounts and i not in self._missing
+            if i not in locked and i not in self._new_accounts and i not in self._missing
         ]
         if wanted:
-            statement = sql.ACCOUNTS_IN_FOR_UPDATE if self._lock_rows else sql.ACCOUNTS_IN
-            rows = self._connection.execute(
-                statement, {"book_id": self.book_id, "ids": sorted(set(wanted))}
-            )
-            for row in rows:
-                account_id = row.id
+            raw = self._raw
+            ids = sorted(set(wanted))
+            statement = raw.accounts_sql(len(ids), lock=self._lock_rows)
+            time_out = raw.time_out
+            json_out = raw.json_out
+            changed = self._changed_accounts
+            for row in raw.execute(statement, raw.accounts_params(self.book_id, ids)).fetchall():
+                account_id = row[1]
                 # Accounts this unit changed were locked before it changed them; keep ours.
-                if account_id not in self._changed_accounts:
-                    self._accounts[account_id] = account_from_row(row)
-                self._locked.add(account_id)
-            self._missing.update(i for i in wanted if i not in self._locked)
+                if account_id not in changed:
+                    self._accounts[account_id] = Account(
+                        book_id=row[0],
+                        account_id=account_id,
+                        balance_minutes_min=row[2],
+                        balance_minutes_max=row[3],
+                        metadata=json_out(row[4]),
+                        opened_at=time_out(row[5]),  # type: ignore[arg-type]
+                        closed_at=time_out(row[6]),
+                        posted_minutes=row[7],
+                        debits_pending_minutes=row[8],
+                        credits_pending_minutes=row[9],
+                    )
+                locked.add(account_id)
+            self._missing.update(i for i in wanted if i not in locked)
         get = self._accounts.get
         return [get(account_id) for account_id in account_ids]
 
     def add_account(self, account: Account) -> None:
+        self._ready()
         account_id = account.account_id
         assert account.book_id == self.book_id
         assert account_id not in self._accounts
@@ -329,6 +445,7 @@ class SqlUnit(SqlReader):
         self._locked.add(account_id)
 
     def replace_account(self, account: Account) -> None:
+        self._ready()
         assert account.account_id in self._accounts
         self._store_account(account)
 
@@ -343,56 +460,82 @@ class SqlUnit(SqlReader):
     def append(self, commit: Commit) -> None:
         transaction = commit.transaction
         sequence = transaction.sequence
+        head = self.head()
         assert transaction.book_id == self.book_id
-        assert sequence == self._head.sequence + 1
-        assert transaction.previous_hash == self._head.hash
+        assert sequence == head.sequence + 1
+        assert transaction.previous_hash == head.hash
         assert len(commit.accounts) == len(transaction.postings)
         book_id = self.book_id
-        self._transaction_rows.append(transaction_row(transaction))
+        raw = self._raw
+        time_in = raw.time_in
+        transaction_id = transaction.transaction_id
+        self._transaction_rows.append(
+            (
+                book_id,
+                sequence,
+                transaction_id,
+                transaction.kind.value,
+                transaction.code,
+                raw.json_in(transaction.metadata),
+                time_in(transaction.recorded_at),
+                time_in(transaction.effective_at),
+                time_in(transaction.expires_at),
+                transaction.related_id,
+                transaction.previous_hash,
+                transaction.hash,
+            )
+        )
+        posting_rows = self._posting_rows
+        accounts = self._accounts
+        new_accounts = self._new_accounts
+        changed_accounts = self._changed_accounts
         for index, (posting, account) in enumerate(
             zip(transaction.postings, commit.accounts, strict=True)
         ):
-            assert posting.account_id == account.account_id
-            self._posting_rows.append(
-                {
-                    "book_id": book_id,
-                    "sequence": sequence,
-                    "posting_index": index,
-                    "account_id": posting.account_id,
-                    "side": posting.side.value,
-                    "amount_minutes": posting.amount_minutes,
-                    "posted_minutes": account.posted_minutes,
-                    "debits_pending_minutes": account.debits_pending_minutes,
-                    "credits_pending_minutes": account.credits_pending_minutes,
-                }
+            account_id = posting.account_id
+            assert account_id == account.account_id
+            posting_rows.append(
+                (
+                    book_id,
+                    sequence,
+                    index,
+                    account_id,
+                    posting.side.value,
+                    posting.amount_minutes,
+                    account.posted_minutes,
+                    account.debits_pending_minutes,
+                    account.credits_pending_minutes,
+                )
             )
-            self._store_account(account)
+            accounts[account_id] = account
+            if account_id in new_accounts:
+                new_accounts[account_id] = account
+            else:
+                changed_accounts[account_id] = account
         request = commit.request
         self._request_rows.append(
-            {
-                "book_id": book_id,
-                "transaction_id": transaction.transaction_id,
-                "request": None if request is None else encode_request(request),
-                "sequence": sequence,
-                "error": None,
-            }
+            (
+                book_id,
+                transaction_id,
+                None if request is None else encode_request(request),
+                sequence,
+                None,
+            )
         )
-        self._records[transaction.transaction_id] = Committed(
-            request=request, transaction=transaction
-        )
+        self._records[transaction_id] = Committed(request=request, transaction=transaction)
         if commit.hold is not None:
             self._store_hold(commit.hold, transaction)
         if transaction.kind is Kind.REVERSAL:
             assert transaction.related_id is not None
-            self._reversals[transaction.related_id] = transaction.transaction_id
+            self._reversals[transaction.related_id] = transaction_id
             self._reversal_rows.append(
                 {
                     "book_id": book_id,
                     "original_id": transaction.related_id,
-                    "reversal_id": transaction.transaction_id,
+                    "reversal_id": transaction_id,
                 }
             )
-        self._head = BookHead(
+        self._head_row = BookHead(
             book_id=book_id,
             sequence=sequence,
             hash=transaction.hash,
@@ -412,34 +555,39 @@ class SqlUnit(SqlReader):
             self._changed_holds[hold_id] = hold
 
     def reject(self, rejection: Rejection) -> None:
+        self._ready()
         transaction_id = rejection.request.transaction_id
         self._records[transaction_id] = rejection
         self._request_rows.append(
-            {
-                "book_id": self.book_id,
-                "transaction_id": transaction_id,
-                "request": encode_request(rejection.request),
-                "sequence": None,
-                "error": rejection.error,
-            }
+            (
+                self.book_id,
+                transaction_id,
+                encode_request(rejection.request),
+                None,
+                self._raw.json_in(rejection.error),
+            )
         )
 
     def flush(self) -> None:
-        """Write everything buffered, parents before children."""
+        """Write everything buffered, parents before children.
+
+        The journal, its postings, the balances, the idempotency records and the
+        head go through the driver (on PostgreSQL in one pipelined round trip);
+        the rarer rows (new accounts, holds, reversals) through SQLAlchemy.
+        """
+        self._ready()
         execute = self._connection.execute
         book_id = self.book_id
         if self._new_accounts:
             execute(sql.INSERT_ACCOUNT, [account_row(x) for x in self._new_accounts.values()])
             self._new_accounts.clear()
-        if self._transaction_rows:
-            execute(sql.INSERT_TRANSACTION, self._transaction_rows)
-            self._transaction_rows = []
-        if self._posting_rows:
-            execute(sql.INSERT_POSTING, self._posting_rows)
-            self._posting_rows = []
-        if self._changed_accounts:
-            execute(sql.UPDATE_ACCOUNT, [balances_row(x) for x in self._changed_accounts.values()])
-            self._changed_accounts.clear()
+        if (
+            self._transaction_rows
+            or self._changed_accounts
+            or self._request_rows
+            or self._head_changed
+        ):
+            self._flush_raw()
         if self._new_holds:
             rows = [
                 {
@@ -469,21 +617,48 @@ class SqlUnit(SqlReader):
         if self._reversal_rows:
             execute(sql.INSERT_REVERSAL, self._reversal_rows)
             self._reversal_rows = []
-        if self._request_rows:
-            execute(sql.INSERT_REQUEST, self._request_rows)
-            self._request_rows = []
-        if self._head_changed:
-            head = self._head
-            execute(
-                sql.UPDATE_HEAD,
-                {
-                    "b_book_id": book_id,
-                    "b_sequence": head.sequence,
-                    "b_hash": head.hash,
-                    "b_recorded_at": head.recorded_at,
-                },
-            )
-            self._head_changed = False
+
+    def _flush_raw(self) -> None:
+        raw = self._raw
+        with raw.batch():
+            if self._transaction_rows:
+                _write(raw, raw.INSERT_TRANSACTION, self._transaction_rows)
+                self._transaction_rows = []
+            if self._posting_rows:
+                _write(raw, raw.INSERT_POSTING, self._posting_rows)
+                self._posting_rows = []
+            if self._changed_accounts:
+                time_in = raw.time_in
+                rows = [
+                    (
+                        time_in(x.closed_at),
+                        x.posted_minutes,
+                        x.debits_pending_minutes,
+                        x.credits_pending_minutes,
+                        x.book_id,
+                        x.account_id,
+                    )
+                    for x in self._changed_accounts.values()
+                ]
+                _write(raw, raw.UPDATE_ACCOUNT, rows)
+                self._changed_accounts.clear()
+            if self._request_rows:
+                _write(raw, raw.INSERT_REQUEST, self._request_rows)
+                self._request_rows = []
+            if self._head_changed:
+                head = self.head()
+                raw.execute(
+                    raw.UPDATE_HEAD,
+                    (head.sequence, head.hash, raw.time_in(head.recorded_at), self.book_id),
+                )
+                self._head_changed = False
+
+
+def _write(raw: RawDriver, statement: str, rows: list[tuple[Any, ...]]) -> None:
+    if len(rows) == 1:
+        raw.execute(statement, rows[0])
+    else:
+        raw.executemany(statement, rows)
 
 
 def _balance(account_id: str, values: Sequence[int]) -> Balance:
