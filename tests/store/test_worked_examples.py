@@ -188,6 +188,19 @@ def test_expired_holds_are_journal_records(ledger: Ledger, clock: ManualClock) -
     assert book.verify().ok
 
 
+def test_a_hold_with_the_longest_id_expires(ledger: Ledger, clock: ManualClock) -> None:
+    """The ledger-made expiry id of a 128-character hold id fits the store's id columns."""
+    book = _book(ledger, "ana")
+    hold_id = "h" * 128
+    book.transfer("t", [debit("pool", 30), credit("ana", 30)])
+    book.hold(hold_id, [debit("ana", 25), credit("pool", 25)], expires_at=START + timedelta(1))
+    clock.advance(timedelta(days=2))
+    (expired,) = book.expire_holds().expired
+    assert expired.transaction_id == f"~expire:{hold_id}"
+    assert book.transaction(expired.transaction_id) == expired
+    assert book.verify().ok
+
+
 def test_books_are_kept_apart(ledger: Ledger) -> None:
     """Two books may use the same account and transaction ids without touching each other."""
     one = _book(ledger, "ana")

@@ -59,6 +59,7 @@ from timebank.ledger.limits import (
     PAGE_SIZE_DEFAULT,
     PAGE_SIZE_MAX,
     RESERVED_ID_PREFIX,
+    STORED_ID_LENGTH_MAX,
 )
 from timebank.ledger.model import (
     Account,
@@ -338,11 +339,13 @@ class Book:
             expired: list[Transaction] = []
             due = unit.due_holds(self._clock.now(), limit + 1)
             for hold in due[:limit]:
+                expiry_id = f"{RESERVED_ID_PREFIX}expire:{hold.hold_id}"
+                assert len(expiry_id) <= STORED_ID_LENGTH_MAX
                 commit = self._plan_release(
                     unit,
                     hold,
                     request=None,
-                    transaction_id=f"{RESERVED_ID_PREFIX}expire:{hold.hold_id}",
+                    transaction_id=expiry_id,
                     kind=Kind.EXPIRE,
                     code="expire",
                     metadata={},

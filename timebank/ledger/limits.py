@@ -15,6 +15,9 @@ ID_LENGTH_MAX: Final = 128
 RESERVED_ID_PREFIX: Final = "~"
 """Ids starting with this are made by the ledger itself (hold expiries)."""
 
+STORED_ID_LENGTH_MAX: Final = ID_LENGTH_MAX + 16
+"""Longest id a store must keep: a ledger-made id (``~expire:<hold id>``) extends a caller's."""
+
 POSTINGS_PER_TRANSACTION_MIN: Final = 2
 POSTINGS_PER_TRANSACTION_MAX: Final = 1_000
 """A city-wide event can credit hundreds of volunteers in one transaction."""

@@ -26,6 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from timebank.ledger.limits import STORED_ID_LENGTH_MAX
+
 __all__ = [
     "ID",
     "NAMING_CONVENTION",
@@ -50,7 +52,7 @@ NAMING_CONVENTION = {
 
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
-ID = sa.String(128)
+ID = sa.String(STORED_ID_LENGTH_MAX)
 HASH = sa.String(64)
 MINUTES = sa.BigInteger()
 

@@ -20,7 +20,7 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-ID = sa.String(length=128)
+ID = sa.String(length=144)  # timebank.ledger.limits.STORED_ID_LENGTH_MAX
 HASH = sa.String(length=64)
 TIME = sa.DateTime(timezone=True)
 APPEND_ONLY = ("transactions", "postings")
