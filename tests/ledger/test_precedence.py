@@ -105,6 +105,12 @@ CASES: list[tuple[str, Request, type[LedgerError], dict[str, object]]] = [
         {"reason": "ids starting with '~' are reserved"},
     ),
     (
+        "metadata of the wrong types is refused before the id is looked up",
+        Transfer(transaction_id="t-seen", postings=(), metadata={"k": 1}),  # type: ignore[dict-item]
+        MetadataInvalid,
+        {"reason": "keys and values must be strings"},
+    ),
+    (
         "reused id with other content beats its own shape errors",
         Transfer(transaction_id="t-seen", postings=(debit("nobody", 0),), code="seen"),
         IdempotencyConflict,
@@ -119,19 +125,19 @@ CASES: list[tuple[str, Request, type[LedgerError], dict[str, object]]] = [
     # --- then the request's own shape -------------------------------------------
     (
         "code beats metadata and postings",
-        transfer(debit("a", 1), code="c" * 65, metadata={"k": 1}),
+        transfer(debit("a", 1), code="c" * 65, metadata={"k": "v" * 5_000}),
         CodeTooLong,
         {"length": 65},
     ),
     (
         "a code with a control character beats metadata",
-        transfer(debit("a", 1), code="line\x00break", metadata={"k": 1}),
+        transfer(debit("a", 1), code="line\x00break", metadata={"k": "v" * 5_000}),
         CodeNotPrintable,
         {"value": "line\x00break"},
     ),
     (
-        "metadata beats timestamps and postings",
-        transfer(debit("a", 1), metadata={"k": 1}, effective_at=NAIVE),
+        "metadata size beats timestamps and postings",
+        transfer(debit("a", 1), metadata={"k": "v" * 5_000}, effective_at=NAIVE),
         MetadataInvalid,
         {},
     ),

@@ -231,6 +231,13 @@ def id_problem(name: str, value: object, *, reserved_ok: bool = False) -> IdInva
     return None
 
 
+def metadata_types_problem(metadata: object) -> bool:
+    """Metadata that is not a str -> str mapping is refused before the id is looked up."""
+    if not isinstance(metadata, dict):
+        return True
+    return any(type(k) is not str or type(v) is not str for k, v in metadata.items())
+
+
 def metadata_problem(metadata: object) -> MetadataInvalid | None:
     """Metadata maps str to str and its compact JSON fits in 4,096 bytes."""
     if not isinstance(metadata, dict):
@@ -337,6 +344,8 @@ class Model:
         transaction_id = request.transaction_id
         if (bad_id := id_problem("transaction_id", transaction_id)) is not None:
             return Refuse(bad_id, remembered=False)
+        if metadata_types_problem(request.metadata):
+            return Refuse(MetadataInvalid(reason=""), remembered=False)
         earlier = self.outcomes.get(transaction_id)
         if earlier is not None:
             assert earlier.request is not None, "ledger-made ids start with '~'"

@@ -22,6 +22,7 @@ from timebank.ledger.checks import (
     check_code,
     check_id,
     check_metadata,
+    check_metadata_types,
     check_postings,
 )
 from timebank.ledger.clock import Clock
@@ -182,7 +183,7 @@ class Book:
         """Apply one request, or return the original outcome of its transaction id."""
         if type(request) is not Transfer or type(request.postings) is not tuple:
             request = _normalised(request)
-        check_id("transaction_id", request.transaction_id)
+        _check_before_lookup(request)
         outcome = self._store.transact(self.book_id, partial(self._decide, request))
         if isinstance(outcome, LedgerError):
             raise outcome
@@ -202,7 +203,7 @@ class Book:
             if type(request) is not Transfer or type(request.postings) is not tuple:
                 request = _normalised(request)
             try:
-                check_id("transaction_id", request.transaction_id)
+                _check_before_lookup(request)
             except LedgerError as error:
                 checked.append(error)
             else:
@@ -891,6 +892,16 @@ def _utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is UTC:
         return moment
     return moment.astimezone(UTC)
+
+
+def _check_before_lookup(request: Request) -> None:
+    """What is refused before the id is looked up, and not remembered: an invalid id has
+    nothing to key a record on, and metadata that is not str -> str cannot be stored
+    faithfully, so a retry could not be compared with it."""
+    check_id("transaction_id", request.transaction_id)
+    metadata = request.metadata
+    if type(metadata) is not dict or metadata:
+        check_metadata_types(metadata)
 
 
 def _check_page(limit: int) -> None:

@@ -45,6 +45,7 @@ __all__ = [
     "check_code",
     "check_id",
     "check_metadata",
+    "check_metadata_types",
     "check_postings",
 ]
 
@@ -74,16 +75,21 @@ def check_code(code: str) -> None:
         raise CodeNotPrintable(value=code)
 
 
-def check_metadata(metadata: object) -> None:
-    if not metadata:
-        if not isinstance(metadata, Mapping):
-            raise MetadataInvalid(reason="it is not a mapping")
-        return
+def check_metadata_types(metadata: object) -> None:
+    """Metadata is a mapping of str to str (anything else cannot be stored faithfully)."""
     if not isinstance(metadata, Mapping):
         raise MetadataInvalid(reason="it is not a mapping")
     for key, value in metadata.items():
         if type(key) is not str or type(value) is not str:
             raise MetadataInvalid(reason="keys and values must be strings")
+
+
+def check_metadata(metadata: object) -> None:
+    """Metadata is a mapping of str to str whose compact JSON fits the size limit."""
+    check_metadata_types(metadata)
+    if not metadata:
+        return
+    assert isinstance(metadata, Mapping)
     size = len(_encode_json(metadata))
     if size > METADATA_BYTES_MAX:
         raise MetadataInvalid(reason=f"{size} bytes of JSON; at most {METADATA_BYTES_MAX}")
