@@ -97,3 +97,35 @@ def test_a_batch_looks_its_ids_up_at_once(store: SqlStore, clock: ManualClock) -
 def test_a_unit_of_an_unknown_book_is_refused_even_if_it_reads_nothing(store: SqlStore) -> None:
     with pytest.raises(BookNotFound):
         store.transact("nobody", lambda unit: None)
+
+
+def test_a_failed_unit_leaves_no_transaction_open(store: SqlStore, clock: ManualClock) -> None:
+    """A unit that read through the driver, then failed in a SQLAlchemy statement, rolls back
+    the one database transaction both were in and hands its connection back idle."""
+    book = Ledger(store, clock=clock).create_book("b")
+    book.open_account("pool", balance_minutes_min=None)
+
+    class Boom(Exception):
+        pass
+
+    def hook(connection: Connection, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("INSERT INTO accounts"):
+            raise Boom
+
+    event.listen(store.engine, "before_cursor_execute", hook)
+    try:
+        with pytest.raises(Boom):
+            book.open_account("ana")
+    finally:
+        event.remove(store.engine, "before_cursor_execute", hook)
+    with store.engine.connect() as connection:
+        raw: Any = connection.connection.driver_connection
+        if store.engine.dialect.name == "sqlite":
+            assert not raw.in_transaction
+        else:
+            assert raw.info.transaction_status == 0  # IDLE
+    assert book.accounts() == [book.account("pool")]
+    book.open_account("ana")
+    book.transfer("t-1", [debit("pool", 5), credit("ana", 5)])
+    assert book.balance("ana").posted_minutes == 5
+    assert book.verify().ok

@@ -7,6 +7,9 @@ switched off on connect and the engine's ``begin`` event emits
 ``BEGIN IMMEDIATE``, so a writer holds the write lock from its first statement
 and two writers never both read and then both try to write. Reads open with a
 plain (deferred) ``BEGIN``, which in WAL mode never blocks a writer.
+The store's write units issue ``BEGIN IMMEDIATE``/``COMMIT``/``ROLLBACK`` on the
+driver themselves (``sqlite_execute``); the ``begin`` hook then only notes that
+a transaction is already open.
 
 PostgreSQL: psycopg 3, READ COMMITTED; the store's row locks serialise writers.
 """
@@ -23,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
-__all__ = ["SQLITE_BEGIN_OPTION", "make_engine", "normalise_url"]
+__all__ = ["SQLITE_BEGIN_OPTION", "make_engine", "normalise_url", "sqlite_execute"]
 
 SQLITE_BEGIN_OPTION = "timebank_sqlite_begin"
 """Connection execution option naming the statement that begins a SQLite transaction."""
@@ -99,17 +102,30 @@ def _install_sqlite_hooks(engine: Engine, synchronous: str, busy_timeout_ms: int
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
+        raw: Any = connection.connection.driver_connection
+        if raw.in_transaction:
+            # The store began this write unit on the driver itself (``sqlite_execute``);
+            # SQLAlchemy's autobegin of a cold-path statement joins that transaction.
+            return
         begin = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "BEGIN IMMEDIATE")
         assert begin in ("BEGIN", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE")
-        # Straight to the driver (it runs before every write): a busy file still leaves as
-        # SQLAlchemy's OperationalError, which the store retries.
-        dispatch = connection.dispatch.before_cursor_execute
-        raw = connection.connection.driver_connection
-        if dispatch:
-            dispatch(connection, None, begin, (), None, False)
-        try:
-            raw.execute(begin)  # type: ignore[union-attr]
-        except sqlite3.Error as error:
-            raise sa.exc.DBAPIError.instance(
-                begin, (), error, sqlite3.Error, dialect=connection.dialect
-            ) from error
+        sqlite_execute(connection, begin)
+
+
+def sqlite_execute(connection: Connection, statement: str) -> None:
+    """``BEGIN``/``COMMIT``/``ROLLBACK`` straight to the stdlib driver.
+
+    A ``BEGIN`` still passes through the engine's ``before_cursor_execute`` listeners (as when
+    SQLAlchemy ran it; ``COMMIT`` and ``ROLLBACK`` never did), and a busy file still leaves as
+    SQLAlchemy's ``OperationalError``, which the store retries.
+    """
+    dispatch = connection.dispatch.before_cursor_execute
+    raw: Any = connection.connection.driver_connection
+    if dispatch and statement.startswith("BEGIN"):
+        dispatch(connection, None, statement, (), None, False)
+    try:
+        raw.execute(statement)
+    except sqlite3.Error as error:
+        raise sa.exc.DBAPIError.instance(
+            statement, (), error, sqlite3.Error, dialect=connection.dialect
+        ) from error

@@ -34,7 +34,7 @@ from timebank.ledger.hashing import GENESIS_HASH
 from timebank.ledger.model import BookHead
 from timebank.ledger.port import LedgerReader, LedgerUnit
 from timebank.store import statements as sql
-from timebank.store.engine import SQLITE_BEGIN_OPTION, make_engine
+from timebank.store.engine import SQLITE_BEGIN_OPTION, make_engine, sqlite_execute
 from timebank.store.errors import (
     CommitOutcomeUnknown,
     StoreBusy,
@@ -68,6 +68,7 @@ class SqlStore:
         self._engine = engine
         self._attempts_max = attempts_max
         self._lock_rows = engine.dialect.name == "postgresql"
+        self._sqlite = engine.dialect.name == "sqlite"
         self._retries_lock = threading.Lock()
         self._retries: Counter[str] = Counter()
 
@@ -188,23 +189,46 @@ class SqlStore:
             raise _translate(error, committing=False) from error
         with connection:
             try:
-                connection.begin()
+                self._begin(connection)
                 result = work(connection)
             except exc.SQLAlchemyError as error:
-                _rollback(connection)
+                self._rollback(connection)
                 raise _translate(error, committing=False) from error
             except BaseException:
-                _rollback(connection)
+                self._rollback(connection)
                 raise
             try:
                 self._commit(connection)
             except exc.SQLAlchemyError as error:
-                _rollback(connection)
+                self._rollback(connection)
                 raise _translate(error, committing=True) from error
             return result
 
+    # On SQLite a write unit's BEGIN IMMEDIATE, COMMIT and ROLLBACK go straight to the driver
+    # (SQLAlchemy's transaction bookkeeping costs more than the statements); a cold-path
+    # statement run through SQLAlchemy joins the open transaction (see ``engine.on_begin``).
+
+    def _begin(self, connection: Connection) -> None:
+        if self._sqlite:
+            sqlite_execute(connection, "BEGIN IMMEDIATE")
+        else:
+            connection.begin()
+
     def _commit(self, connection: Connection) -> None:
-        connection.commit()
+        if connection.in_transaction():
+            connection.commit()
+        if self._sqlite and connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+            sqlite_execute(connection, "COMMIT")
+
+    def _rollback(self, connection: Connection) -> None:
+        _rollback(connection)
+        if not self._sqlite or connection.invalidated:
+            return
+        try:
+            if connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+                sqlite_execute(connection, "ROLLBACK")
+        except exc.SQLAlchemyError:
+            connection.invalidate()
 
 
 def open_store(
