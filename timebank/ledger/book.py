@@ -118,34 +118,51 @@ class Book:
         The default minimum of 0 forbids overdrafts; pass ``None`` for no minimum
         (a sponsor or issuance account) or a negative number for a credit line.
         """
-        check_id("account_id", account_id)
-        check_bounds(balance_minutes_min, balance_minutes_max)
-        metadata = {} if metadata is None else dict(metadata)
-        check_metadata(metadata)
-
-        def work(unit: LedgerUnit) -> Account:
-            existing = unit.account(account_id)
-            if existing is not None:
-                for field, value in (
-                    ("balance_minutes_min", balance_minutes_min),
-                    ("balance_minutes_max", balance_minutes_max),
-                    ("metadata", metadata),
-                ):
-                    if getattr(existing, field) != value:
-                        raise AccountExists(account_id=account_id, field=field)
-                return existing
-            account = Account(
-                book_id=self.book_id,
+        return self._store.transact(
+            self.book_id,
+            partial(
+                self.open_account_in,
                 account_id=account_id,
                 balance_minutes_min=balance_minutes_min,
                 balance_minutes_max=balance_minutes_max,
                 metadata=metadata,
-                opened_at=self._clock.now(),
-            )
-            unit.add_account(account)
-            return account
+            ),
+        )
 
-        return self._store.transact(self.book_id, work)
+    def open_account_in(
+        self,
+        unit: LedgerUnit,
+        account_id: str,
+        *,
+        balance_minutes_min: int | None = 0,
+        balance_minutes_max: int | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> Account:
+        """``open_account`` inside a caller's unit of work (a store keeping more than minutes)."""
+        check_id("account_id", account_id)
+        check_bounds(balance_minutes_min, balance_minutes_max)
+        metadata = {} if metadata is None else dict(metadata)
+        check_metadata(metadata)
+        existing = unit.account(account_id)
+        if existing is not None:
+            for field, value in (
+                ("balance_minutes_min", balance_minutes_min),
+                ("balance_minutes_max", balance_minutes_max),
+                ("metadata", metadata),
+            ):
+                if getattr(existing, field) != value:
+                    raise AccountExists(account_id=account_id, field=field)
+            return existing
+        account = Account(
+            book_id=self.book_id,
+            account_id=account_id,
+            balance_minutes_min=balance_minutes_min,
+            balance_minutes_max=balance_minutes_max,
+            metadata=metadata,
+            opened_at=self._clock.now(),
+        )
+        unit.add_account(account)
+        return account
 
     def close_account(self, account_id: str) -> Account:
         """Close an account: it refuses new postings; its pending holds can still be voided."""
@@ -188,6 +205,20 @@ class Book:
         if isinstance(outcome, LedgerError):
             raise outcome
         return outcome
+
+    def apply_in(self, unit: LedgerUnit, request: Request) -> Transaction | LedgerError:
+        """``submit`` inside a caller's unit of work; a refusal is returned, not raised.
+
+        The refusal is remembered by the unit like any other, so the caller should
+        let the unit commit and raise the error after it.
+        """
+        if type(request) is not Transfer or type(request.postings) is not tuple:
+            request = _normalised(request)
+        try:
+            _check_before_lookup(request)
+        except LedgerError as error:
+            return error
+        return self._decide(request, unit)
 
     def submit_many(self, requests: Iterable[Request]) -> list[Transaction | LedgerError]:
         """Apply many independent requests in one unit of work (a bulk import).

@@ -7,9 +7,12 @@ the ledger::
     ledger = Ledger(store)
 
 ``open_store`` applies the packaged Alembic migrations first (``upgrade`` does
-only that). Database failures surface as ``timebank.store.errors`` exceptions.
+only that). ``open_bank_store`` opens the same store as a time bank's, whose
+units also read and write the bank's records (``timebank.community.port``).
+Database failures surface as ``timebank.store.errors`` exceptions.
 """
 
+from timebank.store.bank import SqlBankStore, open_bank_store
 from timebank.store.errors import (
     CommitOutcomeUnknown,
     SchemaOutOfDate,
@@ -25,12 +28,14 @@ from timebank.store.store import SqlStore, open_store
 __all__ = [
     "CommitOutcomeUnknown",
     "SchemaOutOfDate",
+    "SqlBankStore",
     "SqlStore",
     "StoreBusy",
     "StoreError",
     "StoreFailed",
     "StoreIntegrityError",
     "StoreUnavailable",
+    "open_bank_store",
     "open_store",
     "upgrade",
 ]

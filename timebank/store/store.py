@@ -135,17 +135,34 @@ class SqlStore:
         return self._run(work)
 
     def transact(self, book_id: str, work: Callable[[LedgerUnit], T]) -> T:
+        return self.run_unit(book_id, lambda connection, unit: work(unit))
+
+    @contextmanager
+    def read(self, book_id: str) -> Iterator[LedgerReader]:
+        """A consistent snapshot of one book (REPEATABLE READ on PostgreSQL)."""
+        with self.read_snapshot(book_id) as (_connection, reader):
+            yield reader
+
+    # --- for stores that keep more than the ledger in the same database ------------------
+
+    def run_unit(self, book_id: str, work: Callable[[Connection, SqlUnit], T]) -> T:
+        """``transact``, also handing ``work`` the unit's connection for its own statements.
+
+        Those statements run in the unit's transaction and are retried with it; their
+        database errors leave as ``timebank.store.errors`` exceptions like the unit's.
+        """
+
         def attempt(connection: Connection) -> T:
             unit = SqlUnit(connection, book_id, lock_rows=self._lock_rows)
-            result = work(unit)
+            result = work(connection, unit)
             unit.flush()
             return result
 
         return self._run(attempt)
 
     @contextmanager
-    def read(self, book_id: str) -> Iterator[LedgerReader]:
-        """A consistent snapshot of one book (REPEATABLE READ on PostgreSQL)."""
+    def read_snapshot(self, book_id: str) -> Iterator[tuple[Connection, SqlReader]]:
+        """``read``, also giving the snapshot's connection for statements of its own."""
         try:
             connection = self._engine.connect()
         except exc.SQLAlchemyError as error:
@@ -160,7 +177,7 @@ class SqlStore:
                 else:
                     connection.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN"})
                     connection.begin()
-                yield SqlReader(connection, _head(connection, book_id, lock=False))
+                yield connection, SqlReader(connection, _head(connection, book_id, lock=False))
             except exc.SQLAlchemyError as error:
                 raise _final(classify(error), 1, error) from error
             finally:

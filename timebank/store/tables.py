@@ -14,6 +14,9 @@ and every query stays inside one book's part of each index:
 - ``requests``: the idempotency record: every transaction id ever submitted
   (or made by the ledger), with its request and its outcome, either the
   committed sequence or the rejection's error.
+- ``records``: the time bank's other state (members, policies, credits...),
+  one opaque encoded document per ``(kind, record_id)``, with an optional
+  secondary ``key`` for listing; written in the same transactions as the ledger.
 
 All times are stored in UTC and read back as aware UTC datetimes.
 """
@@ -26,6 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from timebank.community.port import KIND_LENGTH_MAX, RECORD_KEY_LENGTH_MAX
 from timebank.ledger.limits import STORED_ID_LENGTH_MAX
 
 __all__ = [
@@ -37,6 +41,7 @@ __all__ = [
     "holds",
     "metadata",
     "postings",
+    "records",
     "requests",
     "reversals",
     "transactions",
@@ -54,6 +59,8 @@ metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 ID = sa.String(STORED_ID_LENGTH_MAX)
 HASH = sa.String(64)
+RECORD_KIND = sa.String(KIND_LENGTH_MAX)
+RECORD_KEY = sa.String(RECORD_KEY_LENGTH_MAX)
 MINUTES = sa.BigInteger()
 
 KINDS = ("transfer", "hold", "post", "void", "expire", "reversal")
@@ -234,4 +241,16 @@ requests = sa.Table(
         " OR (sequence IS NULL AND error IS NOT NULL AND request IS NOT NULL)",
         name="one_outcome",
     ),
+)
+
+records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("book_id", ID, sa.ForeignKey("books.id"), primary_key=True),
+    sa.Column("kind", RECORD_KIND, primary_key=True),
+    sa.Column("record_id", ID, primary_key=True),
+    sa.Column("key", RECORD_KEY, nullable=True),
+    sa.Column("body", sa.LargeBinary(), nullable=False),
+    # Listing by secondary key, in id order, is one range of this index.
+    sa.Index(None, "book_id", "kind", "key", "record_id"),
 )

@@ -1,0 +1,578 @@
+"""The facade an embedding application (and timebank's own API and CLI) calls.
+
+``TimeBank`` opens a store (a SQLite file by default, PostgreSQL by URL, or
+memory) and hands out ``BankBook`` objects, one per programme. Every method of
+``BankBook`` is one use case and one unit of work: it commits whole or leaves
+no trace, returns typed values, raises errors named after the broken rule
+(``timebank.community.errors`` and ``timebank.ledger.errors``), and records who
+acted (``actor``) and, when that is a proxy or coordinator, for whom.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from functools import partial
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from timebank.bank import events, members
+from timebank.bank import minutes as moving
+from timebank.bank.context import SYSTEM, Context, Refused, Snapshot
+from timebank.bank.events import ExpiryReport
+from timebank.bank.members import check_record_id
+from timebank.bank.passbook import MemberBalance, balances, liability, passbook
+from timebank.bank.records import Programme
+from timebank.community.memory import MemoryBankStore
+from timebank.community.model import (
+    Credit,
+    Event,
+    Member,
+    MemberStatus,
+    PassbookPage,
+    PolicyVersion,
+    Provenance,
+    Proxy,
+    Redemption,
+    RedemptionKind,
+    Relation,
+    RelationKind,
+    Role,
+    Vetting,
+)
+from timebank.community.policy import PolicyRules
+from timebank.community.port import BankStore
+from timebank.community.presets import preset
+from timebank.ledger import Book, Clock, Ledger, SystemClock
+from timebank.ledger.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from timebank.ledger.verify import VerifyReport
+
+__all__ = ["SYSTEM", "BankBook", "TimeBank"]
+
+T = TypeVar("T")
+
+REQUEST_ID_LENGTH_MAX = 64
+DEFAULT_ZONE = "Asia/Shanghai"
+
+
+def _request_id(request_id: str | None) -> str:
+    if request_id is None:
+        return uuid.uuid4().hex
+    return check_record_id("request_id", request_id, REQUEST_ID_LENGTH_MAX)
+
+
+def _page_limit(limit: int) -> int:
+    from timebank.ledger import PageSizeOutOfRange
+
+    if type(limit) is not int or not 1 <= limit <= PAGE_SIZE_MAX:
+        raise PageSizeOutOfRange(limit=limit if type(limit) is int else -1, maximum=PAGE_SIZE_MAX)
+    return limit
+
+
+class TimeBank:
+    """Time banks kept in one store. ``TimeBank()`` keeps them in memory.
+
+    Use ``TimeBank.open("timebank.db")`` for a SQLite file or
+    ``TimeBank.open("postgresql://user@host/db")`` for PostgreSQL.
+    """
+
+    def __init__(
+        self,
+        store: BankStore | None = None,
+        *,
+        clock: Clock | None = None,
+        timezone: str = DEFAULT_ZONE,
+    ) -> None:
+        self.store: BankStore = MemoryBankStore() if store is None else store
+        self.clock: Clock = SystemClock() if clock is None else clock
+        self.zone = ZoneInfo(timezone)
+        self.ledger = Ledger(self.store.ledger_store, clock=self.clock)
+
+    @classmethod
+    def open(
+        cls,
+        target: str | os.PathLike[str] = "timebank.db",
+        *,
+        clock: Clock | None = None,
+        timezone: str = DEFAULT_ZONE,
+        **store_options: Any,
+    ) -> TimeBank:
+        """Open (and migrate) a SQLite file or a database URL."""
+        # The SQL adapter is imported here, at the composition root, so that the
+        # facade's own imports stay free of SQLAlchemy.
+        from timebank.store import open_bank_store
+
+        return cls(open_bank_store(target, **store_options), clock=clock, timezone=timezone)
+
+    def close(self) -> None:
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> TimeBank:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def create_book(
+        self, book_id: str, policy: PolicyRules | str, *, actor: str = SYSTEM
+    ) -> BankBook:
+        """Create a programme's book with its first policy (rules, or a preset's name)."""
+        rules = preset(policy) if isinstance(policy, str) else policy
+        self.ledger.create_book(book_id)
+        book = self.book(book_id)
+        book.run(actor, lambda ctx: members.set_up_book(ctx, rules))
+        return book
+
+    def book(self, book_id: str) -> BankBook:
+        return BankBook(self, self.ledger.book(book_id))
+
+    def book_ids(self) -> list[str]:
+        return self.ledger.book_ids()
+
+
+class BankBook:
+    """One time-bank programme: its members, rules and minutes."""
+
+    def __init__(self, bank: TimeBank, book: Book) -> None:
+        self._bank = bank
+        self._book = book
+        self.book_id = book.book_id
+
+    # --- running use cases ----------------------------------------------------------
+
+    def run(self, actor: str, use_case: Callable[[Context], T]) -> T:
+        """Run one use case as one unit of work; a ledger refusal commits, then is raised."""
+        check_record_id("actor", actor)
+
+        def work(unit: Any) -> T | Refused:
+            ctx = Context(self._book, unit, self._bank.clock.now(), self._bank.zone, actor)
+            try:
+                return use_case(ctx)
+            except Refused as refused:
+                return refused
+
+        outcome = self._bank.store.transact(self.book_id, work)
+        if isinstance(outcome, Refused):
+            raise outcome.error
+        return outcome
+
+    def read(self, reading: Callable[[Snapshot, Any], T]) -> T:
+        with self._bank.store.read(self.book_id) as reader:
+            return reading(Snapshot(self.book_id, reader, self._bank.zone), reader.ledger)
+
+    # --- policies and programme accounts ----------------------------------------------------------
+
+    def policy(self) -> PolicyVersion:
+        """The policy version in force."""
+        return self.read(lambda snap, _: snap.policy())
+
+    def policies(self) -> list[PolicyVersion]:
+        return self.read(lambda snap, _: snap.records.policies())
+
+    def add_policy(self, rules: PolicyRules, *, actor: str) -> PolicyVersion:
+        return self.run(actor, partial(members.add_policy, rules=rules))
+
+    def activate_policy(self, version: int, *, actor: str) -> PolicyVersion:
+        return self.run(actor, partial(members.activate_policy, version=version))
+
+    def add_sponsor(self, sponsor_id: str, name: str, *, actor: str) -> Programme:
+        return self.run(
+            actor,
+            partial(
+                members.add_programme_account, kind="sponsor", programme_id=sponsor_id, name=name
+            ),
+        )
+
+    def add_merchant(self, merchant_id: str, name: str, *, actor: str) -> Programme:
+        return self.run(
+            actor,
+            partial(
+                members.add_programme_account, kind="merchant", programme_id=merchant_id, name=name
+            ),
+        )
+
+    # --- members ----------------------------------------------------------
+
+    def register_member(
+        self,
+        *,
+        name: str,
+        birth_date: date,
+        community: str,
+        actor: str,
+        member_id: str | None = None,
+        grid: str = "",
+        roles: frozenset[Role] | set[Role] = frozenset(),
+        vetting: Vetting = Vetting.PENDING,
+        flags: frozenset[str] | set[str] = frozenset(),
+    ) -> Member:
+        """Register a member and open their time account (with any starting grant)."""
+        return self.run(
+            actor,
+            partial(
+                members.register_member,
+                member_id=uuid.uuid4().hex[:16] if member_id is None else member_id,
+                name=name,
+                birth_date=birth_date,
+                community=community,
+                grid=grid,
+                roles=frozenset(roles),
+                vetting=vetting,
+                flags=frozenset(flags),
+            ),
+        )
+
+    def member(self, member_id: str) -> Member:
+        return self.read(lambda snap, _: snap.member(member_id))
+
+    def members(
+        self,
+        *,
+        community: str | None = None,
+        after: str | None = None,
+        limit: int = PAGE_SIZE_DEFAULT,
+    ) -> list[Member]:
+        """A page of members in id order (of one community, if given)."""
+        limit = _page_limit(limit)
+        return self.read(
+            lambda snap, _: snap.records.members(community=community, after=after, limit=limit)
+        )
+
+    def find_members(self, query: str, *, limit: int = PAGE_SIZE_DEFAULT) -> list[Member]:
+        """Members whose name, pinyin or pinyin initials contain ``query``, by pinyin."""
+        limit = _page_limit(limit)
+        needle = query.strip().lower()
+        compact = needle.replace(" ", "")
+
+        def matches(member: Member) -> bool:
+            return (
+                needle in member.name.lower()
+                or compact in member.name_key.replace(" ", "")
+                or compact in member.name_initials
+            )
+
+        def reading(snap: Snapshot, _: Any) -> list[Member]:
+            found = [m for m in snap.records.all_members() if needle and matches(m)]
+            return sorted(found, key=lambda m: (m.name_key, m.member_id))[:limit]
+
+        return self.read(reading)
+
+    def update_member(
+        self,
+        member_id: str,
+        *,
+        actor: str,
+        grid: str | None = None,
+        roles: frozenset[Role] | set[Role] | None = None,
+        vetting: Vetting | None = None,
+        flags: frozenset[str] | set[str] | None = None,
+        status: MemberStatus | None = None,
+    ) -> Member:
+        return self.run(
+            actor,
+            partial(
+                members.update_member,
+                member_id=member_id,
+                grid=grid,
+                roles=None if roles is None else frozenset(roles),
+                vetting=vetting,
+                flags=None if flags is None else frozenset(flags),
+                status=status,
+            ),
+        )
+
+    def relate(self, member_id: str, other_id: str, kind: RelationKind, *, actor: str) -> Relation:
+        """Record that ``other_id`` is ``member_id``'s ``kind`` (spouse, parent, child...)."""
+        return self.run(
+            actor, partial(members.relate, member_id=member_id, other_id=other_id, kind=kind)
+        )
+
+    def relations(self, member_id: str) -> list[Relation]:
+        return self.read(lambda snap, _: snap.records.relations(member_id))
+
+    def authorise_proxy(
+        self, member_id: str, proxy_id: str, *, actor: str, note: str = ""
+    ) -> Proxy:
+        return self.run(
+            actor,
+            partial(members.authorise_proxy, member_id=member_id, proxy_id=proxy_id, note=note),
+        )
+
+    def revoke_proxy(self, member_id: str, proxy_id: str, *, actor: str) -> Proxy:
+        return self.run(
+            actor, partial(members.revoke_proxy, member_id=member_id, proxy_id=proxy_id)
+        )
+
+    def proxies(self, member_id: str) -> list[Proxy]:
+        return self.read(lambda snap, _: snap.records.proxies(member_id))
+
+    def record_death(
+        self, member_id: str, *, died_on: date, actor: str, heirs: tuple[str, ...] = ()
+    ) -> str | None:
+        """Record a death; returns the estate's transaction id if minutes moved."""
+        return self.run(
+            actor,
+            partial(events.record_death, member_id=member_id, died_on=died_on, heirs=tuple(heirs)),
+        )
+
+    # --- crediting service ----------------------------------------------------------
+
+    def credit_service(
+        self,
+        *,
+        provider_id: str,
+        recipient_id: str,
+        category: str,
+        raw_minutes: int,
+        served_at: datetime,
+        provenance: Provenance,
+        actor: str,
+        place: str = "",
+        payer: str | None = None,
+        note: str = "",
+        request_id: str | None = None,
+    ) -> Credit:
+        """Credit a provider for a service: posted now, or held on the payer until confirmed."""
+        return self.run(
+            actor,
+            partial(
+                moving.credit_service,
+                credit_id=_request_id(request_id),
+                provider_id=provider_id,
+                recipient_id=recipient_id,
+                category=category,
+                raw_minutes=raw_minutes,
+                served_at=served_at,
+                place=place,
+                provenance=provenance,
+                payer=payer,
+                note=note,
+            ),
+        )
+
+    def confirm_credit(self, credit_id: str, *, actor: str) -> Credit:
+        return self.run(actor, partial(moving.confirm_credit, credit_id=credit_id))
+
+    def dispute_credit(self, credit_id: str, *, reason: str, actor: str) -> Credit:
+        return self.run(actor, partial(moving.dispute_credit, credit_id=credit_id, reason=reason))
+
+    def reverse_credit(self, credit_id: str, *, reason: str, actor: str) -> Credit:
+        return self.run(actor, partial(moving.reverse_credit, credit_id=credit_id, reason=reason))
+
+    def credit(self, credit_id: str) -> Credit:
+        from timebank.community.errors import CreditNotFound
+
+        found = self.read(lambda snap, _: snap.records.credit(credit_id))
+        if found is None:
+            raise CreditNotFound(credit_id=str(credit_id)[:128])
+        return found
+
+    # --- redemption, gifts, donations, grants -------------------------------------------
+
+    def book_redemption(
+        self,
+        *,
+        saver_id: str,
+        minutes: int,
+        actor: str,
+        provider_id: str | None = None,
+        merchant_id: str | None = None,
+        category: str = "",
+        request_id: str | None = None,
+    ) -> Redemption:
+        """Hold a saver's minutes for a service (``provider_id``) or goods (``merchant_id``)."""
+        kind = RedemptionKind.GOODS if merchant_id is not None else RedemptionKind.SERVICE
+        return self.run(
+            actor,
+            partial(
+                moving.book_redemption,
+                redemption_id=_request_id(request_id),
+                saver_id=saver_id,
+                minutes=minutes,
+                kind=kind,
+                provider_id=provider_id,
+                merchant_id=merchant_id,
+                category=category,
+            ),
+        )
+
+    def complete_redemption(
+        self, redemption_id: str, *, spent_minutes: int, actor: str
+    ) -> Redemption:
+        return self.run(
+            actor,
+            partial(
+                moving.complete_redemption, redemption_id=redemption_id, spent_minutes=spent_minutes
+            ),
+        )
+
+    def cancel_redemption(self, redemption_id: str, *, actor: str) -> Redemption:
+        return self.run(actor, partial(moving.cancel_redemption, redemption_id=redemption_id))
+
+    def redemption(self, redemption_id: str) -> Redemption:
+        from timebank.community.errors import RedemptionNotFound
+
+        found = self.read(lambda snap, _: snap.records.redemption(redemption_id))
+        if found is None:
+            raise RedemptionNotFound(redemption_id=str(redemption_id)[:128])
+        return found
+
+    def give(
+        self,
+        *,
+        giver_id: str,
+        receiver_id: str,
+        minutes: int,
+        actor: str,
+        request_id: str | None = None,
+    ) -> str:
+        """Give earned minutes to a relative; returns the transaction id."""
+        return self.run(
+            actor,
+            partial(
+                moving.give,
+                gift_id=_request_id(request_id),
+                giver_id=giver_id,
+                receiver_id=receiver_id,
+                minutes=minutes,
+            ),
+        )
+
+    def donate(
+        self,
+        *,
+        member_id: str,
+        minutes: int,
+        actor: str,
+        group: bool = False,
+        request_id: str | None = None,
+    ) -> str:
+        """Donate minutes to the community pool; returns the transaction id."""
+        return self.run(
+            actor,
+            partial(
+                moving.donate,
+                donation_id=_request_id(request_id),
+                member_id=member_id,
+                minutes=minutes,
+                group=group,
+            ),
+        )
+
+    def grant(
+        self,
+        *,
+        member_id: str,
+        minutes: int,
+        reason: str,
+        actor: str,
+        source: str = "pool",
+        request_id: str | None = None,
+    ) -> str:
+        """Grant minutes from the pool (or a fund) to a member in need; returns the transaction."""
+        return self.run(
+            actor,
+            partial(
+                moving.grant,
+                grant_id=_request_id(request_id),
+                member_id=member_id,
+                minutes=minutes,
+                reason=reason,
+                source=source,
+            ),
+        )
+
+    # --- events, expiry ----------------------------------------------------------
+
+    def create_event(
+        self,
+        *,
+        title: str,
+        category: str,
+        held_at: datetime,
+        actor: str,
+        place: str = "",
+        payer: str | None = None,
+        group: bool = True,
+        event_id: str | None = None,
+    ) -> Event:
+        return self.run(
+            actor,
+            partial(
+                events.create_event,
+                event_id=_request_id(event_id),
+                title=title,
+                category=category,
+                held_at=held_at,
+                place=place,
+                payer=payer,
+                group=group,
+            ),
+        )
+
+    def credit_event(
+        self,
+        event_id: str,
+        attendees: Mapping[str, int],
+        *,
+        actor: str,
+        request_id: str | None = None,
+    ) -> tuple[Credit, ...]:
+        """Credit attendees (member id -> raw minutes) in one transaction."""
+        return self.run(
+            actor,
+            partial(
+                events.credit_event,
+                event_id=event_id,
+                request_id=_request_id(request_id),
+                attendees=dict(attendees),
+            ),
+        )
+
+    def event_credits(self, event_id: str) -> list[Credit]:
+        return self.read(lambda snap, _: snap.records.event_credits(event_id))
+
+    def expire_minutes(
+        self, *, actor: str, after: str | None = None, limit: int = 100
+    ) -> ExpiryReport:
+        """Expire old minutes for a batch of members (only if the policy sets an expiry)."""
+        return self.run(actor, partial(events.expire_minutes, after=after, limit=limit))
+
+    # --- reads ----------------------------------------------------------
+
+    def balance(self, member_id: str) -> MemberBalance:
+        return self.read(lambda snap, _: balances(snap, member_id))
+
+    def passbook(
+        self, member_id: str, *, after: str | None = None, limit: int = PAGE_SIZE_DEFAULT
+    ) -> PassbookPage:
+        """A page of the member's passbook; pass ``next_cursor`` as ``after`` for the next."""
+        limit = _page_limit(limit)
+        cursor = None if after is None else int(after)
+        return self.read(
+            lambda snap, ledger: passbook(snap, ledger, member_id, after=cursor, limit=limit)
+        )
+
+    def liability_minutes(self) -> int:
+        """What the programme owes its members: the sum of their purses."""
+        return self.read(lambda _, ledger: liability(ledger))
+
+    def programme_balance(self, account_id: str) -> int:
+        """The posted minutes of a programme account (``pool``, ``issuance``, ``sponsor.x``...)."""
+        from timebank.community.errors import ProgrammeAccountNotFound
+
+        def reading(_: Snapshot, ledger: Any) -> int:
+            account = ledger.account(account_id)
+            if account is None or account_id.startswith("m."):
+                raise ProgrammeAccountNotFound(account_id=str(account_id)[:128])
+            return int(account.posted_minutes)
+
+        return self.read(reading)
+
+    def verify(self) -> VerifyReport:
+        """Recompute the book's hash chain, balances and statements."""
+        return self._book.verify()

@@ -1,0 +1,843 @@
+"""Use cases that move minutes: credits, confirmations, redemptions, gifts, donations, grants.
+
+Each runs inside one unit of work: it checks every rule of the active policy,
+makes exactly one ledger request (so the unit commits whole or not at all),
+then writes its record. Postings are built with ``spend`` (the payer's side)
+and ``receive`` (the receiver's side, with the policy's cap), then netted per
+account.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+import msgspec
+
+from timebank.bank.accounts import (
+    GIFTED,
+    GROUP,
+    GUARANTEE,
+    ISSUANCE,
+    OWN,
+    POOL,
+    member_account,
+    merchant_account,
+)
+from timebank.bank.context import Context
+from timebank.bank.members import TEXT_LENGTH_MAX, check_text
+from timebank.community.errors import (
+    ActorNotAuthorised,
+    CategoryUnknown,
+    CreditLimitExceeded,
+    CreditNotFound,
+    CreditNotPending,
+    CreditNotPosted,
+    CreditRoundsToZero,
+    GiftNotAllowed,
+    GroupMinutesOnlyDonated,
+    MinutesNotPositive,
+    ProgrammeAccountNotFound,
+    ProviderNotEligible,
+    ReasonRequired,
+    RecipientNotEligible,
+    RedemptionAgeNotReached,
+    RedemptionNotBooked,
+    RedemptionNotFound,
+    SelfDealing,
+    ServiceMinutesOutOfRange,
+    StoredMinutesCapExceeded,
+)
+from timebank.community.model import (
+    Credit,
+    CreditStatus,
+    Member,
+    Provenance,
+    Redemption,
+    RedemptionKind,
+    RedemptionStatus,
+    Role,
+    Vetting,
+)
+from timebank.community.policy import PolicyRules, credited_minutes
+from timebank.ledger import (
+    Hold,
+    IdempotencyConflict,
+    InsufficientMinutes,
+    PostHold,
+    Posting,
+    Reverse,
+    Side,
+    TimestampNotAware,
+    Transfer,
+    VoidHold,
+    credit,
+    debit,
+)
+from timebank.ledger.limits import AMOUNT_MINUTES_MAX
+
+__all__ = [
+    "AUTO_CONFIRMED",
+    "book_redemption",
+    "cancel_redemption",
+    "check_minutes",
+    "check_provider",
+    "check_service",
+    "complete_redemption",
+    "confirm_credit",
+    "credit_service",
+    "dispute_credit",
+    "donate",
+    "give",
+    "grant",
+    "net",
+    "payer_for",
+    "receive",
+    "reverse_credit",
+    "spend",
+]
+
+AUTO_CONFIRMED = frozenset(
+    {Provenance.RECIPIENT_CONFIRMATION, Provenance.ORGANISATION_CONFIRMATION}
+)
+"""A credit with one of these provenances is its own confirmation."""
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def check_minutes(field: str, value: object) -> int:
+    if type(value) is not int or not 0 < value <= AMOUNT_MINUTES_MAX:
+        raise MinutesNotPositive(field=field, value=repr(value)[:32])
+    return value
+
+
+def check_moment(field: str, value: object) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise TimestampNotAware(field=field)
+    return value
+
+
+def check_service(rules: PolicyRules, category: object, raw_minutes: object) -> int:
+    """The credited minutes of a service, after the category and duration rules."""
+    if type(category) is not str or not category or len(category) > 64:
+        raise CategoryUnknown(category=str(category)[:64])
+    if rules.categories and category not in rules.categories:
+        raise CategoryUnknown(category=category)
+    if type(raw_minutes) is not int:
+        raise MinutesNotPositive(field="raw_minutes", value=repr(raw_minutes)[:32])
+    if not rules.record_minutes_min <= raw_minutes <= rules.record_minutes_max:
+        raise ServiceMinutesOutOfRange(
+            raw_minutes=raw_minutes,
+            minimum=rules.record_minutes_min,
+            maximum=rules.record_minutes_max,
+        )
+    minutes = credited_minutes(rules, category, raw_minutes)
+    if minutes <= 0:
+        raise CreditRoundsToZero(category=category, raw_minutes=raw_minutes)
+    return minutes
+
+
+def check_provider(ctx: Context, rules: PolicyRules, provider: Member, *, group: bool) -> None:
+    """Who may provide: role, age (younger only in groups, if allowed) and vetting."""
+    member_id = provider.member_id
+    if Role.VOLUNTEER not in provider.roles:
+        raise ProviderNotEligible(member_id=member_id, reason="not registered as a volunteer")
+    age = ctx.age(provider)
+    youngest = rules.provider_age_min
+    if group and rules.provider_age_min_in_group is not None:
+        youngest = min(youngest, rules.provider_age_min_in_group)
+    if age < youngest:
+        where = "in a group event" if group else "alone"
+        raise ProviderNotEligible(
+            member_id=member_id, reason=f"aged {age}, under {youngest} {where}"
+        )
+    if rules.provider_age_max is not None and age > rules.provider_age_max:
+        reason = f"aged {age}, over {rules.provider_age_max}"
+        raise ProviderNotEligible(member_id=member_id, reason=reason)
+    if rules.provider_vetting_required and provider.vetting not in (
+        Vetting.COMMUNITY,
+        Vetting.STREET,
+    ):
+        raise ProviderNotEligible(member_id=member_id, reason=f"vetting is {provider.vetting}")
+    if rules.provider_vetting_street and provider.vetting is not Vetting.STREET:
+        raise ProviderNotEligible(member_id=member_id, reason="not vetted by the street office")
+
+
+def check_recipient(ctx: Context, rules: PolicyRules, recipient: Member) -> None:
+    """Who may receive: old enough, or carrying a key-resident flag the policy names."""
+    age = ctx.age(recipient)
+    old_enough = rules.recipient_age_min is None or age >= rules.recipient_age_min
+    flagged = bool(recipient.flags & rules.recipient_flags_any)
+    if rules.recipient_flags_any and not rules.recipient_flags_waive_age:
+        eligible = old_enough and flagged
+    else:
+        eligible = old_enough or (flagged and rules.recipient_flags_waive_age)
+    if not eligible:
+        reason = f"aged {age}; the policy serves {rules.recipient_age_min}+"
+        if rules.recipient_flags_any:
+            reason += " or members flagged " + ", ".join(sorted(rules.recipient_flags_any))
+        raise RecipientNotEligible(member_id=recipient.member_id, reason=reason)
+
+
+def check_redeem_age(ctx: Context, rules: PolicyRules, saver: Member) -> None:
+    if rules.redeem_age_min is not None and ctx.age(saver) < rules.redeem_age_min:
+        raise RedemptionAgeNotReached(
+            member_id=saver.member_id, age=ctx.age(saver), age_min=rules.redeem_age_min
+        )
+
+
+def check_programme(ctx: Context, account_id: str) -> str:
+    if account_id in (POOL, ISSUANCE, GUARANTEE) or ctx.records.programme(account_id) is not None:
+        return account_id
+    raise ProgrammeAccountNotFound(account_id=str(account_id)[:128])
+
+
+# --- postings --------------------------------------------------------------------------------
+
+
+def net(postings: Iterable[Posting]) -> tuple[Posting, ...]:
+    """One posting per account: debits and credits to the same account cancel."""
+    totals: dict[str, int] = defaultdict(int)
+    for posting in postings:
+        sign = 1 if posting.side is Side.CREDIT else -1
+        totals[posting.account_id] += sign * posting.amount_minutes
+    return tuple(
+        credit(account, amount) if amount > 0 else debit(account, -amount)
+        for account, amount in totals.items()
+        if amount
+    )
+
+
+def spend(
+    ctx: Context, rules: PolicyRules, member_id: str, minutes: int, *, credit_line: bool = True
+) -> list[Posting]:
+    """Debits for a member paying ``minutes``: own minutes, then gifted, then the credit line."""
+    purses = ctx.purses(member_id)
+    own = purses[OWN].available_minutes
+    gifted = purses[GIFTED].available_minutes
+    from_own = min(minutes, max(own, 0))
+    from_gifted = min(minutes - from_own, gifted)
+    rest = minutes - from_own - from_gifted
+    line = rules.credit_limit_minutes if credit_line else 0
+    on_credit = min(rest, max(own - from_own + line, 0))
+    if rest > on_credit:
+        spendable = max(own, 0) + gifted
+        if purses[GROUP].available_minutes >= minutes - spendable:
+            raise (
+                GroupMinutesOnlyDonated(member_id=member_id)
+                if rules.group_minutes_donate_only
+                else _short(member_id, own, gifted, minutes, line)
+            )
+        raise _short(member_id, own, gifted, minutes, line)
+    postings = []
+    if from_own + on_credit:
+        postings.append(debit(member_account(member_id, OWN), from_own + on_credit))
+    if from_gifted:
+        postings.append(debit(member_account(member_id, GIFTED), from_gifted))
+    return postings
+
+
+def _short(member_id: str, own: int, gifted: int, minutes: int, line: int) -> Exception:
+    if line:
+        return CreditLimitExceeded(
+            member_id=member_id,
+            available_minutes=own + gifted,
+            credit_limit_minutes=line,
+            requested_minutes=minutes,
+        )
+    return InsufficientMinutes(
+        account_id=member_account(member_id),
+        available_minutes=max(own, 0) + gifted,
+        requested_minutes=minutes,
+        balance_minutes_min=0,
+    )
+
+
+def stored_minutes(ctx: Context, member_id: str) -> int:
+    """What counts against the cap: every purse's posted and incoming held minutes."""
+    return sum(a.posted_minutes + a.credits_pending_minutes for a in ctx.purses(member_id).values())
+
+
+def receive(
+    ctx: Context, rules: PolicyRules, member_id: str, minutes: int, purse: str, *, overflow: bool
+) -> list[Posting]:
+    """Credits for a member receiving ``minutes``; over the cap goes to overflow or is refused."""
+    target = member_account(member_id, purse)
+    cap = rules.stored_minutes_max
+    if cap is None:
+        return [credit(target, minutes)]
+    stored = stored_minutes(ctx, member_id)
+    room = max(cap - stored, 0)
+    if minutes <= room:
+        return [credit(target, minutes)]
+    if not overflow:
+        raise StoredMinutesCapExceeded(
+            member_id=member_id, stored_minutes=stored, cap_minutes=cap, requested_minutes=minutes
+        )
+    postings = [credit(rules.overflow_account, minutes - room)]
+    if room:
+        postings.insert(0, credit(target, room))
+    return postings
+
+
+def payer_for(
+    ctx: Context, rules: PolicyRules, recipient: Member, payer: str | None
+) -> tuple[str, Member | None]:
+    """Who pays a service: the recipient (a member), a subsidy payer, or the policy's default."""
+    if payer is None:
+        if recipient.flags & rules.subsidised_flags and rules.subsidised_payer is not None:
+            payer = rules.subsidised_payer
+        else:
+            payer = rules.payer_default
+    if payer == "recipient":
+        return member_account(recipient.member_id), recipient
+    return check_programme(ctx, payer), None
+
+
+def _metadata(ctx: Context, kind: str, policy_version: int, **extra: str | None) -> dict[str, str]:
+    data = {"kind": kind, "policy_version": str(policy_version), "actor": ctx.actor}
+    data.update({key: value for key, value in extra.items() if value is not None})
+    return data
+
+
+# --- service credits ------------------------------------------------------------------------
+
+
+def _authorise_credit(
+    ctx: Context, provenance: Provenance, provider_id: str, recipient_id: str
+) -> str | None:
+    """Who may record a credit depends on how it was verified."""
+    if provenance is Provenance.ORGANISATION_CONFIRMATION:
+        ctx.require_coordinator("confirm a service for the organisation", provider_id)
+        return None
+    if provenance is Provenance.RECIPIENT_CONFIRMATION:
+        return ctx.acting_for(recipient_id, "confirm a service received")
+    if ctx.is_coordinator(ctx.actor):
+        return None
+    if provenance is Provenance.CHECK_IN_OUT:
+        return ctx.acting_for(provider_id, "record a service given")
+    try:
+        return ctx.acting_for(provider_id, "enter a paper record")
+    except ActorNotAuthorised:
+        return ctx.acting_for(recipient_id, "enter a paper record")
+
+
+def credit_service(
+    ctx: Context,
+    *,
+    credit_id: str,
+    provider_id: str,
+    recipient_id: str,
+    category: str,
+    raw_minutes: int,
+    served_at: datetime,
+    place: str,
+    provenance: Provenance,
+    payer: str | None,
+    note: str,
+) -> Credit:
+    """Credit a provider for a service: posted at once, or held until confirmed."""
+    existing = ctx.records.credit(credit_id)
+    if existing is not None:
+        return _same_credit(existing, provider_id, recipient_id, raw_minutes)
+    provenance = Provenance(provenance)
+    on_behalf_of = _authorise_credit(ctx, provenance, provider_id, recipient_id)
+    policy = ctx.policy()
+    rules = policy.rules
+    if provider_id == recipient_id:
+        raise SelfDealing(member_id=provider_id, action="serve")
+    provider = ctx.active_member(provider_id)
+    recipient = ctx.active_member(recipient_id)
+    check_provider(ctx, rules, provider, group=False)
+    check_recipient(ctx, rules, recipient)
+    minutes = check_service(rules, category, raw_minutes)
+    check_moment("served_at", served_at)
+    check_text("place", place)
+    check_text("note", note)
+    payer_account, saver = payer_for(ctx, rules, recipient, payer)
+    if saver is not None:
+        check_redeem_age(ctx, rules, saver)
+        debits = spend(ctx, rules, saver.member_id, minutes)
+    else:
+        debits = [debit(payer_account, minutes)]
+    credits = receive(ctx, rules, provider_id, minutes, OWN, overflow=True)
+    held = rules.confirmation_required and provenance not in AUTO_CONFIRMED
+    metadata = _metadata(
+        ctx,
+        "service",
+        policy.version,
+        category=category,
+        raw_minutes=str(raw_minutes),
+        credited_minutes=str(minutes),
+        provenance=provenance.value,
+        provider=provider_id,
+        recipient=recipient_id,
+        on_behalf_of=on_behalf_of,
+    )
+    postings = net([*debits, *credits])
+    transaction_id = f"credit.{credit_id}"
+    if held:
+        ctx.submit(
+            Hold(
+                transaction_id=transaction_id, postings=postings, code="service", metadata=metadata
+            )
+        )
+    else:
+        effective = min(served_at, ctx.now)
+        ctx.submit(
+            Transfer(
+                transaction_id=transaction_id,
+                postings=postings,
+                code="service",
+                metadata=metadata,
+                effective_at=effective,
+            )
+        )
+    overflow = sum(p.amount_minutes for p in credits if p.account_id == rules.overflow_account)
+    record = Credit(
+        credit_id=credit_id,
+        provider_id=provider_id,
+        recipient_id=recipient_id,
+        payer_account=payer_account,
+        category=category,
+        raw_minutes=raw_minutes,
+        credited_minutes=minutes,
+        provenance=provenance,
+        policy_version=policy.version,
+        served_at=served_at,
+        place=place,
+        status=CreditStatus.PENDING if held else CreditStatus.POSTED,
+        transaction_id=transaction_id,
+        recorded_at=ctx.now,
+        actor=ctx.actor,
+        on_behalf_of=on_behalf_of,
+        provider_minutes=minutes - overflow,
+        provider_account=member_account(provider_id),
+        overflow_account=rules.overflow_account if overflow else None,
+        note=note,
+    )
+    ctx.records.put_credit(record)
+    return record
+
+
+def _same_credit(existing: Credit, provider_id: str, recipient_id: str, raw_minutes: int) -> Credit:
+    """A retried credit id returns the original credit if it asks for the same service."""
+    for name, value, original in (
+        ("provider_id", provider_id, existing.provider_id),
+        ("recipient_id", recipient_id, existing.recipient_id),
+        ("raw_minutes", raw_minutes, existing.raw_minutes),
+    ):
+        if value != original:
+            raise IdempotencyConflict(transaction_id=existing.transaction_id, field=name)
+    return existing
+
+
+def _credit(ctx: Context, credit_id: str) -> Credit:
+    found = ctx.records.credit(credit_id)
+    if found is None:
+        raise CreditNotFound(credit_id=str(credit_id)[:128])
+    return found
+
+
+def _confirming(ctx: Context, record: Credit, action: str) -> Provenance:
+    """The recipient (or their proxy) confirms as the recipient; a coordinator for the centre."""
+    if ctx.is_coordinator(ctx.actor) and ctx.actor != record.recipient_id:
+        return Provenance.ORGANISATION_CONFIRMATION
+    if record.recipient_id is None:
+        raise ActorNotAuthorised(actor=ctx.actor, action=action, member_id=record.provider_id)
+    ctx.acting_for(record.recipient_id, action)
+    return Provenance.RECIPIENT_CONFIRMATION
+
+
+def confirm_credit(ctx: Context, credit_id: str) -> Credit:
+    """Confirm a held credit: its minutes post to the provider."""
+    record = _credit(ctx, credit_id)
+    confirmation = _confirming(ctx, record, "confirm a service")
+    if record.status is not CreditStatus.PENDING:
+        raise CreditNotPending(credit_id=credit_id, status=record.status.value)
+    metadata = _metadata(
+        ctx,
+        "service",
+        record.policy_version,
+        category=record.category,
+        raw_minutes=str(record.raw_minutes),
+        credited_minutes=str(record.credited_minutes),
+        provenance=record.provenance.value,
+        confirmation=confirmation.value,
+        provider=record.provider_id,
+        recipient=record.recipient_id,
+        credit=credit_id,
+    )
+    posted = ctx.submit(
+        PostHold(
+            transaction_id=f"confirm.{credit_id}",
+            hold_id=record.transaction_id,
+            code="service",
+            metadata=metadata,
+        )
+    )
+    updated = msgspec.structs.replace(
+        record,
+        status=CreditStatus.POSTED,
+        settled_transaction_id=posted.transaction_id,
+        confirmation=confirmation,
+        confirmed_by=ctx.actor,
+    )
+    ctx.records.put_credit(updated)
+    return updated
+
+
+def dispute_credit(ctx: Context, credit_id: str, reason: str) -> Credit:
+    """Dispute a held credit: the hold is voided and nothing moves."""
+    record = _credit(ctx, credit_id)
+    _confirming(ctx, record, "dispute a service")
+    _reason("dispute a service", reason)
+    if record.status is not CreditStatus.PENDING:
+        raise CreditNotPending(credit_id=credit_id, status=record.status.value)
+    voided = ctx.submit(
+        VoidHold(
+            transaction_id=f"dispute.{credit_id}",
+            hold_id=record.transaction_id,
+            code="dispute",
+            metadata=_metadata(ctx, "dispute", record.policy_version, reason=reason),
+        )
+    )
+    updated = msgspec.structs.replace(
+        record, status=CreditStatus.DISPUTED, settled_transaction_id=voided.transaction_id
+    )
+    ctx.records.put_credit(updated)
+    return updated
+
+
+def _reason(action: str, reason: object) -> str:
+    if type(reason) is not str or not reason.strip():
+        raise ReasonRequired(action=action)
+    return check_text("reason", reason, TEXT_LENGTH_MAX)
+
+
+def reverse_credit(ctx: Context, credit_id: str, reason: str) -> Credit:
+    """Correct a posted credit by moving its minutes back (never by editing it)."""
+    ctx.require_coordinator("reverse a credit")
+    record = _credit(ctx, credit_id)
+    _reason("reverse a credit", reason)
+    if record.status is not CreditStatus.POSTED:
+        raise CreditNotPosted(credit_id=credit_id, status=record.status.value)
+    metadata = _metadata(ctx, "correction", record.policy_version, reason=reason, credit=credit_id)
+    transaction_id = f"reverse.{credit_id}"
+    if record.event_id is None:
+        original = record.settled_transaction_id or record.transaction_id
+        ctx.submit(
+            Reverse(
+                transaction_id=transaction_id,
+                reverses_id=original,
+                code="correction",
+                metadata=metadata,
+            )
+        )
+    else:
+        # An event's transaction credits many attendees; undo only this one's share.
+        back = [debit(record.provider_account, record.provider_minutes)]
+        if record.overflow_account is not None:
+            back.append(
+                debit(record.overflow_account, record.credited_minutes - record.provider_minutes)
+            )
+        back.append(credit(record.payer_account, record.credited_minutes))
+        ctx.submit(
+            Transfer(
+                transaction_id=transaction_id,
+                postings=net(back),
+                code="correction",
+                metadata=metadata,
+            )
+        )
+    updated = msgspec.structs.replace(
+        record, status=CreditStatus.REVERSED, reversal_transaction_id=transaction_id
+    )
+    ctx.records.put_credit(updated)
+    return updated
+
+
+# --- redemption ------------------------------------------------------------------------------
+
+
+def book_redemption(
+    ctx: Context,
+    *,
+    redemption_id: str,
+    saver_id: str,
+    minutes: int,
+    kind: RedemptionKind,
+    provider_id: str | None,
+    merchant_id: str | None,
+    category: str,
+) -> Redemption:
+    """Book a service or goods paid with banked minutes: they are held on the saver."""
+    existing = ctx.records.redemption(redemption_id)
+    if existing is not None:
+        if (existing.saver_id, existing.booked_minutes) != (saver_id, minutes):
+            raise IdempotencyConflict(transaction_id=existing.hold_id, field="redemption")
+        return existing
+    on_behalf_of = ctx.acting_for(saver_id, "redeem minutes")
+    kind = RedemptionKind(kind)
+    policy = ctx.policy()
+    rules = policy.rules
+    saver = ctx.active_member(saver_id)
+    check_minutes("minutes", minutes)
+    check_redeem_age(ctx, rules, saver)
+    if kind is RedemptionKind.SERVICE:
+        if provider_id is None or provider_id == saver_id:
+            raise SelfDealing(member_id=saver_id, action="serve")
+        provider = ctx.active_member(provider_id)
+        check_provider(ctx, rules, provider, group=False)
+        check_recipient(ctx, rules, saver)
+        if rules.categories and category not in rules.categories:
+            raise CategoryUnknown(category=str(category)[:64])
+        credits = receive(ctx, rules, provider_id, minutes, OWN, overflow=True)
+        payee = member_account(provider_id)
+    else:
+        if merchant_id is None:
+            raise ProgrammeAccountNotFound(account_id="merchant.")
+        payee = check_programme(ctx, merchant_account(merchant_id))
+        credits = [credit(payee, minutes)]
+    debits = spend(ctx, rules, saver_id, minutes)
+    hold_id = f"redeem.{redemption_id}"
+    metadata = _metadata(
+        ctx,
+        "redemption",
+        policy.version,
+        category=category,
+        saver=saver_id,
+        provider=provider_id,
+        merchant=merchant_id,
+        on_behalf_of=on_behalf_of,
+    )
+    ctx.submit(
+        Hold(
+            transaction_id=hold_id,
+            postings=net([*debits, *credits]),
+            code="redemption",
+            metadata=metadata,
+        )
+    )
+    record = Redemption(
+        redemption_id=redemption_id,
+        saver_id=saver_id,
+        kind=kind,
+        payee_account=payee,
+        provider_id=provider_id if kind is RedemptionKind.SERVICE else None,
+        merchant_id=merchant_id if kind is RedemptionKind.GOODS else None,
+        category=category,
+        booked_minutes=minutes,
+        spent_minutes=0,
+        status=RedemptionStatus.BOOKED,
+        hold_id=hold_id,
+        policy_version=policy.version,
+        booked_at=ctx.now,
+        actor=ctx.actor,
+        on_behalf_of=on_behalf_of,
+    )
+    ctx.records.put_redemption(record)
+    return record
+
+
+def _redemption(ctx: Context, redemption_id: str, action: str) -> Redemption:
+    record = ctx.records.redemption(redemption_id)
+    if record is None:
+        raise RedemptionNotFound(redemption_id=str(redemption_id)[:128])
+    ctx.acting_for(record.saver_id, action, coordinator_ok=True)
+    if record.status is not RedemptionStatus.BOOKED:
+        raise RedemptionNotBooked(redemption_id=redemption_id, status=record.status.value)
+    return record
+
+
+def _take(postings: Iterable[Posting], side: Side, minutes: int) -> list[Posting]:
+    """The first ``minutes`` of a hold's postings on one side, in order."""
+    taken = []
+    for posting in postings:
+        if posting.side is side and minutes > 0:
+            amount = min(posting.amount_minutes, minutes)
+            taken.append(Posting(account_id=posting.account_id, side=side, amount_minutes=amount))
+            minutes -= amount
+    return taken
+
+
+def complete_redemption(ctx: Context, redemption_id: str, spent_minutes: int) -> Redemption:
+    """Post what was actually spent (at most what was booked); the rest is released."""
+    record = _redemption(ctx, redemption_id, "complete a redemption")
+    check_minutes("spent_minutes", spent_minutes)
+    hold = ctx.unit.ledger.hold(record.hold_id)
+    assert hold is not None
+    if spent_minutes > record.booked_minutes:
+        from timebank.ledger import PostExceedsHold
+
+        raise PostExceedsHold(
+            hold_id=record.hold_id,
+            account_id=record.payee_account,
+            held_minutes=record.booked_minutes,
+            requested_minutes=spent_minutes,
+        )
+    postings = (
+        None
+        if spent_minutes == record.booked_minutes
+        else tuple(
+            _take(hold.postings, Side.DEBIT, spent_minutes)
+            + _take(hold.postings, Side.CREDIT, spent_minutes)
+        )
+    )
+    confirmation = (
+        Provenance.RECIPIENT_CONFIRMATION
+        if ctx.actor == record.saver_id or not ctx.is_coordinator(ctx.actor)
+        else Provenance.ORGANISATION_CONFIRMATION
+    )
+    metadata = _metadata(
+        ctx,
+        "redemption",
+        record.policy_version,
+        category=record.category,
+        provenance=confirmation.value,
+        redemption=redemption_id,
+    )
+    posted = ctx.submit(
+        PostHold(
+            transaction_id=f"redeemed.{redemption_id}",
+            hold_id=record.hold_id,
+            postings=postings,
+            code="redemption",
+            metadata=metadata,
+        )
+    )
+    updated = msgspec.structs.replace(
+        record,
+        status=RedemptionStatus.DONE,
+        spent_minutes=spent_minutes,
+        settled_transaction_id=posted.transaction_id,
+        settled_at=ctx.now,
+    )
+    ctx.records.put_redemption(updated)
+    return updated
+
+
+def cancel_redemption(ctx: Context, redemption_id: str) -> Redemption:
+    """Cancel a booked redemption: the held minutes are released."""
+    record = _redemption(ctx, redemption_id, "cancel a redemption")
+    voided = ctx.submit(
+        VoidHold(
+            transaction_id=f"cancelled.{redemption_id}",
+            hold_id=record.hold_id,
+            code="redemption",
+            metadata=_metadata(ctx, "cancellation", record.policy_version),
+        )
+    )
+    updated = msgspec.structs.replace(
+        record,
+        status=RedemptionStatus.CANCELLED,
+        settled_transaction_id=voided.transaction_id,
+        settled_at=ctx.now,
+    )
+    ctx.records.put_redemption(updated)
+    return updated
+
+
+# --- gifts, donations, grants -----------------------------------------------------------------
+
+
+def give(ctx: Context, *, gift_id: str, giver_id: str, receiver_id: str, minutes: int) -> str:
+    """Give earned minutes to a relative the policy allows; they land in the gifted purse."""
+    on_behalf_of = ctx.acting_for(giver_id, "give minutes")
+    if ctx.prior(f"gift.{gift_id}") is not None:
+        return f"gift.{gift_id}"
+    policy = ctx.policy()
+    rules = policy.rules
+    if giver_id == receiver_id:
+        raise SelfDealing(member_id=giver_id, action="give minutes to")
+    ctx.active_member(giver_id)
+    receiver = ctx.active_member(receiver_id)
+    check_minutes("minutes", minutes)
+    relation = ctx.records.relation(giver_id, receiver_id)
+    if not rules.gift_relations:
+        raise GiftNotAllowed(
+            giver_id=giver_id, receiver_id=receiver_id, reason="the policy allows no gifts"
+        )
+    if relation is None or relation.kind.value not in rules.gift_relations:
+        kind = "not related" if relation is None else f"a {relation.kind.value}"
+        allowed = ", ".join(sorted(rules.gift_relations))
+        reason = f"{kind}; gifts go to: {allowed}"
+        raise GiftNotAllowed(giver_id=giver_id, receiver_id=receiver_id, reason=reason)
+    age_min = rules.gift_receiver_age_min
+    exempt = relation.kind.value in rules.gift_receiver_age_exempt_relations
+    if age_min is not None and not exempt and ctx.age(receiver) < age_min:
+        reason = f"the receiver is {ctx.age(receiver)}, under {age_min}"
+        raise GiftNotAllowed(giver_id=giver_id, receiver_id=receiver_id, reason=reason)
+    debits = spend(ctx, rules, giver_id, minutes, credit_line=False)
+    if any(p.account_id != member_account(giver_id) for p in debits):
+        raise _short(
+            giver_id, ctx.account(member_account(giver_id)).available_minutes, 0, minutes, 0
+        )
+    credits = receive(ctx, rules, receiver_id, minutes, GIFTED, overflow=False)
+    metadata = _metadata(
+        ctx, "gift", policy.version, giver=giver_id, receiver=receiver_id, on_behalf_of=on_behalf_of
+    )
+    transaction = ctx.submit(
+        Transfer(
+            transaction_id=f"gift.{gift_id}",
+            postings=net([*debits, *credits]),
+            code="gift",
+            metadata=metadata,
+        )
+    )
+    return transaction.transaction_id
+
+
+def donate(ctx: Context, *, donation_id: str, member_id: str, minutes: int, group: bool) -> str:
+    """Donate minutes to the community pool (group-volunteer minutes only go this way)."""
+    on_behalf_of = ctx.acting_for(member_id, "donate minutes")
+    if ctx.prior(f"donate.{donation_id}") is not None:
+        return f"donate.{donation_id}"
+    policy = ctx.policy()
+    ctx.active_member(member_id)
+    check_minutes("minutes", minutes)
+    if group:
+        debits = [debit(member_account(member_id, GROUP), minutes)]
+    else:
+        debits = spend(ctx, policy.rules, member_id, minutes, credit_line=False)
+    metadata = _metadata(
+        ctx, "donation", policy.version, donor=member_id, on_behalf_of=on_behalf_of
+    )
+    transaction = ctx.submit(
+        Transfer(
+            transaction_id=f"donate.{donation_id}",
+            postings=(*debits, credit(POOL, minutes)),
+            code="donation",
+            metadata=metadata,
+        )
+    )
+    return transaction.transaction_id
+
+
+def grant(
+    ctx: Context, *, grant_id: str, member_id: str, minutes: int, reason: str, source: str
+) -> str:
+    """A coordinator grants minutes (from the pool or a fund) to a member in need."""
+    ctx.require_coordinator("grant minutes", member_id)
+    if ctx.prior(f"grant.{grant_id}") is not None:
+        return f"grant.{grant_id}"
+    policy = ctx.policy()
+    _reason("grant minutes", reason)
+    source = check_programme(ctx, source)
+    ctx.active_member(member_id)
+    check_minutes("minutes", minutes)
+    credits = receive(ctx, policy.rules, member_id, minutes, GIFTED, overflow=False)
+    metadata = _metadata(
+        ctx, "grant", policy.version, reason=reason, source=source, member=member_id
+    )
+    transaction = ctx.submit(
+        Transfer(
+            transaction_id=f"grant.{grant_id}",
+            postings=(debit(source, minutes), *credits),
+            code="grant",
+            metadata=metadata,
+        )
+    )
+    return transaction.transaction_id

@@ -1,0 +1,131 @@
+"""Reads: a member's balances, their passbook (存折), and the programme's outstanding liability.
+
+The passbook merges the entries of a member's three purses in ledger order and
+adds, from each transaction's metadata (or the credit record of an event), the
+service details a passbook prints: counterparty, category, raw and credited
+minutes, provenance and the policy version.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from msgspec import Struct
+
+from timebank.bank.accounts import GIFTED, GROUP, OWN, is_member_account, member_account, member_of
+from timebank.bank.context import PURSES, Snapshot
+from timebank.community.model import PassbookEntry, PassbookPage
+from timebank.ledger import Entry, Side, Transaction
+from timebank.ledger.port import LedgerReader
+
+__all__ = ["MemberBalance", "balances", "liability", "passbook"]
+
+ACCOUNT_PAGE = 500
+
+
+class MemberBalance(Struct, frozen=True, kw_only=True):
+    """A member's purses: what they earned, were given, and earned in groups."""
+
+    member_id: str
+    own_minutes: int
+    gifted_minutes: int
+    group_minutes: int
+    held_minutes: int
+    """Reserved by pending holds (bookings, unconfirmed services) on their purses."""
+
+    @property
+    def total_minutes(self) -> int:
+        return self.own_minutes + self.gifted_minutes + self.group_minutes
+
+
+def balances(snapshot: Snapshot, member_id: str) -> MemberBalance:
+    snapshot.member(member_id)
+    purses = snapshot.purses(member_id)
+    return MemberBalance(
+        member_id=member_id,
+        own_minutes=purses[OWN].posted_minutes,
+        gifted_minutes=purses[GIFTED].posted_minutes,
+        group_minutes=purses[GROUP].posted_minutes,
+        held_minutes=sum(a.debits_pending_minutes for a in purses.values()),
+    )
+
+
+def liability(ledger: LedgerReader) -> int:
+    """The minutes the programme owes its members: the sum of every member purse."""
+    total = 0
+    after: str | None = None
+    while True:
+        accounts = ledger.accounts(after=after, limit=ACCOUNT_PAGE)
+        total += sum(a.posted_minutes for a in accounts if is_member_account(a.account_id))
+        if len(accounts) < ACCOUNT_PAGE:
+            return total
+        after = accounts[-1].account_id
+
+
+def passbook(
+    snapshot: Snapshot, ledger: LedgerReader, member_id: str, *, after: int | None, limit: int
+) -> PassbookPage:
+    """A page of the member's posted movements, oldest first, with the running total."""
+    snapshot.member(member_id)
+    accounts = [member_account(member_id, purse) for purse in PURSES]
+    streams = [list(ledger.entries(a, after=after, limit=limit + 1)) for a in accounts]
+    running = {
+        account: stream[0].posted_minutes - stream[0].posted_delta_minutes
+        if stream
+        else snapshot.account(account).posted_minutes
+        for account, stream in zip(accounts, streams, strict=True)
+    }
+    merged = list(heapq.merge(*streams, key=lambda e: e.sequence))
+    page = merged[:limit]
+    more = len(merged) > limit
+    lines = []
+    for entry in page:
+        running[entry.account_id] = entry.posted_minutes
+        if entry.posted_delta_minutes == 0:
+            continue
+        lines.append(_line(snapshot, ledger, member_id, entry, sum(running.values())))
+    return PassbookPage(entries=tuple(lines), next_cursor=str(page[-1].sequence) if more else None)
+
+
+def _line(
+    snapshot: Snapshot, ledger: LedgerReader, member_id: str, entry: Entry, total: int
+) -> PassbookEntry:
+    found = ledger.find(entry.transaction_id)
+    transaction = found.transaction if found is not None and hasattr(found, "transaction") else None
+    metadata = {} if transaction is None else transaction.metadata
+    raw = metadata.get("raw_minutes")
+    credited = metadata.get("credited_minutes")
+    if metadata.get("kind") == "event":
+        record = snapshot.records.credit(f"{entry.transaction_id[len('event.') :]}.{member_id}")
+        if record is not None:
+            raw, credited = str(record.raw_minutes), str(record.credited_minutes)
+    version = metadata.get("policy_version")
+    return PassbookEntry(
+        sequence=entry.sequence,
+        recorded_at=entry.recorded_at,
+        account_id=entry.account_id,
+        delta_minutes=entry.posted_delta_minutes,
+        balance_minutes=total,
+        kind=metadata.get("kind", entry.kind.value),
+        counterparty=_counterparty(transaction, member_id, entry.posted_delta_minutes),
+        category=metadata.get("category", ""),
+        raw_minutes=None if raw is None else int(raw),
+        credited_minutes=None if credited is None else int(credited),
+        provenance=metadata.get("provenance", ""),
+        policy_version=None if version is None else int(version),
+        transaction_id=entry.transaction_id,
+    )
+
+
+def _counterparty(transaction: Transaction | None, member_id: str, delta: int) -> str:
+    """The first account on the other side that is not one of the member's own purses."""
+    if transaction is None:
+        return ""
+    other_side = Side.DEBIT if delta > 0 else Side.CREDIT
+    for posting in transaction.postings:
+        account = posting.account_id
+        if posting.side is other_side and not (
+            is_member_account(account) and member_of(account) == member_id
+        ):
+            return account
+    return ""

@@ -1,0 +1,230 @@
+"""Typed access to a book's records: each kind is a msgspec Struct encoded as JSON.
+
+``Records`` wraps a ``RecordReader`` (or ``RecordWriter`` inside a unit) and
+knows each kind's id scheme and secondary key, so the facade never handles
+bytes. The layout, by kind:
+
+- ``settings`` ``book``: the active policy version and the next version number;
+- ``policy`` ``000001``...: policy versions (key: status);
+- ``member`` member id (key: community);
+- ``relation`` ``member>other`` (key: member);
+- ``proxy`` ``member>proxy`` (key: member);
+- ``programme`` account id (key: ``sponsor`` or ``merchant``);
+- ``credit`` credit id (key: provider);
+- ``redemption`` redemption id (key: saver);
+- ``event`` event id;
+- ``event_credit`` ``event>member`` (key: event): the attendee's credit id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+import msgspec
+from msgspec import Struct
+
+from timebank.community.model import (
+    Credit,
+    Event,
+    Member,
+    PolicyVersion,
+    Proxy,
+    Redemption,
+    Relation,
+)
+from timebank.community.port import RecordReader, RecordWriter
+
+__all__ = ["BookSettings", "Programme", "Records"]
+
+S = TypeVar("S", bound=Struct)
+
+SCAN_PAGE = 500
+
+
+class BookSettings(Struct, frozen=True, kw_only=True):
+    active_version: int | None = None
+    next_version: int = 1
+
+
+class EventCredit(Struct, frozen=True, kw_only=True):
+    """Which credit an attendee of an event received (one per member per event)."""
+
+    credit_id: str
+
+
+class Programme(Struct, frozen=True, kw_only=True):
+    """A sponsor or partner merchant of the programme, with its ledger account."""
+
+    account_id: str
+    kind: str
+    name: str
+    added_at: datetime
+    added_by: str
+
+
+_ENCODER = msgspec.json.Encoder()
+_DECODERS: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+
+
+def _decode(kind: type[S], body: bytes) -> S:
+    decoder = _DECODERS.get(kind)
+    if decoder is None:
+        decoder = _DECODERS[kind] = msgspec.json.Decoder(kind)
+    return cast(S, decoder.decode(body))
+
+
+def pair_id(first: str, second: str) -> str:
+    return f"{first}>{second}"
+
+
+class Records:
+    """One book's records, typed."""
+
+    def __init__(self, records: RecordReader) -> None:
+        self._records = records
+
+    # --- generic ----------------------------------------------------------
+
+    def _get(self, kind: str, record_id: str, cls: type[S]) -> S | None:
+        body = self._records.get(kind, record_id)
+        return None if body is None else _decode(cls, body)
+
+    def _put(self, kind: str, record_id: str, value: Struct, key: str | None = None) -> None:
+        writer = cast(RecordWriter, self._records)
+        writer.put(kind, record_id, _ENCODER.encode(value), key=key)
+
+    def _page(
+        self, kind: str, cls: type[S], *, key: str | None, after: str | None, limit: int
+    ) -> list[tuple[str, S]]:
+        rows = self._records.scan(kind, key=key, after=after, limit=limit)
+        return [(record_id, _decode(cls, body)) for record_id, body in rows]
+
+    def _all(self, kind: str, cls: type[S], *, key: str | None = None) -> Iterator[S]:
+        after: str | None = None
+        while True:
+            page = self._page(kind, cls, key=key, after=after, limit=SCAN_PAGE)
+            for _, value in page:
+                yield value
+            if len(page) < SCAN_PAGE:
+                return
+            after = page[-1][0]
+
+    # --- settings and policies ----------------------------------------------------------
+
+    def settings(self) -> BookSettings:
+        found = self._get("settings", "book", BookSettings)
+        return BookSettings() if found is None else found
+
+    def put_settings(self, settings: BookSettings) -> None:
+        self._put("settings", "book", settings)
+
+    def policy(self, version: int) -> PolicyVersion | None:
+        return self._get("policy", f"{version:06d}", PolicyVersion)
+
+    def put_policy(self, policy: PolicyVersion) -> None:
+        self._put("policy", f"{policy.version:06d}", policy, key=policy.status.value)
+
+    def policies(self) -> list[PolicyVersion]:
+        return list(self._all("policy", PolicyVersion))
+
+    # --- members, relations, proxies ----------------------------------------------------------
+
+    def member(self, member_id: str) -> Member | None:
+        return self._get("member", member_id, Member)
+
+    def put_member(self, member: Member) -> None:
+        self._put("member", member.member_id, member, key=member.community)
+
+    def members(
+        self, *, community: str | None = None, after: str | None = None, limit: int
+    ) -> list[Member]:
+        page = self._page("member", Member, key=community, after=after, limit=limit)
+        return [member for _, member in page]
+
+    def all_members(self) -> Iterator[Member]:
+        return self._all("member", Member)
+
+    def relation(self, member_id: str, other_id: str) -> Relation | None:
+        return self._get("relation", pair_id(member_id, other_id), Relation)
+
+    def put_relation(self, relation: Relation) -> None:
+        record_id = pair_id(relation.member_id, relation.other_id)
+        self._put("relation", record_id, relation, key=relation.member_id)
+
+    def relations(self, member_id: str) -> list[Relation]:
+        return list(self._all("relation", Relation, key=member_id))
+
+    def proxy(self, member_id: str, proxy_id: str) -> Proxy | None:
+        return self._get("proxy", pair_id(member_id, proxy_id), Proxy)
+
+    def put_proxy(self, proxy: Proxy) -> None:
+        self._put("proxy", pair_id(proxy.member_id, proxy.proxy_id), proxy, key=proxy.member_id)
+
+    def proxies(self, member_id: str) -> list[Proxy]:
+        return list(self._all("proxy", Proxy, key=member_id))
+
+    # --- programme accounts ----------------------------------------------------------
+
+    def programme(self, account_id: str) -> Programme | None:
+        return self._get("programme", account_id, Programme)
+
+    def put_programme(self, programme: Programme) -> None:
+        self._put("programme", programme.account_id, programme, key=programme.kind)
+
+    def programmes(self) -> list[Programme]:
+        return list(self._all("programme", Programme))
+
+    # --- credits, redemptions, events ----------------------------------------------------------
+
+    def credit(self, credit_id: str) -> Credit | None:
+        return self._get("credit", credit_id, Credit)
+
+    def put_credit(self, credit: Credit) -> None:
+        self._put("credit", credit.credit_id, credit, key=credit.provider_id)
+
+    def credits_of(self, provider_id: str) -> list[Credit]:
+        return list(self._all("credit", Credit, key=provider_id))
+
+    def all_credits(self) -> Iterator[Credit]:
+        return self._all("credit", Credit)
+
+    def redemption(self, redemption_id: str) -> Redemption | None:
+        return self._get("redemption", redemption_id, Redemption)
+
+    def put_redemption(self, redemption: Redemption) -> None:
+        self._put("redemption", redemption.redemption_id, redemption, key=redemption.saver_id)
+
+    def all_redemptions(self) -> Iterator[Redemption]:
+        return self._all("redemption", Redemption)
+
+    def event(self, event_id: str) -> Event | None:
+        return self._get("event", event_id, Event)
+
+    def put_event(self, event: Event) -> None:
+        self._put("event", event.event_id, event)
+
+    def events(self, *, after: str | None, limit: int) -> list[Event]:
+        return [
+            event for _, event in self._page("event", Event, key=None, after=after, limit=limit)
+        ]
+
+    def event_credit_id(self, event_id: str, member_id: str) -> str | None:
+        found = self._get("event_credit", pair_id(event_id, member_id), EventCredit)
+        return None if found is None else found.credit_id
+
+    def put_event_credit(self, event_id: str, member_id: str, credit_id: str) -> None:
+        self._put(
+            "event_credit", pair_id(event_id, member_id), EventCredit(credit_id=credit_id), event_id
+        )
+
+    def event_credits(self, event_id: str, transaction_id: str | None = None) -> list[Credit]:
+        """The credits of an event (of one crediting transaction, if given), by member."""
+        found = []
+        for link in self._all("event_credit", EventCredit, key=event_id):
+            record = self.credit(link.credit_id)
+            assert record is not None
+            if transaction_id is None or record.transaction_id == transaction_id:
+                found.append(record)
+        return found

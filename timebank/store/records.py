@@ -1,0 +1,128 @@
+"""``SqlRecords``: one book's records, read and written on one SQLAlchemy connection.
+
+A record is an opaque encoded body under ``(kind, record_id)``, with an
+optional secondary ``key``. ``SqlRecords`` works on the connection of the
+unit of work (or snapshot) it belongs to, so its writes commit or roll back
+with the ledger's. Unlike the ledger unit it buffers nothing: each ``put`` is
+one upsert, and reads always see the unit's own earlier writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
+
+from timebank.community.port import KIND_LENGTH_MAX, RECORD_BYTES_MAX, RECORD_KEY_LENGTH_MAX
+from timebank.ledger.limits import STORED_ID_LENGTH_MAX
+from timebank.store.tables import records
+
+__all__ = ["SqlRecords"]
+
+_r = records.c
+_book: sa.BindParameter[str] = sa.bindparam("book_id")
+_kind: sa.BindParameter[str] = sa.bindparam("kind")
+
+GET = sa.select(_r.body).where(
+    _r.book_id == _book, _r.kind == _kind, _r.record_id == sa.bindparam("record_id")
+)
+
+
+def _scan(*, by_key: bool, after: bool) -> sa.Select[tuple[str, bytes]]:
+    statement = sa.select(_r.record_id, _r.body).where(_r.book_id == _book, _r.kind == _kind)
+    if by_key:
+        statement = statement.where(_r.key == sa.bindparam("key"))
+    if after:
+        statement = statement.where(_r.record_id > sa.bindparam("after"))
+    return statement.order_by(_r.record_id).limit(sa.bindparam("limit"))
+
+
+SCANS = {(k, a): _scan(by_key=k, after=a) for k in (False, True) for a in (False, True)}
+"""The four scans, by (filtered by key, after a cursor); built once, like ``statements``."""
+
+Upsert = postgresql.Insert | sqlite.Insert
+
+
+def _upsert(statement: Upsert) -> Upsert:
+    """``INSERT ... ON CONFLICT (primary key) DO UPDATE``, in the dialect's own spelling."""
+    return statement.on_conflict_do_update(
+        index_elements=[_r.book_id, _r.kind, _r.record_id],
+        set_={"key": statement.excluded.key, "body": statement.excluded.body},
+    )
+
+
+UPSERTS: dict[str, Upsert] = {
+    "postgresql": _upsert(postgresql.insert(records)),
+    "sqlite": _upsert(sqlite.insert(records)),
+}
+
+
+class SqlRecords:
+    """Reads and writes of one book's records inside the connection's transaction."""
+
+    def __init__(self, connection: Connection, book_id: str) -> None:
+        self._connection = connection
+        self._upsert = UPSERTS[connection.dialect.name]
+        self.book_id = book_id
+
+    def get(self, kind: str, record_id: str) -> bytes | None:
+        _check_kind(kind)
+        _check_id(record_id)
+        body = self._connection.execute(
+            GET, {"book_id": self.book_id, "kind": kind, "record_id": record_id}
+        ).scalar()
+        return None if body is None else bytes(body)
+
+    def scan(
+        self, kind: str, *, key: str | None = None, after: str | None = None, limit: int
+    ) -> Sequence[tuple[str, bytes]]:
+        _check_kind(kind)
+        if key is not None:
+            _check_key(key)
+        if limit < 0:
+            raise ValueError(f"limit must not be negative, not {limit}")
+        statement = SCANS[key is not None, after is not None]
+        parameters = {
+            "book_id": self.book_id,
+            "kind": kind,
+            "key": key,
+            "after": after,
+            "limit": limit,
+        }
+        rows = self._connection.execute(statement, parameters)
+        return [(row.record_id, bytes(row.body)) for row in rows]
+
+    def put(self, kind: str, record_id: str, body: bytes, *, key: str | None = None) -> None:
+        _check_kind(kind)
+        _check_id(record_id)
+        if key is not None:
+            _check_key(key)
+        if len(body) > RECORD_BYTES_MAX:
+            raise ValueError(f"a record body is at most {RECORD_BYTES_MAX} bytes, not {len(body)}")
+        self._connection.execute(
+            self._upsert,
+            {
+                "book_id": self.book_id,
+                "kind": kind,
+                "record_id": record_id,
+                "key": key,
+                "body": bytes(body),
+            },
+        )
+
+
+def _check_kind(kind: str) -> None:
+    if not 0 < len(kind) <= KIND_LENGTH_MAX:
+        raise ValueError(f"a record kind has 1 to {KIND_LENGTH_MAX} characters: {kind!r}")
+
+
+def _check_id(record_id: str) -> None:
+    if not 0 < len(record_id) <= STORED_ID_LENGTH_MAX:
+        raise ValueError(f"a record id has 1 to {STORED_ID_LENGTH_MAX} characters")
+
+
+def _check_key(key: str) -> None:
+    if len(key) > RECORD_KEY_LENGTH_MAX:
+        raise ValueError(f"a record key has at most {RECORD_KEY_LENGTH_MAX} characters")
