@@ -138,7 +138,7 @@ class BankBook:
     """One time-bank programme: its members, rules and minutes."""
 
     def __init__(self, bank: TimeBank, book: Book) -> None:
-        self._bank = bank
+        self.bank = bank
         self._book = book
         self.book_id = book.book_id
 
@@ -149,20 +149,20 @@ class BankBook:
         check_record_id("actor", actor)
 
         def work(unit: Any) -> T | Refused:
-            ctx = Context(self._book, unit, self._bank.clock.now(), self._bank.zone, actor)
+            ctx = Context(self._book, unit, self.bank.clock.now(), self.bank.zone, actor)
             try:
                 return use_case(ctx)
             except Refused as refused:
                 return refused
 
-        outcome = self._bank.store.transact(self.book_id, work)
+        outcome = self.bank.store.transact(self.book_id, work)
         if isinstance(outcome, Refused):
             raise outcome.error
         return outcome
 
     def read(self, reading: Callable[[Snapshot, Any], T]) -> T:
-        with self._bank.store.read(self.book_id) as reader:
-            return reading(Snapshot(self.book_id, reader, self._bank.zone), reader.ledger)
+        with self.bank.store.read(self.book_id) as reader:
+            return reading(Snapshot(self.book_id, reader, self.bank.zone), reader.ledger)
 
     # --- policies and programme accounts ----------------------------------------------------------
 
