@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-PACKAGES = ["timebank.ledger"]
+PACKAGES = ["timebank.bank", "timebank.community", "timebank.ledger", "timebank.store"]
 
 
 def test_ledger_core_imports_only_the_stdlib_and_msgspec() -> None:
@@ -44,6 +44,32 @@ def test_ledger_modules_import_nothing_outside_stdlib_msgspec_and_ledger() -> No
                 assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
                 if name.startswith("timebank"):
                     assert name.startswith("timebank.ledger"), f"{path.name} imports {name}"
+
+
+def _loaded_after_import(module: str) -> set[str]:
+    code = f"import sys, {module}\nprint(','.join(sorted(sys.modules)))\n"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return set(result.stdout.strip().split(","))
+
+
+def test_community_rules_do_no_io() -> None:
+    """The time-bank rules import no database, web framework, store or facade."""
+    loaded = _loaded_after_import("timebank.community")
+    bad = {
+        m
+        for m in loaded
+        if m.split(".")[0] in {"sqlalchemy", "litestar", "alembic", "psycopg"}
+        or m.startswith(("timebank.store", "timebank.api", "timebank.bank"))
+    }
+    assert bad == set()
+
+
+def test_facade_loads_sqlalchemy_only_when_opening_a_database() -> None:
+    """Importing the facade (for the memory store) does not drag in SQLAlchemy."""
+    loaded = _loaded_after_import("timebank.bank")
+    assert not {m for m in loaded if m.split(".")[0] in {"sqlalchemy", "litestar"}}
 
 
 @pytest.mark.parametrize("name", PACKAGES)

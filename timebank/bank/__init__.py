@@ -15,7 +15,7 @@ from timebank.bank.accounts import (
     sponsor_account,
 )
 from timebank.bank.events import (
-    ExpiryReport,
+    MinutesExpiry,
 )
 from timebank.bank.facade import (
     SYSTEM,
@@ -35,8 +35,8 @@ __all__ = [
     "POOL",
     "SYSTEM",
     "BankBook",
-    "ExpiryReport",
     "MemberBalance",
+    "MinutesExpiry",
     "Programme",
     "TimeBank",
     "member_account",

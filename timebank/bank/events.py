@@ -38,7 +38,7 @@ from timebank.ledger import Posting, Transfer, credit, debit
 __all__ = [
     "ATTENDEES_MAX",
     "EXPIRY_BATCH_MAX",
-    "ExpiryReport",
+    "MinutesExpiry",
     "create_event",
     "credit_event",
     "expire_minutes",
@@ -51,7 +51,7 @@ EXPIRY_BATCH_MAX = 200
 ENTRY_PAGE = 500
 
 
-class ExpiryReport(Struct, frozen=True, kw_only=True):
+class MinutesExpiry(Struct, frozen=True, kw_only=True):
     expired_minutes: dict[str, int]
     """Minutes expired per member in this batch."""
     next_after: str | None
@@ -177,7 +177,7 @@ def credit_event(
     return tuple(made)
 
 
-def expire_minutes(ctx: Context, *, after: str | None, limit: int) -> ExpiryReport:
+def expire_minutes(ctx: Context, *, after: str | None, limit: int) -> MinutesExpiry:
     """Expire members' earned minutes older than the policy allows, oldest first, into the pool.
 
     Spending uses the oldest minutes first, so what may expire is what was
@@ -190,7 +190,7 @@ def expire_minutes(ctx: Context, *, after: str | None, limit: int) -> ExpiryRepo
     members = ctx.records.members(after=after, limit=limit)
     next_after = members[-1].member_id if len(members) == limit else None
     if days is None:
-        return ExpiryReport(expired_minutes={}, next_after=next_after, transaction_id=None)
+        return MinutesExpiry(expired_minutes={}, next_after=next_after, transaction_id=None)
     cutoff = ctx.now - timedelta(days=days)
     expired: dict[str, int] = {}
     for member in members:
@@ -198,7 +198,7 @@ def expire_minutes(ctx: Context, *, after: str | None, limit: int) -> ExpiryRepo
         if minutes > 0:
             expired[member.member_id] = minutes
     if not expired:
-        return ExpiryReport(expired_minutes={}, next_after=next_after, transaction_id=None)
+        return MinutesExpiry(expired_minutes={}, next_after=next_after, transaction_id=None)
     transaction_id = f"expire.{ctx.now.isoformat()}.{members[0].member_id}"
     postings = [debit(member_account(m), n) for m, n in expired.items()]
     postings.append(credit(POOL, sum(expired.values())))
@@ -215,7 +215,7 @@ def expire_minutes(ctx: Context, *, after: str | None, limit: int) -> ExpiryRepo
             },
         )
     )
-    return ExpiryReport(
+    return MinutesExpiry(
         expired_minutes=expired, next_after=next_after, transaction_id=transaction_id[:128]
     )
 

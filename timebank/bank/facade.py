@@ -21,10 +21,11 @@ from zoneinfo import ZoneInfo
 from timebank.bank import events, members
 from timebank.bank import minutes as moving
 from timebank.bank.context import SYSTEM, Context, Refused, Snapshot
-from timebank.bank.events import ExpiryReport
+from timebank.bank.events import MinutesExpiry
 from timebank.bank.members import check_record_id
 from timebank.bank.passbook import MemberBalance, balances, liability, passbook
 from timebank.bank.records import Programme
+from timebank.community.errors import RecordIdInvalid
 from timebank.community.memory import MemoryBankStore
 from timebank.community.model import (
     Credit,
@@ -538,7 +539,7 @@ class BankBook:
 
     def expire_minutes(
         self, *, actor: str, after: str | None = None, limit: int = 100
-    ) -> ExpiryReport:
+    ) -> MinutesExpiry:
         """Expire old minutes for a batch of members (only if the policy sets an expiry)."""
         return self.run(actor, partial(events.expire_minutes, after=after, limit=limit))
 
@@ -552,6 +553,8 @@ class BankBook:
     ) -> PassbookPage:
         """A page of the member's passbook; pass ``next_cursor`` as ``after`` for the next."""
         limit = _page_limit(limit)
+        if after is not None and (type(after) is not str or not after.isdigit() or len(after) > 18):
+            raise RecordIdInvalid(field="after", maximum=18)
         cursor = None if after is None else int(after)
         return self.read(
             lambda snap, ledger: passbook(snap, ledger, member_id, after=cursor, limit=limit)

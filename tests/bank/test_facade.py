@@ -1,0 +1,402 @@
+"""The facade's use cases as worked examples, on memory, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from tests.bank.helpers import book_state, coordinator, volunteer
+from timebank.bank import SYSTEM, BankBook, TimeBank
+from timebank.community import (
+    ActorNotAuthorised,
+    Credit,
+    CreditStatus,
+    DeathHandling,
+    MemberNotActive,
+    MemberStatus,
+    PolicyNotDraft,
+    PolicyRules,
+    PolicyStatus,
+    Provenance,
+    RedemptionStatus,
+    RelationKind,
+)
+from timebank.ledger import InsufficientMinutes, ManualClock
+
+pytestmark = pytest.mark.usefixtures("clock")
+
+
+def plain(**changes: object) -> PolicyRules:
+    """A plain policy: the issuance account pays, no age rules, no cap."""
+    values: dict[str, object] = {
+        "name": "test bank",
+        "payer_default": "issuance",
+        "credit_limit_minutes": 0,
+        "provider_age_min": 16,
+        "gift_relations": frozenset({"child", "parent", "spouse"}),
+    }
+    values.update(changes)
+    return PolicyRules(**values)  # type: ignore[arg-type]
+
+
+def community(bank: TimeBank, rules: PolicyRules) -> BankBook:
+    """A book with a coordinator, two volunteers (li 63, chen 66) and a recipient (zhang 86)."""
+    book = bank.create_book("gulou", rules)
+    coordinator(book)
+    volunteer(book, "li", date(1963, 5, 1))
+    volunteer(book, "chen", date(1960, 1, 10), name="陈明")
+    volunteer(book, "zhang", date(1940, 3, 3), name="张秀英")
+    return book
+
+
+def serve(book: BankBook, clock: ManualClock, minutes: int = 60, **kwargs: object) -> Credit:
+    values: dict[str, object] = {
+        "provider_id": "li",
+        "recipient_id": "zhang",
+        "category": "companionship",
+        "raw_minutes": minutes,
+        "served_at": clock.now(),
+        "provenance": Provenance.ORGANISATION_CONFIRMATION,
+        "actor": "coord",
+    }
+    values.update(kwargs)
+    return book.credit_service(**values)  # type: ignore[arg-type]
+
+
+# --- members, relations, proxies ------------------------------------------------------------
+
+
+def test_registration_keeps_a_pinyin_key_and_opens_three_purses(bank: TimeBank) -> None:
+    """A member's name gets a pinyin key and initials; their purses start empty."""
+    book = community(bank, plain())
+    li = book.member("li")
+    assert (li.name_key, li.name_initials) == ("li na", "ln")
+    assert book.balance("li").total_minutes == 0
+    assert [m.member_id for m in book.find_members("chenm")] == ["chen"]
+    assert [m.member_id for m in book.find_members("zxy")] == ["zhang"]
+    assert [m.member_id for m in book.find_members("李")] == ["li"]
+
+
+def test_members_are_listed_by_community_with_a_cursor(bank: TimeBank) -> None:
+    """Listing pages through members in id order, optionally of one community."""
+    book = community(bank, plain())
+    volunteer(book, "zhao", date(1970, 1, 1), community="xinjiekou")
+    first = book.members(limit=2)
+    rest = book.members(after=first[-1].member_id, limit=10)
+    assert [m.member_id for m in first + rest] == ["chen", "coord", "li", "zhang", "zhao"]
+    assert [m.member_id for m in book.members(community="xinjiekou")] == ["zhao"]
+
+
+def test_a_relation_is_recorded_with_its_inverse(bank: TimeBank) -> None:
+    """If zhang is li's parent, li is zhang's child."""
+    book = community(bank, plain())
+    book.relate("li", "zhang", RelationKind.PARENT, actor="coord")
+    assert [(r.other_id, r.kind) for r in book.relations("zhang")] == [("li", RelationKind.CHILD)]
+
+
+def test_a_proxy_acts_only_while_authorised(bank: TimeBank, clock: ManualClock) -> None:
+    """A relative may donate for an offline senior until the authorisation is revoked."""
+    book = community(bank, plain())
+    serve(book, clock, recipient_id="chen", provider_id="zhang")
+    with pytest.raises(ActorNotAuthorised):
+        book.donate(member_id="zhang", minutes=10, actor="li")
+    book.authorise_proxy("zhang", "li", actor="coord", note="daughter")
+    book.donate(member_id="zhang", minutes=10, actor="li")
+    passbook = book.passbook("zhang").entries
+    assert passbook[-1].kind == "donation"
+    assert passbook[-1].delta_minutes == -10
+    book.revoke_proxy("zhang", "li", actor="zhang")
+    with pytest.raises(ActorNotAuthorised):
+        book.donate(member_id="zhang", minutes=10, actor="li")
+    assert book.balance("zhang").own_minutes == 50
+
+
+def test_a_suspended_member_can_neither_serve_nor_receive(
+    bank: TimeBank, clock: ManualClock
+) -> None:
+    """Suspension stops crediting until the member is reactivated."""
+    book = community(bank, plain())
+    serve(book, clock, provider_id="zhang", recipient_id="chen")
+    book.update_member("li", status=MemberStatus.SUSPENDED, actor="coord")
+    with pytest.raises(MemberNotActive):
+        serve(book, clock)
+    book.update_member("li", status=MemberStatus.ACTIVE, actor="coord")
+    assert serve(book, clock).status is CreditStatus.POSTED
+
+
+def test_only_coordinators_register_members(bank: TimeBank) -> None:
+    """A volunteer cannot register someone; a coordinator can."""
+    book = community(bank, plain())
+    with pytest.raises(ActorNotAuthorised):
+        book.register_member(
+            name="赵强", birth_date=date(1950, 1, 1), community="gulou", actor="li"
+        )
+    made = book.register_member(
+        name="赵强", birth_date=date(1950, 1, 1), community="gulou", actor="coord"
+    )
+    assert made.registered_by == "coord"
+
+
+# --- policies -----------------------------------------------------------------------------------
+
+
+def test_policy_versions_are_frozen_once_active(bank: TimeBank, clock: ManualClock) -> None:
+    """A new version applies from activation; credits keep the version that made them."""
+    book = community(bank, plain())
+    before = serve(book, clock)
+    draft = book.add_policy(plain(rounding_step_minutes=30), actor="coord")
+    assert draft.status is PolicyStatus.DRAFT
+    assert serve(book, clock, 50).credited_minutes == 50
+    book.activate_policy(draft.version, actor="coord")
+    after = serve(book, clock, 50)
+    assert (before.policy_version, after.policy_version) == (1, 2)
+    assert after.credited_minutes == 30
+    statuses = [p.status for p in book.policies()]
+    assert statuses == [PolicyStatus.RETIRED, PolicyStatus.ACTIVE]
+    with pytest.raises(PolicyNotDraft):
+        book.activate_policy(1, actor="coord")
+
+
+# --- crediting --------------------------------------------------------------------------------
+
+
+def test_a_held_credit_posts_when_the_recipient_confirms(
+    bank: TimeBank, clock: ManualClock
+) -> None:
+    """With confirmation required, a check-in/out credit waits for the recipient."""
+    book = community(bank, plain(confirmation_required=True, payer_default="issuance"))
+    held = serve(book, clock, provenance=Provenance.CHECK_IN_OUT, actor="li")
+    assert held.status is CreditStatus.PENDING
+    assert book.balance("li").own_minutes == 0
+    confirmed = book.confirm_credit(held.credit_id, actor="zhang")
+    assert confirmed.status is CreditStatus.POSTED
+    assert confirmed.confirmation is Provenance.RECIPIENT_CONFIRMATION
+    assert book.balance("li").own_minutes == 60
+    line = book.passbook("li").entries[-1]
+    assert (line.provenance, line.policy_version, line.raw_minutes) == ("check_in_out", 1, 60)
+
+
+def test_a_disputed_credit_moves_nothing(bank: TimeBank, clock: ManualClock) -> None:
+    """Disputing a held credit voids its hold."""
+    book = community(bank, plain(confirmation_required=True, payer_default="issuance"))
+    held = serve(book, clock, provenance=Provenance.CHECK_IN_OUT, actor="li")
+    disputed = book.dispute_credit(held.credit_id, reason="没有来", actor="zhang")
+    assert disputed.status is CreditStatus.DISPUTED
+    assert book.programme_balance("issuance") == 0
+    assert book.balance("li").total_minutes == 0
+
+
+def test_a_posted_credit_is_corrected_by_a_reversal(bank: TimeBank, clock: ManualClock) -> None:
+    """A mistaken credit is reversed, never edited; the passbook keeps both lines."""
+    book = community(bank, plain(payer_default="issuance"))
+    posted = serve(book, clock, 90)
+    reversed_ = book.reverse_credit(posted.credit_id, reason="录入错误", actor="coord")
+    assert reversed_.status is CreditStatus.REVERSED
+    assert book.balance("li").own_minutes == 0
+    assert [e.delta_minutes for e in book.passbook("li").entries] == [90, -90]
+    assert book.verify().ok
+
+
+def test_the_recipient_pays_in_a_mutual_credit_bank(bank: TimeBank, clock: ManualClock) -> None:
+    """Members pay each other: the recipient's minutes go to the provider."""
+    book = community(bank, plain(payer_default="recipient", credit_limit_minutes=120))
+    serve(book, clock, 90)
+    assert book.balance("zhang").own_minutes == -90
+    assert book.balance("li").own_minutes == 90
+    assert book.liability_minutes() == 0
+
+
+# --- redemption, gifts, donations, grants ---------------------------------------------------
+
+
+def test_a_redemption_is_held_then_posted_for_the_minutes_spent(
+    bank: TimeBank, clock: ManualClock
+) -> None:
+    """Booking holds the minutes; completing for fewer releases the rest."""
+    book = community(bank, plain(payer_default="issuance"))
+    serve(book, clock, 120, provider_id="chen")
+    booked = book.book_redemption(saver_id="chen", provider_id="li", minutes=90, actor="chen")
+    assert book.balance("chen").held_minutes == 90
+    done = book.complete_redemption(booked.redemption_id, spent_minutes=60, actor="coord")
+    assert done.status is RedemptionStatus.DONE
+    assert book.balance("chen").own_minutes == 60
+    assert book.balance("chen").held_minutes == 0
+    assert book.balance("li").own_minutes == 60
+
+
+def test_a_cancelled_redemption_releases_the_hold(bank: TimeBank, clock: ManualClock) -> None:
+    """Cancelling voids the hold and nothing moves."""
+    book = community(bank, plain(payer_default="issuance"))
+    serve(book, clock, 120, provider_id="chen")
+    booked = book.book_redemption(saver_id="chen", provider_id="li", minutes=90, actor="chen")
+    cancelled = book.cancel_redemption(booked.redemption_id, actor="chen")
+    assert cancelled.status is RedemptionStatus.CANCELLED
+    assert book.balance("chen").held_minutes == 0
+    assert book.balance("chen").own_minutes == 120
+
+
+def test_goods_are_bought_at_a_partner_merchant(bank: TimeBank, clock: ManualClock) -> None:
+    """A saver spends minutes at a merchant; the merchant's account receives them."""
+    book = community(bank, plain(payer_default="issuance"))
+    book.add_merchant("barber", "社区理发店", actor="coord")
+    serve(book, clock, 120, provider_id="chen")
+    booked = book.book_redemption(saver_id="chen", merchant_id="barber", minutes=30, actor="chen")
+    book.complete_redemption(booked.redemption_id, spent_minutes=30, actor="chen")
+    assert book.programme_balance("merchant.barber") == 30
+    assert book.balance("chen").own_minutes == 90
+
+
+def test_gifted_minutes_are_spent_after_own(bank: TimeBank, clock: ManualClock) -> None:
+    """A saver spends their own minutes first, then minutes given by relatives."""
+    book = community(bank, plain(payer_default="issuance"))
+    book.relate("li", "chen", RelationKind.PARENT, actor="coord")
+    serve(book, clock, 100)
+    serve(book, clock, 30, provider_id="chen")
+    book.give(giver_id="li", receiver_id="chen", minutes=40, actor="li")
+    assert (book.balance("chen").own_minutes, book.balance("chen").gifted_minutes) == (30, 40)
+    booked = book.book_redemption(saver_id="chen", provider_id="zhang", minutes=50, actor="chen")
+    book.complete_redemption(booked.redemption_id, spent_minutes=50, actor="chen")
+    assert (book.balance("chen").own_minutes, book.balance("chen").gifted_minutes) == (0, 20)
+
+
+def test_a_coordinator_grants_pool_minutes_with_a_reason(
+    bank: TimeBank, clock: ManualClock
+) -> None:
+    """Donated minutes reach a member in need only by a recorded grant."""
+    book = community(bank, plain(payer_default="issuance"))
+    serve(book, clock, 60)
+    book.donate(member_id="li", minutes=45, actor="li")
+    book.grant(member_id="zhang", minutes=30, reason="独居老人", actor="coord")
+    assert book.programme_balance("pool") == 15
+    assert book.balance("zhang").gifted_minutes == 30
+    line = book.passbook("zhang").entries[-1]
+    assert (line.kind, line.counterparty) == ("grant", "pool")
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+def test_an_event_credits_attendees_in_one_transaction(bank: TimeBank, clock: ManualClock) -> None:
+    """Attendees are credited together; a late addition is another transaction."""
+    book = community(bank, plain(payer_default="issuance"))
+    event = book.create_event(
+        title="重阳节敬老", category="community", held_at=clock.now(), actor="coord"
+    )
+    first = book.credit_event(event.event_id, {"li": 120, "chen": 90}, actor="coord")
+    late = book.credit_event(event.event_id, {"zhang": 60}, actor="coord")
+    assert len({c.transaction_id for c in first}) == 1
+    assert late[0].transaction_id != first[0].transaction_id
+    assert book.programme_balance("issuance") == -270
+    assert sorted(c.provider_id for c in book.event_credits(event.event_id)) == [
+        "chen",
+        "li",
+        "zhang",
+    ]
+
+
+def test_one_mistaken_attendee_is_reversed_alone(bank: TimeBank, clock: ManualClock) -> None:
+    """Reversing one attendee's event credit leaves the others credited."""
+    book = community(bank, plain(payer_default="issuance"))
+    event = book.create_event(
+        title="清洁家园", category="community", held_at=clock.now(), actor="coord"
+    )
+    credits = book.credit_event(event.event_id, {"li": 120, "chen": 90}, actor="coord")
+    mistaken = next(c for c in credits if c.provider_id == "chen")
+    book.reverse_credit(mistaken.credit_id, reason="未参加", actor="coord")
+    assert book.balance("chen").total_minutes == 0
+    assert book.balance("li").total_minutes == 120
+    assert book.programme_balance("issuance") == -120
+    assert book.verify().ok
+
+
+# --- expiry and death (off by default) ---------------------------------------------------------
+
+
+def test_expiry_is_off_by_default(bank: TimeBank, clock: ManualClock) -> None:
+    """Without expiry_days, old minutes stay."""
+    book = community(bank, plain(payer_default="issuance"))
+    serve(book, clock, 60)
+    clock.advance(timedelta(days=3650))
+    assert book.expire_minutes(actor="coord").expired_minutes == {}
+    assert book.balance("li").own_minutes == 60
+
+
+def test_the_oldest_minutes_expire_first_into_the_pool(bank: TimeBank, clock: ManualClock) -> None:
+    """Minutes older than the expiry, less what was spent since, go to the pool."""
+    book = community(bank, plain(payer_default="issuance", expiry_days=365))
+    serve(book, clock, 100)
+    clock.advance(timedelta(days=200))
+    serve(book, clock, 50)
+    book.donate(member_id="li", minutes=30, actor="li")
+    clock.advance(timedelta(days=200))
+    report = book.expire_minutes(actor="coord")
+    assert report.expired_minutes == {"li": 70}
+    assert book.balance("li").own_minutes == 50
+    assert book.programme_balance("pool") == 100
+    assert book.expire_minutes(actor="coord").expired_minutes == {}
+
+
+def test_on_death_minutes_go_to_named_relatives(bank: TimeBank, clock: ManualClock) -> None:
+    """With death handling on, the estate is shared among named relatives."""
+    book = community(bank, plain(payer_default="issuance", death_handling=DeathHandling.RELATIVES))
+    book.relate("zhang", "li", RelationKind.CHILD, actor="coord")
+    book.relate("zhang", "chen", RelationKind.CHILD, actor="coord")
+    serve(book, clock, 61, provider_id="zhang", recipient_id="li")
+    book.record_death("zhang", died_on=date(2026, 11, 1), heirs=("li", "chen"), actor="coord")
+    assert book.member("zhang").status is MemberStatus.DECEASED
+    assert book.balance("zhang").total_minutes == 0
+    assert (book.balance("li").gifted_minutes, book.balance("chen").gifted_minutes) == (31, 30)
+
+
+def test_on_death_by_default_minutes_stay_frozen(bank: TimeBank, clock: ManualClock) -> None:
+    """Death handling is off by default: the minutes stay and cannot be used."""
+    book = community(bank, plain(payer_default="issuance"))
+    serve(book, clock, 60)
+    book.record_death("li", died_on=date(2026, 11, 1), actor="coord")
+    assert book.balance("li").own_minutes == 60
+    with pytest.raises(MemberNotActive):
+        book.donate(member_id="li", minutes=10, actor=SYSTEM)
+
+
+# --- passbook, liability, atomicity -------------------------------------------------------------
+
+
+def test_the_passbook_pages_with_a_running_balance(bank: TimeBank, clock: ManualClock) -> None:
+    """Every posted movement of every purse, oldest first, with the total after it."""
+    book = community(bank, plain(payer_default="issuance"))
+    book.relate("chen", "li", RelationKind.CHILD, actor="coord")
+    for minutes in (30, 40, 50):
+        serve(book, clock, minutes)
+    serve(book, clock, 20, provider_id="chen")
+    book.give(giver_id="chen", receiver_id="li", minutes=15, actor="chen")
+    first = book.passbook("li", limit=2)
+    assert first.next_cursor is not None
+    rest = book.passbook("li", after=first.next_cursor, limit=10)
+    lines = first.entries + rest.entries
+    assert [line.delta_minutes for line in lines] == [30, 40, 50, 15]
+    assert [line.balance_minutes for line in lines] == [30, 70, 120, 135]
+    assert lines[-1].account_id == "m.li.gifted"
+    assert lines[-1].counterparty == "m.chen"
+    assert rest.next_cursor is None
+
+
+def test_liability_is_what_the_programme_accounts_hold_against_members(
+    bank: TimeBank, clock: ManualClock
+) -> None:
+    """The sum of member purses is minus the sum of the programme's accounts."""
+    book = community(bank, plain(payer_default="issuance"))
+    serve(book, clock, 90)
+    book.donate(member_id="li", minutes=20, actor="li")
+    programme = sum(book.programme_balance(a) for a in ("pool", "issuance", "guarantee"))
+    assert book.liability_minutes() == 70 == -programme
+
+
+def test_a_refused_call_changes_nothing(bank: TimeBank, clock: ManualClock) -> None:
+    """A refusal (here, spending minutes one does not have) leaves the book as it was."""
+    book = community(bank, plain(payer_default="issuance"))
+    serve(book, clock, 30)
+    before = book_state(book)
+    with pytest.raises(InsufficientMinutes):
+        book.donate(member_id="li", minutes=31, actor="li")
+    assert book_state(book) == before
