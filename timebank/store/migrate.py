@@ -2,7 +2,8 @@
 
 ``upgrade(target)`` brings a database to this version's head; it is safe to
 call from several processes at once (SQLite's ``BEGIN IMMEDIATE`` and a
-PostgreSQL advisory lock serialise them). ``schema_diff`` compares the
+PostgreSQL advisory lock serialise them) and from several threads (a lock
+serialises Alembic, whose running context is process-global). ``schema_diff`` compares the
 database with ``timebank.store.tables`` the way ``alembic revision
 --autogenerate`` would; an empty list means the migrations and the tables agree.
 """
@@ -10,6 +11,7 @@ database with ``timebank.store.tables`` the way ``alembic revision
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any, Final
 
 from alembic import command
@@ -63,9 +65,13 @@ def upgrade(target: str | os.PathLike[str] | URL, revision: str = "head") -> Non
         engine.dispose()
 
 
+_ALEMBIC_LOCK = threading.Lock()
+"""Alembic keeps its running context in module globals: one migration per process at a time."""
+
+
 def upgrade_engine(engine: Engine, revision: str = "head") -> None:
     config = alembic_config()
-    with engine.connect() as connection:
+    with _ALEMBIC_LOCK, engine.connect() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
