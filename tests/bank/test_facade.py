@@ -19,10 +19,11 @@ from timebank.community import (
     PolicyRules,
     PolicyStatus,
     Provenance,
+    RecordIdInvalid,
     RedemptionStatus,
     RelationKind,
 )
-from timebank.ledger import InsufficientMinutes, ManualClock
+from timebank.ledger import IdempotencyConflict, InsufficientMinutes, ManualClock
 
 pytestmark = pytest.mark.usefixtures("clock")
 
@@ -400,3 +401,75 @@ def test_a_refused_call_changes_nothing(bank: TimeBank, clock: ManualClock) -> N
     with pytest.raises(InsufficientMinutes):
         book.donate(member_id="li", minutes=31, actor="li")
     assert book_state(book) == before
+
+
+def test_a_refused_reversal_can_be_tried_again_later(bank: TimeBank, clock: ManualClock) -> None:
+    """A correction refused while the provider is short succeeds once they have the minutes."""
+    book = community(bank, plain())
+    posted = serve(book, clock, 60)
+    book.donate(member_id="li", minutes=60, actor="li")
+    with pytest.raises(InsufficientMinutes):
+        book.reverse_credit(posted.credit_id, reason="录入错误", actor="coord")
+    serve(book, clock, 60)
+    assert book.reverse_credit(posted.credit_id, reason="录入错误", actor="coord").status is (
+        CreditStatus.REVERSED
+    )
+    assert book.balance("li").own_minutes == 0
+
+
+def test_a_reused_request_id_must_repeat_the_same_request(
+    bank: TimeBank, clock: ManualClock
+) -> None:
+    """The same request id returns the first outcome; a different request under it conflicts."""
+    book = community(bank, plain())
+    book.relate("li", "chen", RelationKind.PARENT, actor="coord")
+    serve(book, clock, 120)
+    first = book.give(giver_id="li", receiver_id="chen", minutes=60, actor="li", request_id="g1")
+    again = book.give(giver_id="li", receiver_id="chen", minutes=60, actor="li", request_id="g1")
+    assert first == again
+    with pytest.raises(IdempotencyConflict):
+        book.give(giver_id="li", receiver_id="chen", minutes=30, actor="li", request_id="g1")
+    book.donate(member_id="li", minutes=20, actor="li", request_id="d1")
+    with pytest.raises(IdempotencyConflict):
+        book.donate(member_id="chen", minutes=20, actor="chen", request_id="d1")
+    assert book.balance("chen").gifted_minutes == 60
+
+
+def test_a_reversed_attendee_can_be_credited_again(bank: TimeBank, clock: ManualClock) -> None:
+    """After reversing a wrong amount, the attendee is credited the right one."""
+    book = community(bank, plain())
+    event = book.create_event(title="义诊", category="health", held_at=clock.now(), actor="coord")
+    (wrong,) = book.credit_event(event.event_id, {"li": 600}, actor="coord")
+    book.reverse_credit(wrong.credit_id, reason="多录了", actor="coord")
+    (right,) = book.credit_event(event.event_id, {"li": 60}, actor="coord")
+    assert right.credited_minutes == 60
+    assert book.balance("li").total_minutes == 60
+
+
+def test_the_system_actor_cannot_be_registered_as_a_member(bank: TimeBank) -> None:
+    """``system`` is the embedding application's own authority, never a member's id."""
+    book = community(bank, plain())
+    with pytest.raises(RecordIdInvalid):
+        book.register_member(
+            member_id=SYSTEM,
+            name="假冒",
+            birth_date=date(1970, 1, 1),
+            community="gulou",
+            actor="coord",
+        )
+
+
+def test_a_passbook_page_is_full_unless_it_is_the_last(bank: TimeBank, clock: ManualClock) -> None:
+    """Holds print no line, and pages read past them."""
+    book = community(bank, plain(confirmation_required=True))
+    for _ in range(3):
+        held = serve(book, clock, 30, provenance=Provenance.CHECK_IN_OUT, actor="li")
+        book.dispute_credit(held.credit_id, reason="重复", actor="zhang")
+    serve(book, clock, 30)
+    serve(book, clock, 40)
+    page = book.passbook("li", limit=1)
+    assert [e.delta_minutes for e in page.entries] == [30]
+    assert page.next_cursor is not None
+    rest = book.passbook("li", after=page.next_cursor, limit=1)
+    assert [e.delta_minutes for e in rest.entries] == [40]
+    assert rest.next_cursor is None

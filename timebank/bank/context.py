@@ -38,6 +38,9 @@ __all__ = ["SYSTEM", "Context", "Refused", "Snapshot"]
 SYSTEM = "system"
 """The actor of an embedding application acting on its own authority (an administrator)."""
 
+TRANSITION_RETRIES_MAX = 100
+"""How many refused attempts of one state transition get fresh transaction ids."""
+
 COORDINATING = frozenset({Role.COORDINATOR, Role.ADMIN})
 
 
@@ -71,7 +74,7 @@ class Snapshot:
     def member(self, member_id: str) -> Member:
         member = self.records.member(member_id)
         if member is None:
-            raise MemberNotFound(member_id=member_id)
+            raise MemberNotFound(member_id=str(member_id)[:128])
         return member
 
     def account(self, account_id: str) -> Account:
@@ -153,6 +156,20 @@ class Context(Snapshot):
         if isinstance(found, Rejection):
             raise Refused(error_from_dict(found.error))
         return found.transaction
+
+    def fresh_id(self, base: str) -> str:
+        """A transaction id for a state transition: ``base``, or a new one if it was refused.
+
+        The ledger remembers a refusal under its id forever, so a transition the
+        ledger refused (a reversal while the provider is short of minutes) gets
+        ``base.r1``, ``base.r2``... when it is tried again later.
+        """
+        candidate = base
+        for attempt in range(1, TRANSITION_RETRIES_MAX + 1):
+            if not isinstance(self.unit.ledger.find(candidate), Rejection):
+                return candidate
+            candidate = f"{base}.r{attempt}"
+        return candidate
 
     def submit(self, request: Request) -> Transaction:
         """Decide a ledger request in this unit; a refusal aborts the use case with ``Refused``."""

@@ -14,7 +14,7 @@ from msgspec import Struct
 
 from timebank.bank.accounts import GIFTED, GROUP, ISSUANCE, OWN, POOL, member_account
 from timebank.bank.context import Context
-from timebank.bank.members import NAME_LENGTH_MAX, check_text
+from timebank.bank.members import NAME_LENGTH_MAX, check_record_id, check_text
 from timebank.bank.minutes import (
     check_moment,
     check_programme,
@@ -33,7 +33,7 @@ from timebank.community.errors import (
 )
 from timebank.community.model import Credit, CreditStatus, Event, MemberStatus, Provenance
 from timebank.community.policy import DeathHandling
-from timebank.ledger import Posting, Transfer, credit, debit
+from timebank.ledger import IdempotencyConflict, Posting, Transfer, credit, debit
 
 __all__ = [
     "ATTENDEES_MAX",
@@ -76,15 +76,24 @@ def create_event(
     if existing is not None:
         return existing
     rules = ctx.policy().rules
+    check_text("title", title, NAME_LENGTH_MAX * 2)
     if not title.strip():
         raise AttendeesInvalid(reason="an event needs a title")
-    check_text("title", title, NAME_LENGTH_MAX * 2)
     check_text("place", place)
     check_moment("held_at", held_at)
-    if rules.categories and category not in rules.categories:
+    if (
+        type(category) is not str
+        or not category
+        or len(category) > 64
+        or (rules.categories and category not in rules.categories)
+    ):
         from timebank.community.errors import CategoryUnknown
 
         raise CategoryUnknown(category=str(category)[:64])
+    if type(group) is not bool:
+        from timebank.community.errors import ChoiceUnknown
+
+        raise ChoiceUnknown(field="group", value=str(group)[:64], choices="True, False")
     if payer is None:
         payer = rules.payer_default if rules.payer_default != "recipient" else ISSUANCE
     check_programme(ctx, payer)
@@ -113,15 +122,20 @@ def credit_event(
         raise EventNotFound(event_id=str(event_id)[:128])
     transaction_id = f"event.{request_id}"
     if ctx.prior(transaction_id) is not None:
-        return tuple(ctx.records.event_credits(event_id, transaction_id))
+        made = ctx.records.event_credits(event_id, transaction_id)
+        if {c.provider_id: c.raw_minutes for c in made} != dict(attendees):
+            raise IdempotencyConflict(transaction_id=transaction_id, field="attendees")
+        return tuple(made)
     if not 0 < len(attendees) <= ATTENDEES_MAX:
         raise AttendeesInvalid(reason=f"1 to {ATTENDEES_MAX} attendees per crediting")
+    if any(type(member_id) is not str for member_id in attendees):
+        raise AttendeesInvalid(reason="attendees are named by member id")
     policy = ctx.policy()
     rules = policy.rules
     purse = GROUP if event.group and rules.group_minutes_donate_only else OWN
     planned: list[tuple[str, int, int, list[Posting]]] = []
     for member_id, raw_minutes in sorted(attendees.items()):
-        if ctx.records.event_credit_id(event_id, member_id) is not None:
+        if _credited(ctx, event_id, member_id):
             raise AttendeesInvalid(reason=f"{member_id!r} was already credited for this event")
         member = ctx.active_member(member_id)
         check_provider(ctx, rules, member, group=event.group)
@@ -177,6 +191,15 @@ def credit_event(
     return tuple(made)
 
 
+def _credited(ctx: Context, event_id: str, member_id: str) -> bool:
+    """Whether the member holds a credit for the event (one that was reversed does not count)."""
+    credit_id = ctx.records.event_credit_id(event_id, member_id)
+    if credit_id is None:
+        return False
+    record = ctx.records.credit(credit_id)
+    return record is not None and record.status is not CreditStatus.REVERSED
+
+
 def expire_minutes(ctx: Context, *, after: str | None, limit: int) -> MinutesExpiry:
     """Expire members' earned minutes older than the policy allows, oldest first, into the pool.
 
@@ -186,6 +209,12 @@ def expire_minutes(ctx: Context, *, after: str | None, limit: int) -> MinutesExp
     ctx.require_coordinator("expire minutes")
     policy = ctx.policy()
     days = policy.rules.expiry_days
+    if type(limit) is not int:
+        from timebank.ledger import PageSizeOutOfRange
+
+        raise PageSizeOutOfRange(limit=-1, maximum=EXPIRY_BATCH_MAX)
+    if after is not None:
+        check_record_id("after", after)
     limit = max(1, min(limit, EXPIRY_BATCH_MAX))
     members = ctx.records.members(after=after, limit=limit)
     next_after = members[-1].member_id if len(members) == limit else None

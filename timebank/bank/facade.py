@@ -122,7 +122,12 @@ class TimeBank:
         self, book_id: str, policy: PolicyRules | str, *, actor: str = SYSTEM
     ) -> BankBook:
         """Create a programme's book with its first policy (rules, or a preset's name)."""
-        rules = preset(policy) if isinstance(policy, str) else policy
+        from timebank.community.errors import ActorNotAuthorised
+
+        # Checked before the book exists, so that a refused set-up leaves no book behind.
+        rules = members.check_rules(preset(policy) if isinstance(policy, str) else policy)
+        if check_record_id("actor", actor) != SYSTEM:
+            raise ActorNotAuthorised(actor=actor, action="set up a book", member_id="")
         self.ledger.create_book(book_id)
         book = self.book(book_id)
         book.run(actor, lambda ctx: members.set_up_book(ctx, rules))
@@ -221,9 +226,9 @@ class BankBook:
                 birth_date=birth_date,
                 community=community,
                 grid=grid,
-                roles=frozenset(roles),
+                roles=members.check_choices("roles", Role, roles),
                 vetting=vetting,
-                flags=frozenset(flags),
+                flags=frozenset(members.check_ids("flag", flags, 32)),
             ),
         )
 
@@ -239,6 +244,10 @@ class BankBook:
     ) -> list[Member]:
         """A page of members in id order (of one community, if given)."""
         limit = _page_limit(limit)
+        if community is not None:
+            members.check_text("community", community, members.NAME_LENGTH_MAX)
+        if after is not None:
+            check_record_id("after", after)
         return self.read(
             lambda snap, _: snap.records.members(community=community, after=after, limit=limit)
         )
@@ -246,7 +255,7 @@ class BankBook:
     def find_members(self, query: str, *, limit: int = PAGE_SIZE_DEFAULT) -> list[Member]:
         """Members whose name, pinyin or pinyin initials contain ``query``, by pinyin."""
         limit = _page_limit(limit)
-        needle = query.strip().lower()
+        needle = members.check_text("query", query, members.NAME_LENGTH_MAX).strip().lower()
         compact = needle.replace(" ", "")
 
         def matches(member: Member) -> bool:
@@ -279,9 +288,9 @@ class BankBook:
                 members.update_member,
                 member_id=member_id,
                 grid=grid,
-                roles=None if roles is None else frozenset(roles),
+                roles=None if roles is None else members.check_choices("roles", Role, roles),
                 vetting=vetting,
-                flags=None if flags is None else frozenset(flags),
+                flags=None if flags is None else frozenset(members.check_ids("flag", flags, 32)),
                 status=status,
             ),
         )
@@ -317,7 +326,12 @@ class BankBook:
         """Record a death; returns the estate's transaction id if minutes moved."""
         return self.run(
             actor,
-            partial(events.record_death, member_id=member_id, died_on=died_on, heirs=tuple(heirs)),
+            partial(
+                events.record_death,
+                member_id=member_id,
+                died_on=died_on,
+                heirs=members.check_ids("heirs", heirs),
+            ),
         )
 
     # --- crediting service ----------------------------------------------------------
@@ -524,6 +538,10 @@ class BankBook:
         request_id: str | None = None,
     ) -> tuple[Credit, ...]:
         """Credit attendees (member id -> raw minutes) in one transaction."""
+        from timebank.community.errors import AttendeesInvalid
+
+        if not isinstance(attendees, Mapping):
+            raise AttendeesInvalid(reason="a mapping of member ids to raw minutes is needed")
         return self.run(
             actor,
             partial(

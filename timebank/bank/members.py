@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from enum import StrEnum
+from typing import TypeVar
 
 import msgspec
 from pypinyin import Style, lazy_pinyin
@@ -23,11 +25,12 @@ from timebank.bank.accounts import (
     merchant_account,
     sponsor_account,
 )
-from timebank.bank.context import Context
+from timebank.bank.context import SYSTEM, Context
 from timebank.bank.records import BookSettings, Programme
 from timebank.community.errors import (
     ActorNotAuthorised,
     BirthDateInvalid,
+    ChoiceUnknown,
     MemberExists,
     NameInvalid,
     PolicyInvalid,
@@ -63,7 +66,11 @@ __all__ = [
     "add_policy",
     "add_programme_account",
     "authorise_proxy",
+    "check_choice",
+    "check_choices",
+    "check_ids",
     "check_record_id",
+    "check_rules",
     "check_text",
     "name_keys",
     "register_member",
@@ -93,6 +100,34 @@ def check_text(field: str, value: object, maximum: int = TEXT_LENGTH_MAX) -> str
     return value
 
 
+E = TypeVar("E", bound=StrEnum)
+
+_COLLECTIONS = (set, frozenset, list, tuple)
+
+
+def check_choice(field: str, kind: type[E], value: object) -> E:
+    """One of the values of ``kind`` (given as itself or as its string)."""
+    if isinstance(value, str) and value in {member.value for member in kind}:
+        return kind(value)
+    choices = ", ".join(member.value for member in kind)
+    raise ChoiceUnknown(field=field, value=str(value)[:64], choices=choices)
+
+
+def check_choices(field: str, kind: type[E], values: object) -> frozenset[E]:
+    """A set, list or tuple of values of ``kind``."""
+    if not isinstance(values, _COLLECTIONS):
+        choices = ", ".join(member.value for member in kind)
+        raise ChoiceUnknown(field=field, value=str(values)[:64], choices=choices)
+    return frozenset(check_choice(field, kind, value) for value in values)
+
+
+def check_ids(field: str, values: object, maximum: int = MEMBER_ID_LENGTH_MAX) -> tuple[str, ...]:
+    """A set, list or tuple of record ids (a lone string is not a collection of ids)."""
+    if not isinstance(values, _COLLECTIONS):
+        raise RecordIdInvalid(field=field, maximum=maximum)
+    return tuple(check_record_id(field, value, maximum) for value in values)
+
+
 def name_keys(name: str) -> tuple[str, str]:
     """The pinyin search key and initials of a name (李娜 -> ``li na``, ``ln``)."""
     syllables = [s.lower() for s in lazy_pinyin(name, errors="default") if s.strip()]
@@ -120,11 +155,7 @@ def set_up_book(ctx: Context, rules: PolicyRules) -> PolicyVersion:
 def add_policy(ctx: Context, rules: PolicyRules) -> PolicyVersion:
     """Add a draft version of the book's rules."""
     ctx.require_coordinator("add a policy")
-    if type(rules) is not PolicyRules:
-        raise PolicyInvalid(problems="not a PolicyRules")
-    problems = policy_problems(rules)
-    if problems:
-        raise PolicyInvalid(problems="; ".join(problems))
+    rules = check_rules(rules)
     settings = ctx.records.settings()
     draft = PolicyVersion(
         version=settings.next_version,
@@ -136,6 +167,20 @@ def add_policy(ctx: Context, rules: PolicyRules) -> PolicyVersion:
     ctx.records.put_policy(draft)
     ctx.records.put_settings(msgspec.structs.replace(settings, next_version=draft.version + 1))
     return draft
+
+
+def check_rules(rules: object) -> PolicyRules:
+    """Rules whose fields have their declared types (so they read back) and make sense."""
+    if type(rules) is not PolicyRules:
+        raise PolicyInvalid(problems="not a PolicyRules")
+    try:
+        rules = msgspec.convert(msgspec.to_builtins(rules), PolicyRules)
+    except (msgspec.ValidationError, TypeError, ValueError) as error:
+        raise PolicyInvalid(problems=str(error)[:TEXT_LENGTH_MAX]) from None
+    problems = policy_problems(rules)
+    if problems:
+        raise PolicyInvalid(problems="; ".join(problems))
+    return rules
 
 
 def activate_policy(ctx: Context, version: int) -> PolicyVersion:
@@ -220,8 +265,11 @@ def register_member(
     """Register a member, open their purses, and pay the policy's starting grant."""
     ctx.require_coordinator("register a member")
     check_record_id("member_id", member_id)
+    if member_id == SYSTEM:
+        raise RecordIdInvalid(field="member_id (reserved)", maximum=MEMBER_ID_LENGTH_MAX)
     _check_member_fields(ctx, name, birth_date, community, grid)
-    roles = frozenset(Role(role) for role in roles)
+    roles = check_choices("roles", Role, roles)
+    vetting = check_choice("vetting", Vetting, vetting)
     flags = _check_flags(frozenset(flags))
     rules = ctx.policy().rules
     if ctx.records.member(member_id) is not None:
@@ -236,7 +284,7 @@ def register_member(
         community=community,
         grid=grid,
         roles=roles,
-        vetting=Vetting(vetting),
+        vetting=vetting,
         flags=flags,
         registered_at=ctx.now,
         registered_by=ctx.actor,
@@ -280,13 +328,13 @@ def update_member(
     if grid is not None:
         changes["grid"] = check_text("grid", grid, NAME_LENGTH_MAX)
     if roles is not None:
-        changes["roles"] = frozenset(Role(role) for role in roles)
+        changes["roles"] = check_choices("roles", Role, roles)
     if vetting is not None:
-        changes["vetting"] = Vetting(vetting)
+        changes["vetting"] = check_choice("vetting", Vetting, vetting)
     if flags is not None:
         changes["flags"] = _check_flags(frozenset(flags))
     if status is not None:
-        status = MemberStatus(status)
+        status = check_choice("status", MemberStatus, status)
         if MemberStatus.DECEASED in (status, member.status):
             raise ActorNotAuthorised(
                 actor=ctx.actor, action="change a death by update", member_id=member_id
@@ -299,7 +347,7 @@ def update_member(
 
 def relate(ctx: Context, member_id: str, other_id: str, kind: RelationKind) -> Relation:
     """Record that ``other_id`` is ``member_id``'s ``kind``, and the inverse."""
-    kind = RelationKind(kind)
+    kind = check_choice("kind", RelationKind, kind)
     if member_id == other_id:
         raise RelationToSelf(member_id=member_id)
     ctx.acting_for(member_id, "record a relation", coordinator_ok=True)

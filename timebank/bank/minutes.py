@@ -26,7 +26,7 @@ from timebank.bank.accounts import (
     merchant_account,
 )
 from timebank.bank.context import Context
-from timebank.bank.members import TEXT_LENGTH_MAX, check_text
+from timebank.bank.members import TEXT_LENGTH_MAX, check_choice, check_text
 from timebank.community.errors import (
     ActorNotAuthorised,
     CategoryUnknown,
@@ -62,6 +62,7 @@ from timebank.community.model import (
 )
 from timebank.community.policy import PolicyRules, credited_minutes
 from timebank.ledger import (
+    EffectiveTimeAfterRecording,
     Hold,
     IdempotencyConflict,
     InsufficientMinutes,
@@ -342,7 +343,7 @@ def credit_service(
     existing = ctx.records.credit(credit_id)
     if existing is not None:
         return _same_credit(existing, provider_id, recipient_id, raw_minutes)
-    provenance = Provenance(provenance)
+    provenance = check_choice("provenance", Provenance, provenance)
     on_behalf_of = _authorise_credit(ctx, provenance, provider_id, recipient_id)
     policy = ctx.policy()
     rules = policy.rules
@@ -354,6 +355,8 @@ def credit_service(
     check_recipient(ctx, rules, recipient)
     minutes = check_service(rules, category, raw_minutes)
     check_moment("served_at", served_at)
+    if served_at > ctx.now:
+        raise EffectiveTimeAfterRecording(effective_at=served_at, recorded_at=ctx.now)
     check_text("place", place)
     check_text("note", note)
     payer_account, saver = payer_for(ctx, rules, recipient, payer)
@@ -385,7 +388,7 @@ def credit_service(
             )
         )
     else:
-        effective = min(served_at, ctx.now)
+        effective = served_at
         ctx.submit(
             Transfer(
                 transaction_id=transaction_id,
@@ -472,7 +475,7 @@ def confirm_credit(ctx: Context, credit_id: str) -> Credit:
     )
     posted = ctx.submit(
         PostHold(
-            transaction_id=f"confirm.{credit_id}",
+            transaction_id=ctx.fresh_id(f"confirm.{credit_id}"),
             hold_id=record.transaction_id,
             code="service",
             metadata=metadata,
@@ -498,7 +501,7 @@ def dispute_credit(ctx: Context, credit_id: str, reason: str) -> Credit:
         raise CreditNotPending(credit_id=credit_id, status=record.status.value)
     voided = ctx.submit(
         VoidHold(
-            transaction_id=f"dispute.{credit_id}",
+            transaction_id=ctx.fresh_id(f"dispute.{credit_id}"),
             hold_id=record.transaction_id,
             code="dispute",
             metadata=_metadata(ctx, "dispute", record.policy_version, reason=reason),
@@ -525,7 +528,7 @@ def reverse_credit(ctx: Context, credit_id: str, reason: str) -> Credit:
     if record.status is not CreditStatus.POSTED:
         raise CreditNotPosted(credit_id=credit_id, status=record.status.value)
     metadata = _metadata(ctx, "correction", record.policy_version, reason=reason, credit=credit_id)
-    transaction_id = f"reverse.{credit_id}"
+    transaction_id = ctx.fresh_id(f"reverse.{credit_id}")
     if record.event_id is None:
         original = record.settled_transaction_id or record.transaction_id
         ctx.submit(
@@ -581,6 +584,8 @@ def book_redemption(
         return existing
     on_behalf_of = ctx.acting_for(saver_id, "redeem minutes")
     kind = RedemptionKind(kind)
+    if type(category) is not str or len(category) > 64:
+        raise CategoryUnknown(category=str(category)[:64])
     policy = ctx.policy()
     rules = policy.rules
     saver = ctx.active_member(saver_id)
@@ -701,7 +706,7 @@ def complete_redemption(ctx: Context, redemption_id: str, spent_minutes: int) ->
     )
     posted = ctx.submit(
         PostHold(
-            transaction_id=f"redeemed.{redemption_id}",
+            transaction_id=ctx.fresh_id(f"redeemed.{redemption_id}"),
             hold_id=record.hold_id,
             postings=postings,
             code="redemption",
@@ -724,7 +729,7 @@ def cancel_redemption(ctx: Context, redemption_id: str) -> Redemption:
     record = _redemption(ctx, redemption_id, "cancel a redemption")
     voided = ctx.submit(
         VoidHold(
-            transaction_id=f"cancelled.{redemption_id}",
+            transaction_id=ctx.fresh_id(f"cancelled.{redemption_id}"),
             hold_id=record.hold_id,
             code="redemption",
             metadata=_metadata(ctx, "cancellation", record.policy_version),
@@ -743,10 +748,24 @@ def cancel_redemption(ctx: Context, redemption_id: str) -> Redemption:
 # --- gifts, donations, grants -----------------------------------------------------------------
 
 
+def _replayed(ctx: Context, transaction_id: str, expected: dict[str, str], minutes: int) -> bool:
+    """Whether this request id already succeeded, for the same request (else a conflict)."""
+    prior = ctx.prior(transaction_id)
+    if prior is None:
+        return False
+    for field, value in expected.items():
+        if prior.metadata.get(field) != value:
+            raise IdempotencyConflict(transaction_id=transaction_id, field=field)
+    moved = sum(p.amount_minutes for p in prior.postings if p.side is Side.CREDIT)
+    if moved != minutes:
+        raise IdempotencyConflict(transaction_id=transaction_id, field="minutes")
+    return True
+
+
 def give(ctx: Context, *, gift_id: str, giver_id: str, receiver_id: str, minutes: int) -> str:
     """Give earned minutes to a relative the policy allows; they land in the gifted purse."""
     on_behalf_of = ctx.acting_for(giver_id, "give minutes")
-    if ctx.prior(f"gift.{gift_id}") is not None:
+    if _replayed(ctx, f"gift.{gift_id}", {"giver": giver_id, "receiver": receiver_id}, minutes):
         return f"gift.{gift_id}"
     policy = ctx.policy()
     rules = policy.rules
@@ -793,7 +812,7 @@ def give(ctx: Context, *, gift_id: str, giver_id: str, receiver_id: str, minutes
 def donate(ctx: Context, *, donation_id: str, member_id: str, minutes: int, group: bool) -> str:
     """Donate minutes to the community pool (group-volunteer minutes only go this way)."""
     on_behalf_of = ctx.acting_for(member_id, "donate minutes")
-    if ctx.prior(f"donate.{donation_id}") is not None:
+    if _replayed(ctx, f"donate.{donation_id}", {"donor": member_id}, minutes):
         return f"donate.{donation_id}"
     policy = ctx.policy()
     ctx.active_member(member_id)
@@ -821,7 +840,7 @@ def grant(
 ) -> str:
     """A coordinator grants minutes (from the pool or a fund) to a member in need."""
     ctx.require_coordinator("grant minutes", member_id)
-    if ctx.prior(f"grant.{grant_id}") is not None:
+    if _replayed(ctx, f"grant.{grant_id}", {"member": member_id}, minutes):
         return f"grant.{grant_id}"
     policy = ctx.policy()
     _reason("grant minutes", reason)

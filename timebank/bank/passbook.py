@@ -21,6 +21,7 @@ from timebank.ledger.port import LedgerReader
 __all__ = ["MemberBalance", "balances", "liability", "passbook"]
 
 ACCOUNT_PAGE = 500
+ENTRY_CHUNK = 200
 
 
 class MemberBalance(Struct, frozen=True, kw_only=True):
@@ -32,6 +33,8 @@ class MemberBalance(Struct, frozen=True, kw_only=True):
     group_minutes: int
     held_minutes: int
     """Reserved by pending holds (bookings, unconfirmed services) on their purses."""
+    incoming_minutes: int = 0
+    """Credits held until confirmed: theirs once the service is confirmed."""
 
     @property
     def total_minutes(self) -> int:
@@ -47,6 +50,7 @@ def balances(snapshot: Snapshot, member_id: str) -> MemberBalance:
         gifted_minutes=purses[GIFTED].posted_minutes,
         group_minutes=purses[GROUP].posted_minutes,
         held_minutes=sum(a.debits_pending_minutes for a in purses.values()),
+        incoming_minutes=sum(a.credits_pending_minutes for a in purses.values()),
     )
 
 
@@ -65,26 +69,45 @@ def liability(ledger: LedgerReader) -> int:
 def passbook(
     snapshot: Snapshot, ledger: LedgerReader, member_id: str, *, after: int | None, limit: int
 ) -> PassbookPage:
-    """A page of the member's posted movements, oldest first, with the running total."""
+    """A page of the member's posted movements, oldest first, with the running total.
+
+    Entries that move no posted minutes (holds and their voids) print no line
+    but are read past, so a page is short only when it is the last.
+    """
     snapshot.member(member_id)
     accounts = [member_account(member_id, purse) for purse in PURSES]
-    streams = [list(ledger.entries(a, after=after, limit=limit + 1)) for a in accounts]
-    running = {
-        account: stream[0].posted_minutes - stream[0].posted_delta_minutes
-        if stream
-        else snapshot.account(account).posted_minutes
-        for account, stream in zip(accounts, streams, strict=True)
-    }
-    merged = list(heapq.merge(*streams, key=lambda e: e.sequence))
-    page = merged[:limit]
-    more = len(merged) > limit
-    lines = []
-    for entry in page:
-        running[entry.account_id] = entry.posted_minutes
-        if entry.posted_delta_minutes == 0:
-            continue
-        lines.append(_line(snapshot, ledger, member_id, entry, sum(running.values())))
-    return PassbookPage(entries=tuple(lines), next_cursor=str(page[-1].sequence) if more else None)
+    running: dict[str, int] | None = None
+    lines: list[PassbookEntry] = []
+    cursor = after
+    while True:
+        streams = [list(ledger.entries(a, after=cursor, limit=ENTRY_CHUNK)) for a in accounts]
+        if running is None:
+            running = {
+                account: stream[0].posted_minutes - stream[0].posted_delta_minutes
+                if stream
+                else snapshot.account(account).posted_minutes
+                for account, stream in zip(accounts, streams, strict=True)
+            }
+        # A full stream may hold more entries past its last one: merge only up to there.
+        full = [s[-1].sequence for s in streams if len(s) == ENTRY_CHUNK]
+        bound = min(full) if full else None
+        merged = [
+            entry
+            for entry in heapq.merge(*streams, key=lambda e: e.sequence)
+            if bound is None or entry.sequence <= bound
+        ]
+        for index, entry in enumerate(merged):
+            running[entry.account_id] = entry.posted_minutes
+            if entry.posted_delta_minutes != 0:
+                lines.append(_line(snapshot, ledger, member_id, entry, sum(running.values())))
+            if len(lines) == limit:
+                more = index + 1 < len(merged) or bound is not None
+                return PassbookPage(
+                    entries=tuple(lines), next_cursor=str(entry.sequence) if more else None
+                )
+        if bound is None:
+            return PassbookPage(entries=tuple(lines), next_cursor=None)
+        cursor = bound
 
 
 def _line(

@@ -35,6 +35,7 @@ from timebank.community.model import (
     Relation,
 )
 from timebank.community.port import RecordReader, RecordWriter
+from timebank.ledger.limits import STORED_ID_LENGTH_MAX
 
 __all__ = ["BookSettings", "Programme", "Records"]
 
@@ -88,6 +89,8 @@ class Records:
     # --- generic ----------------------------------------------------------
 
     def _get(self, kind: str, record_id: str, cls: type[S]) -> S | None:
+        if type(record_id) is not str or not 0 < len(record_id) <= STORED_ID_LENGTH_MAX:
+            return None  # no record has such an id (and a store may refuse to look it up)
         body = self._records.get(kind, record_id)
         return None if body is None else _decode(cls, body)
 

@@ -13,6 +13,7 @@ both layers, and each carries a stable ``code`` and its data.
         │   ├── TextTooLong
         │   ├── PolicyInvalid
         │   ├── CategoryUnknown
+        │   ├── ChoiceUnknown
         │   ├── ServiceMinutesOutOfRange
         │   ├── CreditRoundsToZero
         │   ├── MinutesNotPositive
@@ -61,6 +62,7 @@ __all__ = [
     "BankError",
     "BirthDateInvalid",
     "CategoryUnknown",
+    "ChoiceUnknown",
     "CreditLimitExceeded",
     "CreditNotFound",
     "CreditNotPending",
@@ -94,7 +96,6 @@ __all__ = [
     "StoredMinutesCapExceeded",
     "TextTooLong",
 ]
-
 
 
 @dataclasses.dataclass(eq=False, kw_only=True)
@@ -151,6 +152,15 @@ class CategoryUnknown(BankError, RequestInvalid):
     code: ClassVar[str] = "category_unknown"
     template: ClassVar[str] = "category {category!r} is not one of the policy's categories"
     category: str
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class ChoiceUnknown(BankError, RequestInvalid):
+    code: ClassVar[str] = "choice_unknown"
+    template: ClassVar[str] = "{field} {value!r} is not one of: {choices}"
+    field: str
+    value: str
+    choices: str
 
 
 @dataclasses.dataclass(eq=False, kw_only=True)
