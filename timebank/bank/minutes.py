@@ -366,7 +366,9 @@ def credit_service(
     else:
         debits = [debit(payer_account, minutes)]
     credits = receive(ctx, rules, provider_id, minutes, OWN, overflow=True)
-    held = rules.confirmation_required and provenance not in AUTO_CONFIRMED
+    # Nobody spends a member's minutes without their say: a credit the recipient pays
+    # waits for them (or the centre) unless they recorded it themselves.
+    held = provenance not in AUTO_CONFIRMED and (rules.confirmation_required or saver is not None)
     metadata = _metadata(
         ctx,
         "service",

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
 from timebank.community.port import KIND_LENGTH_MAX, RECORD_BYTES_MAX, RECORD_KEY_LENGTH_MAX
 from timebank.ledger.limits import STORED_ID_LENGTH_MAX
+from timebank.store.fast import raw_driver
 from timebank.store.tables import records
 
 __all__ = ["SqlRecords"]
@@ -24,10 +24,6 @@ __all__ = ["SqlRecords"]
 _r = records.c
 _book: sa.BindParameter[str] = sa.bindparam("book_id")
 _kind: sa.BindParameter[str] = sa.bindparam("kind")
-
-GET = sa.select(_r.body).where(
-    _r.book_id == _book, _r.kind == _kind, _r.record_id == sa.bindparam("record_id")
-)
 
 
 def _scan(*, by_key: bool, after: bool) -> sa.Select[tuple[str, bytes]]:
@@ -42,38 +38,37 @@ def _scan(*, by_key: bool, after: bool) -> sa.Select[tuple[str, bytes]]:
 SCANS = {(k, a): _scan(by_key=k, after=a) for k in (False, True) for a in (False, True)}
 """The four scans, by (filtered by key, after a cursor); built once, like ``statements``."""
 
-Upsert = postgresql.Insert | sqlite.Insert
-
-
-def _upsert(statement: Upsert) -> Upsert:
-    """``INSERT ... ON CONFLICT (primary key) DO UPDATE``, in the dialect's own spelling."""
-    return statement.on_conflict_do_update(
-        index_elements=[_r.book_id, _r.kind, _r.record_id],
-        set_={"key": statement.excluded.key, "body": statement.excluded.body},
-    )
-
-
-UPSERTS: dict[str, Upsert] = {
-    "postgresql": _upsert(postgresql.insert(records)),
-    "sqlite": _upsert(sqlite.insert(records)),
+_RAW_GET = "SELECT body FROM records WHERE book_id = ? AND kind = ? AND record_id = ?"
+_RAW_UPSERT = (
+    "INSERT INTO records (book_id, kind, record_id, key, body) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (book_id, kind, record_id) DO UPDATE SET key = excluded.key, body = excluded.body"
+)
+RAW_STATEMENTS = {
+    "sqlite": (_RAW_GET, _RAW_UPSERT),
+    "postgresql": (_RAW_GET.replace("?", "%s"), _RAW_UPSERT.replace("?", "%s")),
 }
+"""The two statements every use case runs, in each driver's own parameter style."""
 
 
 class SqlRecords:
-    """Reads and writes of one book's records inside the connection's transaction."""
+    """Reads and writes of one book's records inside the connection's transaction.
+
+    ``get`` and ``put``, which every use case runs several times, go straight
+    to the driver (as the ledger's write path does); scans, rarer, go through
+    SQLAlchemy Core.
+    """
 
     def __init__(self, connection: Connection, book_id: str) -> None:
         self._connection = connection
-        self._upsert = UPSERTS[connection.dialect.name]
+        self._raw = raw_driver(connection)
+        self._get_sql, self._upsert_sql = RAW_STATEMENTS[connection.dialect.name]
         self.book_id = book_id
 
     def get(self, kind: str, record_id: str) -> bytes | None:
         _check_kind(kind)
         _check_id(record_id)
-        body = self._connection.execute(
-            GET, {"book_id": self.book_id, "kind": kind, "record_id": record_id}
-        ).scalar()
-        return None if body is None else bytes(body)
+        row = self._raw.execute(self._get_sql, (self.book_id, kind, record_id)).fetchone()
+        return None if row is None else bytes(row[0])
 
     def scan(
         self, kind: str, *, key: str | None = None, after: str | None = None, limit: int
@@ -101,16 +96,7 @@ class SqlRecords:
             _check_key(key)
         if len(body) > RECORD_BYTES_MAX:
             raise ValueError(f"a record body is at most {RECORD_BYTES_MAX} bytes, not {len(body)}")
-        self._connection.execute(
-            self._upsert,
-            {
-                "book_id": self.book_id,
-                "kind": kind,
-                "record_id": record_id,
-                "key": key,
-                "body": bytes(body),
-            },
-        )
+        self._raw.execute(self._upsert_sql, (self.book_id, kind, record_id, key, bytes(body)))
 
 
 def _check_kind(kind: str) -> None:
