@@ -134,6 +134,20 @@ def nanjing(bank: TimeBank) -> BankBook:
 # --- Nanjing ---------------------------------------------------------------------------------
 
 
+def test_nanjing_guarantee_fund_grants_only_to_key_elderly(nanjing: BankBook) -> None:
+    """The fund grants to 80+ living alone, or 60+ on minimum income and disabled."""
+    volunteer(nanjing, "he", aged(86), name="何兰")
+    volunteer(nanjing, "lu", aged(66), name="陆平", flags=frozenset({"low_income", "disabled"}))
+    volunteer(nanjing, "xu", aged(66), name="徐静", flags=frozenset({"low_income"}))
+    with pytest.raises(RecipientNotEligible):
+        nanjing.grant(member_id="he", minutes=60, reason="高龄", source="guarantee", actor="coord")
+    with pytest.raises(RecipientNotEligible):
+        nanjing.grant(member_id="xu", minutes=60, reason="低保", source="guarantee", actor="coord")
+    nanjing.grant(member_id="lu", minutes=60, reason="低保残疾", source="guarantee", actor="coord")
+    assert nanjing.balance("lu").gifted_minutes == 60
+    assert nanjing.programme_balance("guarantee") == -60
+
+
 def test_nanjing_saver_of_59_cannot_redeem(nanjing: BankBook, clock: ManualClock) -> None:
     """Nanjing savers redeem from 60: one who turns 60 tomorrow is refused and nothing is held."""
     volunteer(nanjing, "wu", date(1966, 11, 3), name="吴强")
@@ -814,7 +828,7 @@ def test_liability_is_what_the_programme_handed_out(
     book = bank.create_book("centre", name)
     coordinator(book)
     volunteer(book, "li", aged(63))
-    volunteer(book, "zhang", aged(86), name="张秀英")
+    volunteer(book, "zhang", aged(86), name="张秀英", flags=frozenset({"living_alone"}))
     volunteer(book, "chen", aged(66), name="陈明")
     serve(book, clock, "li", "zhang", 3 * HOUR)
     serve(book, clock, "chen", "zhang", HOUR)

@@ -837,6 +837,19 @@ def donate(ctx: Context, *, donation_id: str, member_id: str, minutes: int, grou
     return transaction.transaction_id
 
 
+def _check_guarantee_grant(ctx: Context, rules: PolicyRules, member: Member) -> None:
+    """The guarantee fund grants only to the key residents the policy names."""
+    rules_for = rules.guarantee_grants_to
+    age = ctx.age(member)
+    if not rules_for or any(age >= e.age_min and e.flags <= member.flags for e in rules_for):
+        return
+    allowed = "; ".join(
+        f"{e.age_min}+ with {', '.join(sorted(e.flags)) or 'no flag'}" for e in rules_for
+    )
+    reason = f"the guarantee fund grants to: {allowed}"
+    raise RecipientNotEligible(member_id=member.member_id, reason=reason)
+
+
 def grant(
     ctx: Context, *, grant_id: str, member_id: str, minutes: int, reason: str, source: str
 ) -> str:
@@ -847,7 +860,9 @@ def grant(
     policy = ctx.policy()
     _reason("grant minutes", reason)
     source = check_programme(ctx, source)
-    ctx.active_member(member_id)
+    member = ctx.active_member(member_id)
+    if source == GUARANTEE:
+        _check_guarantee_grant(ctx, policy.rules, member)
     check_minutes("minutes", minutes)
     credits = receive(ctx, policy.rules, member_id, minutes, GIFTED, overflow=False)
     metadata = _metadata(

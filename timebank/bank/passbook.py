@@ -135,6 +135,7 @@ def _line(
         raw_minutes=None if raw is None else int(raw),
         credited_minutes=None if credited is None else int(credited),
         provenance=metadata.get("provenance", ""),
+        confirmation=metadata.get("confirmation", ""),
         policy_version=None if version is None else int(version),
         transaction_id=entry.transaction_id,
     )

@@ -280,6 +280,8 @@ class PassbookEntry(Struct, frozen=True, kw_only=True):
     raw_minutes: int | None
     credited_minutes: int | None
     provenance: str
+    confirmation: str = ""
+    """How a credit that was held was confirmed (``recipient_confirmation``...), if it was."""
     policy_version: int | None
     transaction_id: str
 

@@ -18,6 +18,7 @@ from msgspec import Struct, field
 __all__ = [
     "CATEGORY_COUNT_MAX",
     "DeathHandling",
+    "GrantEligibility",
     "PolicyRules",
     "Rounding",
     "age_on",
@@ -45,6 +46,13 @@ class DeathHandling(StrEnum):
     """Shared equally among the named relatives (the remainder to the first), else the pool."""
     POOL = "pool"
     """All to the community pool."""
+
+
+class GrantEligibility(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Who a fund may grant to: members of at least ``age_min`` carrying every one of ``flags``."""
+
+    age_min: int = 0
+    flags: frozenset[str] = frozenset()
 
 
 class PolicyRules(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -95,6 +103,10 @@ class PolicyRules(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
     gift_receiver_age_exempt_relations: frozenset[str] = frozenset()
     """Relations the receiver age rule does not apply to (Nanjing: the spouse)."""
     starting_grant_minutes: int = 0
+    guarantee_grants_to: tuple[GrantEligibility, ...] = ()
+    """Who the guarantee fund may grant minutes to (any one rule suffices); empty: anyone."""
+    merchant_redemption: bool = True
+    """Whether savers may spend minutes on goods or benefits at partner merchants."""
     confirmation_required: bool = False
     """Credits whose provenance is not itself a confirmation are held until confirmed."""
     expiry_days: int | None = None

@@ -7,7 +7,9 @@ preset picks a plain default and says so.
 - ``nanjing``: deposit-style; hours are minted for service to the elderly;
   savers redeem from 60; 1,500 h cap with the overflow donated to the pool;
   group volunteers' hours can only be donated; gifts to the spouse or to lineal
-  relatives aged 60+; two-level vetting; confirmation required.
+  relatives aged 60+; two-level vetting; confirmation required; the guarantee
+  fund grants only to key elderly (80+ living alone, or 60+ on minimum income
+  and disabled).
 - ``shanghai``: 1 hour = 1 time coin; recipients 65+; providers 18+ (younger
   only in groups, from 14); coins can be given to relatives or friends.
 - ``hangzhou_xihu``: points; 5 starting points; 1 service earns 1 point and
@@ -23,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from timebank.community.errors import PolicyInvalid
-from timebank.community.policy import PolicyRules, Rounding
+from timebank.community.policy import GrantEligibility, PolicyRules, Rounding
 
 __all__ = [
     "PRESETS",
@@ -78,6 +80,10 @@ def nanjing() -> PolicyRules:
         gift_receiver_age_min=60,
         gift_receiver_age_exempt_relations=frozenset({"spouse"}),
         confirmation_required=True,
+        guarantee_grants_to=(
+            GrantEligibility(age_min=80, flags=frozenset({"living_alone"})),
+            GrantEligibility(age_min=60, flags=frozenset({"low_income", "disabled"})),
+        ),
     )
 
 
