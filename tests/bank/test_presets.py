@@ -23,6 +23,7 @@ from timebank.community import (
     GiftNotAllowed,
     GroupMinutesOnlyDonated,
     Member,
+    MerchantRedemptionNotAllowed,
     PassbookEntry,
     PolicyInvalid,
     Provenance,
@@ -132,6 +133,15 @@ def nanjing(bank: TimeBank) -> BankBook:
 
 
 # --- Nanjing ---------------------------------------------------------------------------------
+
+
+def test_nanjing_hours_buy_services_not_goods(nanjing: BankBook, clock: ManualClock) -> None:
+    """Nanjing hours are spent on services only: a partner merchant's goods are refused."""
+    nanjing.add_merchant("suguo", "苏果超市", actor="coord")
+    serve(nanjing, clock, "li", "zhang", 120, provenance=Provenance.ORGANISATION_CONFIRMATION)
+    with pytest.raises(MerchantRedemptionNotAllowed):
+        nanjing.book_redemption(saver_id="li", minutes=30, merchant_id="suguo", actor="li")
+    assert nanjing.balance("li").held_minutes == 0
 
 
 def test_nanjing_guarantee_fund_grants_only_to_key_elderly(nanjing: BankBook) -> None:

@@ -37,6 +37,7 @@ from timebank.community.errors import (
     CreditRoundsToZero,
     GiftNotAllowed,
     GroupMinutesOnlyDonated,
+    MerchantRedemptionNotAllowed,
     MinutesNotPositive,
     ProgrammeAccountNotFound,
     ProviderNotEligible,
@@ -606,6 +607,8 @@ def book_redemption(
     else:
         if merchant_id is None:
             raise ProgrammeAccountNotFound(account_id="merchant.")
+        if not rules.merchant_redemption:
+            raise MerchantRedemptionNotAllowed(merchant_id=str(merchant_id)[:128])
         payee = check_programme(ctx, merchant_account(merchant_id))
         credits = [credit(payee, minutes)]
     debits = spend(ctx, rules, saver_id, minutes)

@@ -43,7 +43,8 @@ both layers, and each carries a stable ``code`` and its data.
         │   ├── GroupMinutesOnlyDonated
         │   ├── CreditNotPending
         │   ├── CreditNotPosted
-        │   └── RedemptionNotBooked
+        │   ├── RedemptionNotBooked
+        │   └── MerchantRedemptionNotAllowed
         └── (LimitExceeded)
             ├── CreditLimitExceeded
             └── StoredMinutesCapExceeded
@@ -74,6 +75,7 @@ __all__ = [
     "MemberExists",
     "MemberNotActive",
     "MemberNotFound",
+    "MerchantRedemptionNotAllowed",
     "MinutesNotPositive",
     "NameInvalid",
     "NoActivePolicy",
@@ -384,6 +386,15 @@ class RedemptionNotBooked(BankError, Conflict):
     template: ClassVar[str] = "redemption {redemption_id!r} is {status}, not booked"
     redemption_id: str
     status: str
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class MerchantRedemptionNotAllowed(BankError, Conflict):
+    code: ClassVar[str] = "merchant_redemption_not_allowed"
+    template: ClassVar[str] = (
+        "the policy lets minutes buy services only, not goods at {merchant_id!r}"
+    )
+    merchant_id: str
 
 
 # --- a balance would leave the bounds the policy sets --------------------------------

@@ -137,6 +137,9 @@ def policy_problems(rules: PolicyRules) -> list[str]:
             problems.append(f"{name} must be 1 to {POLICY_MINUTES_MAX}")
     if rules.record_minutes_min > rules.record_minutes_max:
         problems.append("record_minutes_min exceeds record_minutes_max")
+    cap = rules.stored_minutes_max
+    if cap is not None and rules.starting_grant_minutes > cap:
+        problems.append("starting_grant_minutes exceeds stored_minutes_max")
     optional = {
         "flat_credit_minutes": rules.flat_credit_minutes,
         "stored_minutes_max": rules.stored_minutes_max,

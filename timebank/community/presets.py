@@ -9,7 +9,7 @@ preset picks a plain default and says so.
   group volunteers' hours can only be donated; gifts to the spouse or to lineal
   relatives aged 60+; two-level vetting; confirmation required; the guarantee
   fund grants only to key elderly (80+ living alone, or 60+ on minimum income
-  and disabled).
+  and disabled); hours buy services only, not goods.
 - ``shanghai``: 1 hour = 1 time coin; recipients 65+; providers 18+ (younger
   only in groups, from 14); coins can be given to relatives or friends.
 - ``hangzhou_xihu``: points; 5 starting points; 1 service earns 1 point and
@@ -80,6 +80,7 @@ def nanjing() -> PolicyRules:
         gift_receiver_age_min=60,
         gift_receiver_age_exempt_relations=frozenset({"spouse"}),
         confirmation_required=True,
+        merchant_redemption=False,
         guarantee_grants_to=(
             GrantEligibility(age_min=80, flags=frozenset({"living_alone"})),
             GrantEligibility(age_min=60, flags=frozenset({"low_income", "disabled"})),

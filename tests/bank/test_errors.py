@@ -1,0 +1,720 @@
+"""Every time-bank rule refuses through the facade with its own typed error, and leaves no trace.
+
+Each case builds a book through the facade, snapshots its whole state (chain
+head, accounts, records), makes one call that breaks one rule, and checks the
+exact error, a few of its fields, its round trip through a dict, and that the
+book is unchanged (also when the same call is retried). The cases run on
+memory, SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import msgspec
+import pytest
+
+import timebank.community.errors as errors_module
+from tests.bank.helpers import book_state, coordinator, volunteer
+from timebank.bank import SYSTEM, BankBook, TimeBank
+from timebank.community import (
+    ActorNotAuthorised,
+    AttendeesInvalid,
+    BankError,
+    BirthDateInvalid,
+    CategoryUnknown,
+    ChoiceUnknown,
+    Credit,
+    CreditLimitExceeded,
+    CreditNotFound,
+    CreditNotPending,
+    CreditNotPosted,
+    CreditRoundsToZero,
+    EventNotFound,
+    GiftNotAllowed,
+    GroupMinutesOnlyDonated,
+    MemberExists,
+    MemberNotActive,
+    MemberNotFound,
+    MemberStatus,
+    MerchantRedemptionNotAllowed,
+    MinutesNotPositive,
+    NameInvalid,
+    NoActivePolicy,
+    PolicyInvalid,
+    PolicyNotDraft,
+    PolicyNotFound,
+    PolicyRules,
+    ProgrammeAccountNotFound,
+    Provenance,
+    ProviderNotEligible,
+    ProxyNotFound,
+    ReasonRequired,
+    RecipientNotEligible,
+    RecordIdInvalid,
+    Redemption,
+    RedemptionAgeNotReached,
+    RedemptionNotBooked,
+    RedemptionNotFound,
+    RelationExists,
+    RelationKind,
+    RelationToSelf,
+    Role,
+    SelfDealing,
+    ServiceMinutesOutOfRange,
+    StoredMinutesCapExceeded,
+    TextTooLong,
+)
+from timebank.ledger import (
+    Conflict,
+    IdempotencyConflict,
+    InsufficientMinutes,
+    LedgerError,
+    LimitExceeded,
+    NotFound,
+    PageSizeOutOfRange,
+    PostExceedsHold,
+    RequestInvalid,
+    TimestampNotAware,
+    error_from_dict,
+)
+
+Action = Callable[[], object]
+Arrange = Callable[[TimeBank], tuple[BankBook, Action]]
+
+CONCRETE = {getattr(errors_module, name) for name in errors_module.__all__ if name != "BankError"}
+"""Every rule of the time bank, as exported."""
+
+LEDGER_SURFACED = {
+    InsufficientMinutes,
+    IdempotencyConflict,
+    PageSizeOutOfRange,
+    TimestampNotAware,
+    PostExceedsHold,
+}
+"""Ledger errors a facade call can raise on its own account."""
+
+FAMILIES = {
+    "RequestInvalid": RequestInvalid,
+    "NotFound": NotFound,
+    "Conflict": Conflict,
+    "LimitExceeded": LimitExceeded,
+}
+
+
+# --- the world the cases start from -----------------------------------------------------
+
+
+def world(bank: TimeBank, policy: str = "nanjing") -> BankBook:
+    """A book with a coordinator and two vetted volunteers: li (63) and her mother zhang (86)."""
+    book = bank.create_book("gulou", policy)
+    coordinator(book)
+    volunteer(book, "li", date(1963, 5, 1))
+    volunteer(book, "zhang", date(1940, 5, 1), name="张秀英")
+    return book
+
+
+def served(
+    book: BankBook, provider: str, recipient: str, raw_minutes: int = 120, **options: Any
+) -> Credit:
+    """A service its recipient confirms as they record it: posted at once."""
+    return book.credit_service(
+        provider_id=provider,
+        recipient_id=recipient,
+        category="companionship",
+        raw_minutes=raw_minutes,
+        served_at=book.bank.clock.now(),
+        provenance=Provenance.RECIPIENT_CONFIRMATION,
+        actor=recipient,
+        **options,
+    )
+
+
+def checked_in(book: BankBook, provider: str, recipient: str, **options: Any) -> Credit:
+    """A service the app recorded at check-in and check-out (held until confirmed, in Nanjing)."""
+    values: dict[str, Any] = {
+        "provider_id": provider,
+        "recipient_id": recipient,
+        "category": "companionship",
+        "raw_minutes": 60,
+        "served_at": book.bank.clock.now(),
+        "provenance": Provenance.CHECK_IN_OUT,
+        "actor": provider,
+    }
+    values.update(options)
+    return book.credit_service(**values)
+
+
+def booked(book: BankBook, saver: str = "zhang", minutes: int = 30, **options: Any) -> Redemption:
+    """A saver books a visit from li, paid with banked minutes."""
+    return book.book_redemption(
+        saver_id=saver,
+        minutes=minutes,
+        provider_id="li",
+        category="companionship",
+        actor=saver,
+        **options,
+    )
+
+
+def register(book: BankBook, member_id: str = "wu", **options: Any) -> Any:
+    values: dict[str, Any] = {
+        "member_id": member_id,
+        "name": "吴敏",
+        "birth_date": date(1950, 1, 1),
+        "community": "gulou",
+        "actor": "coord",
+    }
+    values.update(options)
+    return book.register_member(**values)
+
+
+# --- the cases: one rule broken per case ------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    error: type[LedgerError]
+    arrange: Arrange
+    fields: dict[str, Any]
+    label: str
+
+
+CASES: list[Case] = []
+
+
+def case(
+    error: type[LedgerError], *, label: str = "", **fields: Any
+) -> Callable[[Arrange], Arrange]:
+    """Register ``arrange`` (build a book, return it and the call that breaks the rule)."""
+
+    def register_case(arrange: Arrange) -> Arrange:
+        CASES.append(Case(error, arrange, fields, label))
+        return arrange
+
+    return register_case
+
+
+# The request is malformed on its own.
+
+
+@case(NameInvalid, name="   ", maximum=64)
+def blank_name(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: register(book, name="   ")
+
+
+@case(BirthDateInvalid, birth_date="2030-01-01")
+def born_in_the_future(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: register(book, birth_date=date(2030, 1, 1))
+
+
+@case(RecordIdInvalid, field="member_id", maximum=48)
+def member_id_with_a_space(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: register(book, member_id="wu min")
+
+
+@case(TextTooLong, field="note", maximum=200)
+def proxy_note_too_long(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: book.authorise_proxy("zhang", "li", note="x" * 201, actor="coord")
+
+
+@case(PolicyInvalid, problems="record_minutes_min exceeds record_minutes_max")
+def policy_with_no_possible_duration(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    rules = PolicyRules(name="short visits", record_minutes_min=90, record_minutes_max=60)
+    return book, lambda: book.add_policy(rules, actor="coord")
+
+
+@case(CategoryUnknown, category="juggling")
+def unknown_category(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: checked_in(book, "li", "zhang", category="juggling")
+
+
+@case(ChoiceUnknown, field="provenance", value="hearsay")
+def unknown_provenance(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: checked_in(book, "li", "zhang", provenance="hearsay")
+
+
+@case(ServiceMinutesOutOfRange, raw_minutes=1441, minimum=1, maximum=1440)
+def service_longer_than_a_day(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: checked_in(book, "li", "zhang", raw_minutes=1441)
+
+
+@case(CreditRoundsToZero, category="companionship", raw_minutes=20)
+def service_rounded_down_to_nothing(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank, "ruian")  # half-hour steps, rounded down
+    return book, lambda: checked_in(book, "li", "zhang", raw_minutes=20)
+
+
+@case(MinutesNotPositive, field="minutes", value="0")
+def donate_nothing(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: book.donate(member_id="li", minutes=0, actor="li")
+
+
+@case(SelfDealing, member_id="li", action="serve")
+def serve_oneself(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: checked_in(book, "li", "li")
+
+
+@case(RelationToSelf, member_id="li")
+def related_to_oneself(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: book.relate("li", "li", RelationKind.SPOUSE, actor="coord")
+
+
+@case(AttendeesInvalid, reason="1 to 300 attendees per crediting")
+def event_without_attendees(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    event = book.create_event(
+        title="重阳节活动", category="community", held_at=bank.clock.now(), actor="coord"
+    )
+    return book, lambda: book.credit_event(event.event_id, {}, actor="coord")
+
+
+@case(ReasonRequired, action="grant minutes")
+def grant_without_reason(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: book.grant(member_id="li", minutes=10, reason="  ", actor="coord")
+
+
+# Something named does not exist.
+
+
+@case(MemberNotFound, member_id="wu")
+def relate_to_a_stranger(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: book.relate("li", "wu", RelationKind.FRIEND, actor="coord")
+
+
+@case(PolicyNotFound, version=7)
+def activate_a_missing_policy(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: book.activate_policy(7, actor="coord")
+
+
+@case(NoActivePolicy, book_id="plain")
+def book_the_bank_never_set_up(bank: TimeBank) -> tuple[BankBook, Action]:
+    # A ledger book made without the bank (by another program on the same store):
+    # the bank refuses to act in it rather than guess its rules.
+    bank.ledger.create_book("plain")
+    book = bank.book("plain")
+    return book, lambda: register(book, actor=SYSTEM)
+
+
+@case(CreditNotFound, credit_id="c404")
+def confirm_a_missing_credit(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: book.confirm_credit("c404", actor="coord")
+
+
+@case(RedemptionNotFound, redemption_id="r404")
+def cancel_a_missing_redemption(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: book.cancel_redemption("r404", actor="coord")
+
+
+@case(EventNotFound, event_id="e404")
+def credit_a_missing_event(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: book.credit_event("e404", {"li": 60}, actor="coord")
+
+
+@case(ProgrammeAccountNotFound, account_id="sponsor.red-cross")
+def grant_from_a_missing_sponsor(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: book.grant(
+        member_id="li", minutes=10, reason="flood", source="sponsor.red-cross", actor="coord"
+    )
+
+
+@case(ProxyNotFound, member_id="zhang", proxy_id="li")
+def revoke_a_missing_proxy(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: book.revoke_proxy("zhang", "li", actor="coord")
+
+
+# The request clashes with the book's state.
+
+
+@case(MemberExists, member_id="li")
+def register_twice(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: volunteer(book, "li", date(1963, 5, 1))
+
+
+@case(MemberNotActive, member_id="li", status="suspended")
+def suspended_provider(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    book.update_member("li", status=MemberStatus.SUSPENDED, actor="coord")
+    return book, lambda: checked_in(book, "li", "zhang", actor="coord")
+
+
+@case(RelationExists, member_id="li", other_id="zhang", kind="parent")
+def relate_twice_differently(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    book.relate("li", "zhang", RelationKind.PARENT, actor="coord")
+    return book, lambda: book.relate("li", "zhang", RelationKind.SPOUSE, actor="coord")
+
+
+@case(PolicyNotDraft, version=1, status="active")
+def activate_the_active_policy(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: book.activate_policy(1, actor="coord")
+
+
+@case(ActorNotAuthorised, actor="li", action="register a member")
+def volunteer_registers_a_member(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: register(book, actor="li")
+
+
+@case(ProviderNotEligible, member_id="wu", reason="not registered as a volunteer")
+def recipient_only_provides(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    register(book, roles={Role.RECIPIENT})
+    return book, lambda: checked_in(book, "wu", "zhang", actor="coord")
+
+
+@case(RecipientNotEligible, member_id="ming", reason="aged 30; the policy serves 60+")
+def young_recipient(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    volunteer(book, "ming", date(1996, 3, 1))
+    return book, lambda: checked_in(book, "li", "ming", actor="coord")
+
+
+@case(RedemptionAgeNotReached, member_id="ming", age=30, age_min=60)
+def young_saver_redeems(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    volunteer(book, "ming", date(1996, 3, 1))
+    return book, lambda: booked(book, "ming")
+
+
+@case(
+    GiftNotAllowed,
+    giver_id="li",
+    receiver_id="zhang",
+    reason="not related; gifts go to: child, grandchild, grandparent, parent, spouse",
+)
+def gift_to_an_unrelated_member(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    served(book, "li", "zhang")
+    return book, lambda: book.give(giver_id="li", receiver_id="zhang", minutes=30, actor="li")
+
+
+@case(MerchantRedemptionNotAllowed, merchant_id="suguo")
+def buy_goods_where_services_only(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    book.add_merchant("suguo", "苏果超市", actor="coord")
+    served(book, "zhang", "li")
+    return book, lambda: book.book_redemption(
+        saver_id="li", minutes=30, merchant_id="suguo", actor="li"
+    )
+
+
+@case(GroupMinutesOnlyDonated, member_id="zhang")
+def spend_group_minutes(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    event = book.create_event(
+        title="重阳节活动", category="community", held_at=bank.clock.now(), actor="coord"
+    )
+    book.credit_event(event.event_id, {"zhang": 60}, actor="coord")
+    return book, lambda: booked(book, "zhang")
+
+
+@case(CreditNotPending, status="posted")
+def confirm_twice(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    credit = checked_in(book, "li", "zhang", request_id="visit-1")
+    book.confirm_credit(credit.credit_id, actor="zhang")
+    return book, lambda: book.confirm_credit("visit-1", actor="zhang")
+
+
+@case(CreditNotPosted, credit_id="visit-1", status="pending")
+def reverse_a_pending_credit(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    checked_in(book, "li", "zhang", request_id="visit-1")
+    return book, lambda: book.reverse_credit("visit-1", reason="entered twice", actor="coord")
+
+
+@case(RedemptionNotBooked, redemption_id="visit-2", status="cancelled")
+def cancel_twice(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    served(book, "zhang", "li")
+    booked(book, request_id="visit-2")
+    book.cancel_redemption("visit-2", actor="zhang")
+    return book, lambda: book.cancel_redemption("visit-2", actor="zhang")
+
+
+# A balance would leave the bounds the policy sets.
+
+
+@case(
+    CreditLimitExceeded,
+    member_id="zhang",
+    available_minutes=0,
+    credit_limit_minutes=1200,
+    requested_minutes=1440,
+)
+def pay_beyond_the_credit_line(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank, "timeoverflow")  # members pay each other, down to -20 h
+    return book, lambda: served(book, "li", "zhang", raw_minutes=1440)
+
+
+@case(
+    StoredMinutesCapExceeded,
+    member_id="li",
+    stored_minutes=0,
+    cap_minutes=90_000,
+    requested_minutes=90_001,
+)
+def grant_beyond_the_cap(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    book.add_sponsor("red-cross", "Red Cross", actor="coord")
+    return book, lambda: book.grant(
+        member_id="li", minutes=90_001, reason="flood", source="sponsor.red-cross", actor="coord"
+    )
+
+
+# Ledger rules that surface through the facade.
+
+
+@case(
+    InsufficientMinutes,
+    label="redeem",
+    account_id="m.zhang",
+    available_minutes=0,
+    requested_minutes=30,
+)
+def redeem_more_than_saved(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)  # a deposit bank: no credit line
+    return book, lambda: booked(book, "zhang")
+
+
+@case(
+    InsufficientMinutes,
+    label="ledger",
+    account_id="pool",
+    available_minutes=0,
+    requested_minutes=10,
+)
+def grant_from_an_empty_pool(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)  # decided by the ledger: the pool may not go below zero
+    return book, lambda: book.grant(member_id="li", minutes=10, reason="flood", actor="coord")
+
+
+@case(IdempotencyConflict, transaction_id="credit.visit-1", field="raw_minutes")
+def same_request_another_service(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    served(book, "li", "zhang", raw_minutes=60, request_id="visit-1")
+    return book, lambda: served(book, "li", "zhang", raw_minutes=90, request_id="visit-1")
+
+
+@case(PageSizeOutOfRange, limit=501, maximum=500)
+def passbook_page_too_large(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: book.passbook("li", limit=501)
+
+
+@case(TimestampNotAware, field="served_at")
+def naive_service_time(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: checked_in(book, "li", "zhang", served_at=datetime(2026, 11, 2, 9))
+
+
+@case(PostExceedsHold, hold_id="redeem.visit-2", held_minutes=30, requested_minutes=60)
+def complete_for_more_than_booked(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    served(book, "zhang", "li")
+    booked(book, request_id="visit-2")
+    return book, lambda: book.complete_redemption("visit-2", spent_minutes=60, actor="zhang")
+
+
+def _id(case: Case) -> str:
+    return case.error.__name__ + (f"-{case.label}" if case.label else "")
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_refusal_is_typed_and_leaves_no_trace(bank: TimeBank, case: Case) -> None:
+    book, action = case.arrange(bank)
+    before = book_state(book)
+
+    with pytest.raises(LedgerError) as caught:
+        action()
+    error = caught.value
+    assert type(error) is case.error, repr(error)
+    assert {name: error.fields()[name] for name in case.fields} == case.fields
+    assert book_state(book) == before
+
+    data = msgspec.json.decode(msgspec.json.encode(error.to_dict()))
+    assert error_from_dict(data) == error
+
+    with pytest.raises(LedgerError) as again:
+        action()
+    assert again.value == error
+    assert book_state(book) == before
+
+
+def test_every_bank_error_and_surfaced_ledger_error_has_a_case() -> None:
+    """Adding a rule without a case here fails."""
+    covered = {case.error for case in CASES}
+    assert covered >= CONCRETE, sorted(cls.__name__ for cls in CONCRETE - covered)
+    assert covered >= LEDGER_SURFACED
+    assert covered <= CONCRETE | LEDGER_SURFACED
+    assert len({_id(case) for case in CASES}) == len(CASES)
+
+
+def test_the_ledger_remembers_its_refusals(bank: TimeBank) -> None:
+    """A request id the ledger refused keeps its refusal, even once the request would pass."""
+    book = world(bank)
+    grant = {"member_id": "li", "minutes": 10, "reason": "flood", "actor": "coord"}
+    with pytest.raises(InsufficientMinutes) as refused:
+        book.grant(**grant, request_id="grant-1")
+    served(book, "li", "zhang")
+    book.donate(member_id="li", minutes=60, actor="li")
+    before = book_state(book)
+
+    with pytest.raises(InsufficientMinutes) as again:
+        book.grant(**grant, request_id="grant-1")
+    assert again.value == refused.value
+    assert book_state(book) == before
+    assert book.grant(**grant, request_id="grant-2") == "grant.grant-2"
+
+
+# --- retries after success ----------------------------------------------------------------
+
+
+def retry_credit_service(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: served(book, "li", "zhang", request_id="visit-1")
+
+
+def retry_give(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    served(book, "li", "zhang")
+    book.relate("li", "zhang", RelationKind.PARENT, actor="coord")
+    return book, lambda: book.give(
+        giver_id="li", receiver_id="zhang", minutes=30, actor="li", request_id="gift-1"
+    )
+
+
+def retry_donate(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    served(book, "li", "zhang")
+    return book, lambda: book.donate(
+        member_id="li", minutes=30, actor="li", request_id="donation-1"
+    )
+
+
+def retry_grant(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    served(book, "li", "zhang")
+    book.donate(member_id="li", minutes=60, actor="li")
+    return book, lambda: book.grant(
+        member_id="zhang", minutes=30, reason="heating", actor="coord", request_id="grant-1"
+    )
+
+
+def retry_credit_event(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    event = book.create_event(
+        title="重阳节活动", category="community", held_at=bank.clock.now(), actor="coord"
+    )
+    return book, lambda: book.credit_event(
+        event.event_id, {"zhang": 60, "li": 90}, actor="coord", request_id="party-1"
+    )
+
+
+RETRIES = [retry_credit_service, retry_give, retry_donate, retry_grant, retry_credit_event]
+
+
+@pytest.mark.parametrize("arrange", RETRIES, ids=lambda f: f.__name__.removeprefix("retry_"))
+def test_retry_after_success_returns_the_same_and_changes_nothing(
+    bank: TimeBank, arrange: Arrange
+) -> None:
+    book, action = arrange(bank)
+    first = action()
+    before = book_state(book)
+
+    assert action() == first
+    assert book_state(book) == before
+
+
+# --- the documented tree and the wire form ------------------------------------------------
+
+
+def documented_tree() -> dict[str, list[str]]:
+    """The docstring's tree: each family (in parentheses) and the errors drawn under it."""
+    tree: dict[str, list[str]] = {}
+    family: str | None = None
+    family_column = 0
+    for line in (errors_module.__doc__ or "").splitlines():
+        found = re.search(r"── (\(?)(\w+)\)?\s*$", line)
+        if found is None:
+            continue
+        column = found.start()
+        if found.group(1):
+            family, family_column = found.group(2), column
+            tree[family] = []
+        elif family is not None and column > family_column:
+            tree[family].append(found.group(2))
+        else:
+            family = None
+    return tree
+
+
+def test_docstring_tree_lists_every_error_under_its_family() -> None:
+    doc = errors_module.__doc__ or ""
+    assert "LedgerError\n    └── BankError\n" in doc
+    tree = documented_tree()
+    assert list(tree) == list(FAMILIES)
+    drawn = [name for names in tree.values() for name in names]
+    assert len(drawn) == len(set(drawn)), "an error is drawn twice"
+    assert sorted(drawn) == sorted(cls.__name__ for cls in CONCRETE)
+    for family, names in tree.items():
+        for name in names:
+            cls = getattr(errors_module, name)
+            assert issubclass(cls, BankError), name
+            parents = [f for f, base in FAMILIES.items() if issubclass(cls, base)]
+            assert parents == [family], f"{name} is drawn under {family}, is a {parents}"
+
+
+def sample(cls: type[LedgerError]) -> LedgerError:
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        kind = str(field.type)
+        if "datetime" in kind:
+            values[field.name] = datetime(2026, 11, 2, tzinfo=UTC)
+        elif "int" in kind:
+            values[field.name] = 42
+        else:
+            values[field.name] = f"{field.name}-value"
+    return cls(**values)
+
+
+@pytest.mark.parametrize(
+    "cls", sorted(CONCRETE, key=lambda c: c.__name__), ids=lambda c: c.__name__
+)
+def test_round_trips_through_the_shared_registry(cls: type[LedgerError]) -> None:
+    """Bank errors rebuild through the ledger's error_from_dict, with a stable snake_case code."""
+    error = sample(cls)
+    data = msgspec.json.decode(msgspec.json.encode(error.to_dict()))
+    assert data["code"] == cls.code
+    assert re.fullmatch(r"[a-z]+(_[a-z]+)*", cls.code)
+    rebuilt = error_from_dict(data)
+    assert type(rebuilt) is cls
+    assert rebuilt == error
+    assert str(rebuilt) == str(error)
+    assert "{" not in str(error)
