@@ -22,6 +22,7 @@ from timebank.community import (
     RecordIdInvalid,
     RedemptionStatus,
     RelationKind,
+    StoredMinutesCapExceeded,
 )
 from timebank.ledger import IdempotencyConflict, InsufficientMinutes, ManualClock
 
@@ -473,3 +474,17 @@ def test_a_passbook_page_is_full_unless_it_is_the_last(bank: TimeBank, clock: Ma
     rest = book.passbook("li", after=page.next_cursor, limit=1)
     assert [e.delta_minutes for e in rest.entries] == [40]
     assert rest.next_cursor is None
+
+
+def test_paying_a_full_purse_from_the_overflow_account_is_refused(
+    bank: TimeBank, clock: ManualClock
+) -> None:
+    """Pool minutes for a provider at the cap would only go back to the pool: refused by name."""
+    book = community(bank, plain(stored_minutes_max=60))
+    serve(book, clock, 60)
+    book.donate(member_id="li", minutes=30, actor="li")
+    serve(book, clock, 30)
+    before = book_state(book)
+    with pytest.raises(StoredMinutesCapExceeded):
+        serve(book, clock, 30, payer="pool")
+    assert book_state(book) == before

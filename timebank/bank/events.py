@@ -22,6 +22,7 @@ from timebank.bank.minutes import (
     check_service,
     net,
     receive,
+    stored_minutes,
 )
 from timebank.community.errors import (
     AttendeesInvalid,
@@ -30,6 +31,7 @@ from timebank.community.errors import (
     GiftNotAllowed,
     MemberNotActive,
     ProgrammeAccountNotFound,
+    StoredMinutesCapExceeded,
 )
 from timebank.community.model import Credit, CreditStatus, Event, MemberStatus, Provenance
 from timebank.community.policy import DeathHandling
@@ -152,6 +154,15 @@ def credit_event(
         "actor": ctx.actor,
     }
     postings = net([debit(event.payer_account, total), *(p for *_, c in planned for p in c)])
+    if len(postings) < 2:
+        # Paid from the overflow account to attendees who are all full: nothing would move.
+        first = planned[0][0]
+        raise StoredMinutesCapExceeded(
+            member_id=first,
+            stored_minutes=stored_minutes(ctx, first),
+            cap_minutes=rules.stored_minutes_max or 0,
+            requested_minutes=total,
+        )
     ctx.submit(
         Transfer(
             transaction_id=transaction_id,

@@ -1,8 +1,11 @@
 """Use cases that move minutes: credits, confirmations, redemptions, gifts, donations, grants.
 
 Each runs inside one unit of work: it checks every rule of the active policy,
-makes exactly one ledger request (so the unit commits whole or not at all),
-then writes its record. Postings are built with ``spend`` (the payer's side)
+makes one ledger request (so the unit commits whole or not at all), then
+writes its record. The one exception, completing a redemption for part of a
+hold that leaves some held account untouched, releases the hold and moves
+what was spent: two requests, the second unrefusable (it takes only what the
+first frees), in the same unit. Postings are built with ``spend`` (the payer's side)
 and ``receive`` (the receiver's side, with the policy's cap), then netted per
 account.
 """
@@ -67,11 +70,13 @@ from timebank.ledger import (
     Hold,
     IdempotencyConflict,
     InsufficientMinutes,
+    LedgerError,
     PostHold,
     Posting,
     Reverse,
     Side,
     TimestampNotAware,
+    Transaction,
     Transfer,
     VoidHold,
     credit,
@@ -383,6 +388,14 @@ def credit_service(
         on_behalf_of=on_behalf_of,
     )
     postings = net([*debits, *credits])
+    if len(postings) < 2:
+        # The payer is the overflow account and the provider is full: nothing would move.
+        raise StoredMinutesCapExceeded(
+            member_id=provider_id,
+            stored_minutes=stored_minutes(ctx, provider_id),
+            cap_minutes=rules.stored_minutes_max or 0,
+            requested_minutes=minutes,
+        )
     transaction_id = f"credit.{credit_id}"
     if held:
         ctx.submit(
@@ -709,15 +722,20 @@ def complete_redemption(ctx: Context, redemption_id: str, spent_minutes: int) ->
         provenance=confirmation.value,
         redemption=redemption_id,
     )
-    posted = ctx.submit(
-        PostHold(
-            transaction_id=ctx.fresh_id(f"redeemed.{redemption_id}"),
-            hold_id=record.hold_id,
-            postings=postings,
-            code="redemption",
-            metadata=metadata,
+    transaction_id = ctx.fresh_id(f"redeemed.{redemption_id}")
+    held = {p.account_id for p in hold.postings}
+    if postings is None or {p.account_id for p in postings} == held:
+        posted = ctx.submit(
+            PostHold(
+                transaction_id=transaction_id,
+                hold_id=record.hold_id,
+                postings=postings,
+                code="redemption",
+                metadata=metadata,
+            )
         )
-    )
+    else:
+        posted = _release_and_move(ctx, record, transaction_id, postings, metadata)
     updated = msgspec.structs.replace(
         record,
         status=RedemptionStatus.DONE,
@@ -727,6 +745,41 @@ def complete_redemption(ctx: Context, redemption_id: str, spent_minutes: int) ->
     )
     ctx.records.put_redemption(updated)
     return updated
+
+
+def _release_and_move(
+    ctx: Context,
+    record: Redemption,
+    transaction_id: str,
+    postings: tuple[Posting, ...],
+    metadata: dict[str, str],
+) -> Transaction:
+    """Settle part of a hold that leaves some of its accounts untouched.
+
+    The ledger posts a hold only on every one of its accounts, so when what was
+    spent comes from the saver's own minutes alone (the gifted ones untouched), or
+    reaches the provider alone (no overflow), the hold is released and what was
+    spent moves, both in this unit. The move takes from each account at most what
+    the release frees, so it is not refused; if it were, the whole unit is rolled
+    back rather than left with the hold released.
+    """
+    ctx.submit(
+        VoidHold(
+            transaction_id=ctx.fresh_id(f"released.{record.redemption_id}"),
+            hold_id=record.hold_id,
+            code="redemption",
+            metadata=metadata,
+        )
+    )
+    moved = ctx.book.apply_in(
+        ctx.unit.ledger,
+        Transfer(
+            transaction_id=transaction_id, postings=postings, code="redemption", metadata=metadata
+        ),
+    )
+    if isinstance(moved, LedgerError):
+        raise moved
+    return moved
 
 
 def cancel_redemption(ctx: Context, redemption_id: str) -> Redemption:
