@@ -28,12 +28,15 @@ def seeded(path: Path) -> None:
         book.transfer("visit-1", [debit("pool", 60), credit("wang-fang", 60)])
 
 
-def test_demo_prints_balances_and_a_verified_book() -> None:
-    """The demo credits, posts a hold and verifies."""
+def test_demo_prints_a_passbook_balances_and_a_verified_book() -> None:
+    """The demo credits a confirmed visit, a gift and an event, then verifies the book."""
     code, output = run("demo")
-    assert code == 0
-    assert "wang-fang" in output
-    assert "verify: ok, 3 transactions, 4 accounts" in output
+    assert code == 0, output
+    assert "service    +90     90  issuance" in output
+    assert "李娜: own 60, gifted 0, group 120" in output
+    assert "刘军: own 0, gifted 30, group 120" in output
+    assert "owed to members: 330 minutes" in output
+    assert "verify: ok, 4 transactions, 15 accounts" in output
 
 
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:

@@ -8,11 +8,11 @@ or ``timebank.db`` in the current directory.
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import click
 
-from timebank.ledger import Ledger, ManualClock, credit, debit
+from timebank.ledger import Ledger, ManualClock
 
 DATABASE_OPTION = click.option(
     "--database",
@@ -30,26 +30,58 @@ def main() -> None:
 
 @main.command()
 def demo() -> None:
-    """Credit volunteers from a community pool, post a held order, and verify the book."""
-    clock = ManualClock(datetime(2026, 11, 1, 9, 0, tzinfo=UTC), tick=timedelta(minutes=1))
-    book = Ledger(clock=clock).create_book("sunflower-community")
-    book.open_account("pool", balance_minutes_min=None)
-    for member in ("wang-fang", "li-jun", "zhang-wei"):
-        book.open_account(member)
-    book.transfer(
-        "event-2026-11-01",
-        [debit("pool", 180), credit("wang-fang", 90), credit("li-jun", 90)],
-        code="group-event",
-    )
-    book.hold("order-17", [debit("wang-fang", 60), credit("zhang-wei", 60)])
-    book.post_hold("order-17-done", "order-17", amount_minutes=45)
-    click.echo(f"{'account':<14}{'posted':>8}{'pending':>9}")
-    for account in book.accounts():
-        balance = account.balance()
-        click.echo(
-            f"{account.account_id:<14}{balance.posted_minutes:>8}{balance.pending_minutes:>9}"
+    """A day at a Nanjing community centre: credit, confirm, give, an event, a passbook."""
+    from timebank.bank import SYSTEM, TimeBank
+    from timebank.community import Provenance, RelationKind, Role, Vetting
+
+    clock = ManualClock(datetime(2026, 11, 2, 1, 0, tzinfo=UTC), tick=timedelta(minutes=1))
+    gulou = TimeBank(clock=clock).create_book("gulou", "nanjing")
+    people = [
+        ("wang-fang", "王芳", date(1980, 4, 1), {Role.COORDINATOR}),
+        ("li-na", "李娜", date(1958, 3, 2), {Role.VOLUNTEER}),
+        ("liu-jun", "刘军", date(1955, 8, 9), {Role.VOLUNTEER}),
+        ("chen-xiulan", "陈秀兰", date(1938, 6, 6), {Role.RECIPIENT}),
+    ]
+    for member_id, name, born, roles in people:
+        gulou.register_member(
+            member_id=member_id,
+            name=name,
+            birth_date=born,
+            community="gulou",
+            roles=roles,
+            vetting=Vetting.STREET,
+            actor=SYSTEM,
         )
-    report = book.verify()
+    visit = gulou.credit_service(
+        provider_id="li-na",
+        recipient_id="chen-xiulan",
+        category="companionship",
+        raw_minutes=90,
+        served_at=clock.now() - timedelta(hours=20),
+        provenance=Provenance.CHECK_IN_OUT,
+        actor="li-na",
+    )
+    gulou.confirm_credit(visit.credit_id, actor="wang-fang")
+    gulou.relate("li-na", "liu-jun", RelationKind.SPOUSE, actor="wang-fang")
+    gulou.give(giver_id="li-na", receiver_id="liu-jun", minutes=30, actor="li-na")
+    event = gulou.create_event(
+        title="重阳节敬老活动", category="community", held_at=clock.now(), actor="wang-fang"
+    )
+    gulou.credit_event(event.event_id, {"li-na": 120, "liu-jun": 120}, actor="wang-fang")
+    click.echo("passbook of 李娜 (li-na), minutes:")
+    for line in gulou.passbook("li-na").entries:
+        click.echo(
+            f"  {line.kind:<8}{line.delta_minutes:>+6}{line.balance_minutes:>7}"
+            f"  {line.counterparty:<18}{line.category or '-':<14}{line.provenance or '-'}"
+        )
+    for member_id, name, *_ in people[1:]:
+        balance = gulou.balance(member_id)
+        click.echo(
+            f"{name}: own {balance.own_minutes}, gifted {balance.gifted_minutes},"
+            f" group {balance.group_minutes}"
+        )
+    click.echo(f"owed to members: {gulou.liability_minutes()} minutes")
+    report = gulou.verify()
     click.echo(
         f"verify: {'ok' if report.ok else report.first_break}, "
         f"{report.transactions_checked} transactions, {report.accounts_checked} accounts"
