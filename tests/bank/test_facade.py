@@ -13,7 +13,9 @@ from timebank.community import (
     Credit,
     CreditStatus,
     DeathHandling,
+    EventNotFound,
     MemberNotActive,
+    MemberNotFound,
     MemberStatus,
     PolicyNotDraft,
     PolicyRules,
@@ -488,3 +490,18 @@ def test_paying_a_full_purse_from_the_overflow_account_is_refused(
     with pytest.raises(StoredMinutesCapExceeded):
         serve(book, clock, 30, payer="pool")
     assert book_state(book) == before
+
+
+def test_reads_of_relations_proxies_and_event_credits_name_what_they_read(
+    bank: TimeBank,
+) -> None:
+    """A malformed or unknown id is an error, never a list of someone else's rows."""
+    book = community(bank, plain())
+    book.relate("li", "zhang", RelationKind.PARENT, actor="coord")
+    with pytest.raises(RecordIdInvalid):
+        book.relations(None)  # type: ignore[arg-type]
+    with pytest.raises(MemberNotFound):
+        book.proxies("nobody")
+    with pytest.raises(EventNotFound):
+        book.event_credits("no-such-event")
+    assert [r.other_id for r in book.relations("li")] == ["zhang"]

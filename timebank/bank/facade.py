@@ -302,7 +302,13 @@ class BankBook:
         )
 
     def relations(self, member_id: str) -> list[Relation]:
-        return self.read(lambda snap, _: snap.records.relations(member_id))
+        """The member's relations, each naming what the other member is to them."""
+
+        def reading(snap: Snapshot, _: Any) -> list[Relation]:
+            snap.member(check_record_id("member_id", member_id))
+            return snap.records.relations(member_id)
+
+        return self.read(reading)
 
     def authorise_proxy(
         self, member_id: str, proxy_id: str, *, actor: str, note: str = ""
@@ -318,7 +324,13 @@ class BankBook:
         )
 
     def proxies(self, member_id: str) -> list[Proxy]:
-        return self.read(lambda snap, _: snap.records.proxies(member_id))
+        """Every authorisation to act for the member, revoked ones included."""
+
+        def reading(snap: Snapshot, _: Any) -> list[Proxy]:
+            snap.member(check_record_id("member_id", member_id))
+            return snap.records.proxies(member_id)
+
+        return self.read(reading)
 
     def record_death(
         self, member_id: str, *, died_on: date, actor: str, heirs: tuple[str, ...] = ()
@@ -553,7 +565,16 @@ class BankBook:
         )
 
     def event_credits(self, event_id: str) -> list[Credit]:
-        return self.read(lambda snap, _: snap.records.event_credits(event_id))
+        """Every credit of an event, by attendee, reversed ones included."""
+        from timebank.community.errors import EventNotFound
+
+        def reading(snap: Snapshot, _: Any) -> list[Credit]:
+            check_record_id("event_id", event_id, REQUEST_ID_LENGTH_MAX)
+            if snap.records.event(event_id) is None:
+                raise EventNotFound(event_id=event_id)
+            return snap.records.event_credits(event_id)
+
+        return self.read(reading)
 
     def expire_minutes(
         self, *, actor: str, after: str | None = None, limit: int = 100
