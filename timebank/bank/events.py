@@ -27,15 +27,23 @@ from timebank.bank.minutes import (
 from timebank.community.errors import (
     AttendeesInvalid,
     BirthDateInvalid,
+    CategoryUnknown,
+    ChoiceUnknown,
     EventNotFound,
     GiftNotAllowed,
     MemberNotActive,
-    ProgrammeAccountNotFound,
     StoredMinutesCapExceeded,
 )
 from timebank.community.model import Credit, CreditStatus, Event, MemberStatus, Provenance
 from timebank.community.policy import DeathHandling
-from timebank.ledger import IdempotencyConflict, Posting, Transfer, credit, debit
+from timebank.ledger import (
+    IdempotencyConflict,
+    PageSizeOutOfRange,
+    Posting,
+    Transfer,
+    credit,
+    debit,
+)
 
 __all__ = [
     "ATTENDEES_MAX",
@@ -89,12 +97,8 @@ def create_event(
         or len(category) > 64
         or (rules.categories and category not in rules.categories)
     ):
-        from timebank.community.errors import CategoryUnknown
-
         raise CategoryUnknown(category=str(category)[:64])
     if type(group) is not bool:
-        from timebank.community.errors import ChoiceUnknown
-
         raise ChoiceUnknown(field="group", value=str(group)[:64], choices="True, False")
     if payer is None:
         payer = rules.payer_default if rules.payer_default != "recipient" else ISSUANCE
@@ -221,8 +225,6 @@ def expire_minutes(ctx: Context, *, after: str | None, limit: int) -> MinutesExp
     policy = ctx.policy()
     days = policy.rules.expiry_days
     if type(limit) is not int:
-        from timebank.ledger import PageSizeOutOfRange
-
         raise PageSizeOutOfRange(limit=-1, maximum=EXPIRY_BATCH_MAX)
     if after is not None:
         check_record_id("after", after)
@@ -342,7 +344,3 @@ def _settle_estate(
         )
     )
     return transaction_id
-
-
-__all__ += []
-_ = ProgrammeAccountNotFound

@@ -25,7 +25,15 @@ from timebank.bank.events import MinutesExpiry
 from timebank.bank.members import check_record_id
 from timebank.bank.passbook import MemberBalance, balances, liability, passbook
 from timebank.bank.records import Programme
-from timebank.community.errors import RecordIdInvalid
+from timebank.community.errors import (
+    ActorNotAuthorised,
+    AttendeesInvalid,
+    CreditNotFound,
+    EventNotFound,
+    ProgrammeAccountNotFound,
+    RecordIdInvalid,
+    RedemptionNotFound,
+)
 from timebank.community.memory import MemoryBankStore
 from timebank.community.model import (
     Credit,
@@ -46,7 +54,7 @@ from timebank.community.model import (
 from timebank.community.policy import PolicyRules
 from timebank.community.port import BankStore
 from timebank.community.presets import preset
-from timebank.ledger import Book, Clock, Ledger, SystemClock
+from timebank.ledger import Book, Clock, Ledger, PageSizeOutOfRange, SystemClock
 from timebank.ledger.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from timebank.ledger.verify import VerifyReport
 
@@ -65,8 +73,6 @@ def _request_id(request_id: str | None) -> str:
 
 
 def _page_limit(limit: int) -> int:
-    from timebank.ledger import PageSizeOutOfRange
-
     if type(limit) is not int or not 1 <= limit <= PAGE_SIZE_MAX:
         raise PageSizeOutOfRange(limit=limit if type(limit) is int else -1, maximum=PAGE_SIZE_MAX)
     return limit
@@ -122,8 +128,6 @@ class TimeBank:
         self, book_id: str, policy: PolicyRules | str, *, actor: str = SYSTEM
     ) -> BankBook:
         """Create a programme's book with its first policy (rules, or a preset's name)."""
-        from timebank.community.errors import ActorNotAuthorised
-
         # Checked before the book exists, so that a refused set-up leaves no book behind.
         rules = members.check_rules(preset(policy) if isinstance(policy, str) else policy)
         if check_record_id("actor", actor) != SYSTEM:
@@ -391,8 +395,6 @@ class BankBook:
         return self.run(actor, partial(moving.reverse_credit, credit_id=credit_id, reason=reason))
 
     def credit(self, credit_id: str) -> Credit:
-        from timebank.community.errors import CreditNotFound
-
         found = self.read(lambda snap, _: snap.records.credit(credit_id))
         if found is None:
             raise CreditNotFound(credit_id=str(credit_id)[:128])
@@ -441,8 +443,6 @@ class BankBook:
         return self.run(actor, partial(moving.cancel_redemption, redemption_id=redemption_id))
 
     def redemption(self, redemption_id: str) -> Redemption:
-        from timebank.community.errors import RedemptionNotFound
-
         found = self.read(lambda snap, _: snap.records.redemption(redemption_id))
         if found is None:
             raise RedemptionNotFound(redemption_id=str(redemption_id)[:128])
@@ -550,8 +550,6 @@ class BankBook:
         request_id: str | None = None,
     ) -> tuple[Credit, ...]:
         """Credit attendees (member id -> raw minutes) in one transaction."""
-        from timebank.community.errors import AttendeesInvalid
-
         if not isinstance(attendees, Mapping):
             raise AttendeesInvalid(reason="a mapping of member ids to raw minutes is needed")
         return self.run(
@@ -566,7 +564,6 @@ class BankBook:
 
     def event_credits(self, event_id: str) -> list[Credit]:
         """Every credit of an event, by attendee, reversed ones included."""
-        from timebank.community.errors import EventNotFound
 
         def reading(snap: Snapshot, _: Any) -> list[Credit]:
             check_record_id("event_id", event_id, REQUEST_ID_LENGTH_MAX)
@@ -605,7 +602,6 @@ class BankBook:
 
     def programme_balance(self, account_id: str) -> int:
         """The posted minutes of a programme account (``pool``, ``issuance``, ``sponsor.x``...)."""
-        from timebank.community.errors import ProgrammeAccountNotFound
 
         def reading(_: Snapshot, ledger: Any) -> int:
             account = ledger.account(account_id)

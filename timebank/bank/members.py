@@ -26,7 +26,7 @@ from timebank.bank.accounts import (
     sponsor_account,
 )
 from timebank.bank.context import SYSTEM, Context
-from timebank.bank.records import BookSettings, Programme
+from timebank.bank.records import Programme
 from timebank.community.errors import (
     ActorNotAuthorised,
     BirthDateInvalid,
@@ -405,6 +405,3 @@ def revoke_proxy(ctx: Context, member_id: str, proxy_id: str) -> Proxy:
     revoked = msgspec.structs.replace(existing, revoked_at=ctx.now, revoked_by=ctx.actor)
     ctx.records.put_proxy(revoked)
     return revoked
-
-
-__all__ += ["BookSettings"]

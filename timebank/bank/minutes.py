@@ -71,6 +71,7 @@ from timebank.ledger import (
     IdempotencyConflict,
     InsufficientMinutes,
     LedgerError,
+    PostExceedsHold,
     PostHold,
     Posting,
     Reverse,
@@ -693,8 +694,6 @@ def complete_redemption(ctx: Context, redemption_id: str, spent_minutes: int) ->
     hold = ctx.unit.ledger.hold(record.hold_id)
     assert hold is not None
     if spent_minutes > record.booked_minutes:
-        from timebank.ledger import PostExceedsHold
-
         raise PostExceedsHold(
             hold_id=record.hold_id,
             account_id=record.payee_account,
