@@ -231,13 +231,10 @@ def spend(
     line = rules.credit_limit_minutes if credit_line else 0
     on_credit = min(rest, max(own - from_own + line, 0))
     if rest > on_credit:
-        spendable = max(own, 0) + gifted
-        if purses[GROUP].available_minutes >= minutes - spendable:
-            raise (
-                GroupMinutesOnlyDonated(member_id=member_id)
-                if rules.group_minutes_donate_only
-                else _short(member_id, own, gifted, minutes, line)
-            )
+        # Say so when the group purse would have covered it: those minutes may only be donated.
+        group_would_cover = purses[GROUP].available_minutes >= minutes - max(own, 0) - gifted
+        if rules.group_minutes_donate_only and group_would_cover:
+            raise GroupMinutesOnlyDonated(member_id=member_id)
         raise _short(member_id, own, gifted, minutes, line)
     postings = []
     if from_own + on_credit:
