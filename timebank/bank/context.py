@@ -10,10 +10,11 @@ which a use case calls after its rule checks and before its record writes.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from timebank.bank.accounts import GIFTED, GROUP, OWN, member_account
-from timebank.bank.records import Records
+from timebank.bank.records import Orders, Records, order_row
 from timebank.community.errors import (
     ActorNotAuthorised,
     MemberNotActive,
@@ -58,11 +59,13 @@ class Snapshot:
     def __init__(self, book_id: str, reader: BankReader | BankUnit, zone: ZoneInfo) -> None:
         self.book_id = book_id
         self.records = Records(reader.records)
+        self.orders = Orders(reader.orders, partial(order_row, zone=zone))
+        self.outbox = reader.outbox
         self._ledger = reader.ledger
-        self._zone = zone
+        self.zone = zone
 
     def local_date(self, moment: datetime) -> date:
-        return moment.astimezone(self._zone).date()
+        return moment.astimezone(self.zone).date()
 
     def policy(self) -> PolicyVersion:
         version = self.records.settings().active_version

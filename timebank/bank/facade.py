@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from timebank.bank import events, members
 from timebank.bank import minutes as moving
 from timebank.bank.context import SYSTEM, Context, Refused, Snapshot
+from timebank.bank.desk import ExchangeDesk
 from timebank.bank.events import MinutesExpiry
 from timebank.bank.members import check_record_id
 from timebank.bank.passbook import MemberBalance, balances, liability, passbook
@@ -144,8 +145,8 @@ class TimeBank:
         return self.ledger.book_ids()
 
 
-class BankBook:
-    """One time-bank programme: its members, rules and minutes."""
+class BankBook(ExchangeDesk):
+    """One time-bank programme: its members, rules and minutes, and its exchange desk."""
 
     def __init__(self, bank: TimeBank, book: Book) -> None:
         self.bank = bank
@@ -173,6 +174,9 @@ class BankBook:
     def read(self, reading: Callable[[Snapshot, Any], T]) -> T:
         with self.bank.store.read(self.book_id) as reader:
             return reading(Snapshot(self.book_id, reader, self.bank.zone), reader.ledger)
+
+    def _clock_now(self) -> datetime:
+        return self.bank.clock.now()
 
     # --- policies and programme accounts ----------------------------------------------------------
 

@@ -103,6 +103,7 @@ __all__ = [
     "payer_for",
     "receive",
     "reverse_credit",
+    "settle_hold",
     "spend",
 ]
 
@@ -688,8 +689,6 @@ def complete_redemption(ctx: Context, redemption_id: str, spent_minutes: int) ->
     """Post what was actually spent (at most what was booked); the rest is released."""
     record = _redemption(ctx, redemption_id, "complete a redemption")
     check_minutes("spent_minutes", spent_minutes)
-    hold = ctx.unit.ledger.hold(record.hold_id)
-    assert hold is not None
     if spent_minutes > record.booked_minutes:
         raise PostExceedsHold(
             hold_id=record.hold_id,
@@ -697,14 +696,6 @@ def complete_redemption(ctx: Context, redemption_id: str, spent_minutes: int) ->
             held_minutes=record.booked_minutes,
             requested_minutes=spent_minutes,
         )
-    postings = (
-        None
-        if spent_minutes == record.booked_minutes
-        else tuple(
-            _take(hold.postings, Side.DEBIT, spent_minutes)
-            + _take(hold.postings, Side.CREDIT, spent_minutes)
-        )
-    )
     confirmation = (
         Provenance.RECIPIENT_CONFIRMATION
         if ctx.actor == record.saver_id or not ctx.is_coordinator(ctx.actor)
@@ -718,20 +709,16 @@ def complete_redemption(ctx: Context, redemption_id: str, spent_minutes: int) ->
         provenance=confirmation.value,
         redemption=redemption_id,
     )
-    transaction_id = ctx.fresh_id(f"redeemed.{redemption_id}")
-    held = {p.account_id for p in hold.postings}
-    if postings is None or {p.account_id for p in postings} == held:
-        posted = ctx.submit(
-            PostHold(
-                transaction_id=transaction_id,
-                hold_id=record.hold_id,
-                postings=postings,
-                code="redemption",
-                metadata=metadata,
-            )
-        )
-    else:
-        posted = _release_and_move(ctx, record, transaction_id, postings, metadata)
+    posted = settle_hold(
+        ctx,
+        hold_id=record.hold_id,
+        minutes=spent_minutes,
+        held_minutes=record.booked_minutes,
+        transaction_id=ctx.fresh_id(f"redeemed.{redemption_id}"),
+        release_id=f"released.{redemption_id}",
+        code="redemption",
+        metadata=metadata,
+    )
     updated = msgspec.structs.replace(
         record,
         status=RedemptionStatus.DONE,
@@ -743,35 +730,55 @@ def complete_redemption(ctx: Context, redemption_id: str, spent_minutes: int) ->
     return updated
 
 
-def _release_and_move(
+def settle_hold(
     ctx: Context,
-    record: Redemption,
+    *,
+    hold_id: str,
+    minutes: int,
+    held_minutes: int,
     transaction_id: str,
-    postings: tuple[Posting, ...],
+    release_id: str,
+    code: str,
     metadata: dict[str, str],
 ) -> Transaction:
-    """Settle part of a hold that leaves some of its accounts untouched.
+    """Post ``minutes`` (at most ``held_minutes``) of a pending hold; the rest is released.
 
-    The ledger posts a hold only on every one of its accounts, so when what was
-    spent comes from the saver's own minutes alone (the gifted ones untouched), or
-    reaches the provider alone (no overflow), the hold is released and what was
-    spent moves, both in this unit. The move takes from each account at most what
-    the release frees, so it is not refused; if it were, the whole unit is rolled
-    back rather than left with the hold released.
+    The whole hold posts as it is. Part of it posts as the first ``minutes`` of
+    each side, when those still touch every account of the hold. Otherwise (what
+    was spent comes from the saver's own minutes alone, the gifted ones untouched,
+    or reaches the provider alone, no overflow) the ledger cannot post it, so the
+    hold is released and what was spent moves, both in this unit. The move takes
+    from each account at most what the release frees, so it is not refused; if it
+    were, the whole unit is rolled back rather than left with the hold released.
     """
+    hold = ctx.unit.ledger.hold(hold_id)
+    assert hold is not None, hold_id
+    postings = (
+        None
+        if minutes == held_minutes
+        else tuple(
+            _take(hold.postings, Side.DEBIT, minutes) + _take(hold.postings, Side.CREDIT, minutes)
+        )
+    )
+    held = {p.account_id for p in hold.postings}
+    if postings is None or {p.account_id for p in postings} == held:
+        return ctx.submit(
+            PostHold(
+                transaction_id=transaction_id,
+                hold_id=hold_id,
+                postings=postings,
+                code=code,
+                metadata=metadata,
+            )
+        )
     ctx.submit(
         VoidHold(
-            transaction_id=ctx.fresh_id(f"released.{record.redemption_id}"),
-            hold_id=record.hold_id,
-            code="redemption",
-            metadata=metadata,
+            transaction_id=ctx.fresh_id(release_id), hold_id=hold_id, code=code, metadata=metadata
         )
     )
     moved = ctx.book.apply_in(
         ctx.unit.ledger,
-        Transfer(
-            transaction_id=transaction_id, postings=postings, code="redemption", metadata=metadata
-        ),
+        Transfer(transaction_id=transaction_id, postings=postings, code=code, metadata=metadata),
     )
     if isinstance(moved, LedgerError):
         raise moved

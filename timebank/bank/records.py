@@ -13,18 +13,37 @@ bytes. The layout, by kind:
 - ``credit`` credit id (key: provider);
 - ``redemption`` redemption id (key: saver);
 - ``event`` event id;
-- ``event_credit`` ``event>member`` (key: event): the attendee's credit id.
+- ``event_credit`` ``event>member`` (key: event): the attendee's credit id;
+- ``offer`` offer id (key: volunteer), ``need`` need id (key: recipient);
+- ``wish`` wish id (key: community);
+- ``care_file`` member id (key: ``open`` or ``closed``), ``visit`` visit id (key: member).
+
+Service orders are not records: they live in the store's orders port, whose
+indexed columns (``OrderRow``) let the store compute reports itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
+from zoneinfo import ZoneInfo
 
 import msgspec
 from msgspec import Struct
 
+from timebank.community.exchange import (
+    OPEN_STATUSES,
+    TRANSITIONS,
+    CareFile,
+    Need,
+    Offer,
+    Order,
+    OrderAction,
+    OrderStatus,
+    Visit,
+    Wish,
+)
 from timebank.community.model import (
     Credit,
     Event,
@@ -34,10 +53,18 @@ from timebank.community.model import (
     Redemption,
     Relation,
 )
-from timebank.community.port import RecordReader, RecordWriter
+from timebank.community.port import (
+    OrderReader,
+    OrderRow,
+    OrderTally,
+    OrderWriter,
+    RecordReader,
+    RecordWriter,
+    VolunteerTally,
+)
 from timebank.ledger.limits import STORED_ID_LENGTH_MAX
 
-__all__ = ["BookSettings", "Programme", "Records"]
+__all__ = ["BookSettings", "Orders", "Programme", "Records", "order_row"]
 
 S = TypeVar("S", bound=Struct)
 
@@ -231,3 +258,143 @@ class Records:
             if transaction_id is None or record.transaction_id == transaction_id:
                 found.append(record)
         return found
+
+    # --- supply, demand, micro-wishes, care files ----------------------------------------
+
+    def offer(self, offer_id: str) -> Offer | None:
+        return self._get("offer", offer_id, Offer)
+
+    def put_offer(self, offer: Offer) -> None:
+        self._put("offer", offer.offer_id, offer, key=offer.volunteer_id)
+
+    def offers(self, *, volunteer_id: str | None = None) -> Iterator[Offer]:
+        return self._all("offer", Offer, key=volunteer_id)
+
+    def offers_page(self, *, after: str | None, limit: int) -> list[Offer]:
+        return [o for _, o in self._page("offer", Offer, key=None, after=after, limit=limit)]
+
+    def need(self, need_id: str) -> Need | None:
+        return self._get("need", need_id, Need)
+
+    def put_need(self, need: Need) -> None:
+        self._put("need", need.need_id, need, key=need.recipient_id)
+
+    def needs(self, *, recipient_id: str | None = None) -> Iterator[Need]:
+        return self._all("need", Need, key=recipient_id)
+
+    def needs_page(self, *, after: str | None, limit: int) -> list[Need]:
+        return [n for _, n in self._page("need", Need, key=None, after=after, limit=limit)]
+
+    def wish(self, wish_id: str) -> Wish | None:
+        return self._get("wish", wish_id, Wish)
+
+    def put_wish(self, wish: Wish) -> None:
+        self._put("wish", wish.wish_id, wish, key=wish.community)
+
+    def wishes(self, *, community: str | None = None) -> Iterator[Wish]:
+        return self._all("wish", Wish, key=community)
+
+    def care_file(self, member_id: str) -> CareFile | None:
+        return self._get("care_file", member_id, CareFile)
+
+    def put_care_file(self, care: CareFile) -> None:
+        key = "open" if care.closed_at is None else "closed"
+        self._put("care_file", care.member_id, care, key=key)
+
+    def open_care_files(self) -> Iterator[CareFile]:
+        return self._all("care_file", CareFile, key="open")
+
+    def put_visit(self, visit: Visit) -> None:
+        self._put("visit", visit.visit_id, visit, key=visit.member_id)
+
+    def visit(self, visit_id: str) -> Visit | None:
+        return self._get("visit", visit_id, Visit)
+
+    def visits(self, member_id: str) -> list[Visit]:
+        return sorted(self._all("visit", Visit, key=member_id), key=lambda v: v.visited_at)
+
+
+_ORDER_DECODER = msgspec.json.Decoder(Order)
+_EXPIRING = frozenset({*TRANSITIONS[OrderAction.EXPIRE][0]})
+
+
+def _seconds(start: datetime, end: datetime | None) -> int | None:
+    return None if end is None else int((end - start).total_seconds())
+
+
+def order_row(order: Order, zone: ZoneInfo) -> OrderRow:
+    """The columns a store indexes and reports on, derived from the order."""
+    due: datetime | None = None
+    if order.status in OPEN_STATUSES:
+        candidates = [order.escalate_at]
+        if order.status in _EXPIRING:
+            candidates.append(order.expires_at)
+        due = min((c for c in candidates if c is not None), default=None)
+    completed = order.completed_at
+    return OrderRow(
+        order_id=order.order_id,
+        status=order.status.value,
+        category=order.category,
+        community=order.community,
+        grid=order.grid,
+        recipient_id=order.recipient_id,
+        volunteer_id=order.volunteer_id,
+        month=order.requested_at.astimezone(zone).strftime("%Y-%m"),
+        requested_at=order.requested_at,
+        due_at=due,
+        cancelled=order.status is OrderStatus.CANCELLED,
+        processed=completed is not None,
+        on_time=(
+            completed is not None
+            and order.complete_due_at is not None
+            and completed <= order.complete_due_at
+        ),
+        response_seconds=_seconds(order.requested_at, order.accepted_at),
+        completion_seconds=_seconds(order.requested_at, completed),
+        rating=order.rating,
+        credited_minutes=order.credited_minutes,
+        served_at=completed,
+    )
+
+
+class Orders:
+    """One book's service orders, typed; ``put`` derives the row a store indexes."""
+
+    def __init__(self, orders: OrderReader, row_of: Callable[[Order], OrderRow]) -> None:
+        self._orders = orders
+        self._row_of = row_of
+
+    def get(self, order_id: str) -> Order | None:
+        if type(order_id) is not str or not 0 < len(order_id) <= STORED_ID_LENGTH_MAX:
+            return None
+        body = self._orders.get(order_id)
+        return None if body is None else _ORDER_DECODER.decode(body)
+
+    def put(self, order: Order) -> None:
+        writer = cast(OrderWriter, self._orders)
+        writer.put(self._row_of(order), _ENCODER.encode(order))
+
+    def page(self, *, status: str | None, after: str | None, limit: int) -> list[Order]:
+        rows = self._orders.scan(status=status, after=after, limit=limit)
+        return [_ORDER_DECODER.decode(body) for _, body in rows]
+
+    def all(self, *, status: str | None = None) -> Iterator[Order]:
+        after: str | None = None
+        while True:
+            page = self.page(status=status, after=after, limit=SCAN_PAGE)
+            yield from page
+            if len(page) < SCAN_PAGE:
+                return
+            after = page[-1].order_id
+
+    def tallies(self, first_month: str, last_month: str) -> Sequence[OrderTally]:
+        return self._orders.tally(first_month, last_month)
+
+    def volunteers(
+        self, served_from: datetime | None = None, served_until: datetime | None = None
+    ) -> Sequence[VolunteerTally]:
+        return self._orders.volunteer_tally(served_from, served_until)
+
+    def due(self, before: datetime, *, limit: int) -> list[Order]:
+        rows = self._orders.due(before, limit=limit)
+        return [_ORDER_DECODER.decode(body) for _, body in rows]

@@ -20,7 +20,10 @@ both layers, and each carries a stable ``code`` and its data.
         │   ├── SelfDealing
         │   ├── RelationToSelf
         │   ├── AttendeesInvalid
-        │   └── ReasonRequired
+        │   ├── ReasonRequired
+        │   ├── ScheduleInvalid
+        │   ├── RatingOutOfRange
+        │   └── ReportPeriodInvalid
         ├── (NotFound)
         │   ├── MemberNotFound
         │   ├── PolicyNotFound
@@ -29,7 +32,12 @@ both layers, and each carries a stable ``code`` and its data.
         │   ├── RedemptionNotFound
         │   ├── EventNotFound
         │   ├── ProgrammeAccountNotFound
-        │   └── ProxyNotFound
+        │   ├── ProxyNotFound
+        │   ├── OfferNotFound
+        │   ├── NeedNotFound
+        │   ├── OrderNotFound
+        │   ├── WishNotFound
+        │   └── CareFileNotFound
         ├── (Conflict)
         │   ├── MemberExists
         │   ├── MemberNotActive
@@ -44,7 +52,11 @@ both layers, and each carries a stable ``code`` and its data.
         │   ├── CreditNotPending
         │   ├── CreditNotPosted
         │   ├── RedemptionNotBooked
-        │   └── MerchantRedemptionNotAllowed
+        │   ├── MerchantRedemptionNotAllowed
+        │   ├── RecordExists
+        │   ├── NeedNotOpen
+        │   ├── OrderTransitionNotAllowed
+        │   └── WishTransitionNotAllowed
         └── (LimitExceeded)
             ├── CreditLimitExceeded
             └── StoredMinutesCapExceeded
@@ -62,6 +74,7 @@ __all__ = [
     "AttendeesInvalid",
     "BankError",
     "BirthDateInvalid",
+    "CareFileNotFound",
     "CategoryUnknown",
     "ChoiceUnknown",
     "CreditLimitExceeded",
@@ -78,25 +91,36 @@ __all__ = [
     "MerchantRedemptionNotAllowed",
     "MinutesNotPositive",
     "NameInvalid",
+    "NeedNotFound",
+    "NeedNotOpen",
     "NoActivePolicy",
+    "OfferNotFound",
+    "OrderNotFound",
+    "OrderTransitionNotAllowed",
     "PolicyInvalid",
     "PolicyNotDraft",
     "PolicyNotFound",
     "ProgrammeAccountNotFound",
     "ProviderNotEligible",
     "ProxyNotFound",
+    "RatingOutOfRange",
     "ReasonRequired",
     "RecipientNotEligible",
+    "RecordExists",
     "RecordIdInvalid",
     "RedemptionAgeNotReached",
     "RedemptionNotBooked",
     "RedemptionNotFound",
     "RelationExists",
     "RelationToSelf",
+    "ReportPeriodInvalid",
+    "ScheduleInvalid",
     "SelfDealing",
     "ServiceMinutesOutOfRange",
     "StoredMinutesCapExceeded",
     "TextTooLong",
+    "WishNotFound",
+    "WishTransitionNotAllowed",
 ]
 
 
@@ -219,6 +243,29 @@ class ReasonRequired(BankError, RequestInvalid):
     action: str
 
 
+@dataclasses.dataclass(eq=False, kw_only=True)
+class ScheduleInvalid(BankError, RequestInvalid):
+    code: ClassVar[str] = "schedule_invalid"
+    template: ClassVar[str] = "{field}: {reason}"
+    field: str
+    reason: str
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class RatingOutOfRange(BankError, RequestInvalid):
+    code: ClassVar[str] = "rating_out_of_range"
+    template: ClassVar[str] = "a rating is 1 to 5, not {rating}"
+    rating: str
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class ReportPeriodInvalid(BankError, RequestInvalid):
+    code: ClassVar[str] = "report_period_invalid"
+    template: ClassVar[str] = "{field}: {reason}"
+    field: str
+    reason: str
+
+
 # --- something named does not exist ----------------------------------------------
 
 
@@ -277,6 +324,41 @@ class ProxyNotFound(BankError, NotFound):
     template: ClassVar[str] = "{proxy_id!r} holds no active authorisation for {member_id!r}"
     member_id: str
     proxy_id: str
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class OfferNotFound(BankError, NotFound):
+    code: ClassVar[str] = "offer_not_found"
+    template: ClassVar[str] = "no offer {offer_id!r}"
+    offer_id: str
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class NeedNotFound(BankError, NotFound):
+    code: ClassVar[str] = "need_not_found"
+    template: ClassVar[str] = "no need {need_id!r}"
+    need_id: str
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class OrderNotFound(BankError, NotFound):
+    code: ClassVar[str] = "order_not_found"
+    template: ClassVar[str] = "no service order {order_id!r}"
+    order_id: str
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class WishNotFound(BankError, NotFound):
+    code: ClassVar[str] = "wish_not_found"
+    template: ClassVar[str] = "no micro-wish {wish_id!r}"
+    wish_id: str
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class CareFileNotFound(BankError, NotFound):
+    code: ClassVar[str] = "care_file_not_found"
+    template: ClassVar[str] = "member {member_id!r} has no open care file"
+    member_id: str
 
 
 # --- the request clashes with the book's state -----------------------------------
@@ -395,6 +477,39 @@ class MerchantRedemptionNotAllowed(BankError, Conflict):
         "the policy lets minutes buy services only, not goods at {merchant_id!r}"
     )
     merchant_id: str
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class RecordExists(BankError, Conflict):
+    code: ClassVar[str] = "record_exists"
+    template: ClassVar[str] = "a {kind} with id {record_id!r} already exists"
+    kind: str
+    record_id: str
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class NeedNotOpen(BankError, Conflict):
+    code: ClassVar[str] = "need_not_open"
+    template: ClassVar[str] = "need {need_id!r} is closed"
+    need_id: str
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class OrderTransitionNotAllowed(BankError, Conflict):
+    code: ClassVar[str] = "order_transition_not_allowed"
+    template: ClassVar[str] = "order {order_id!r} is {status}; it cannot {action}"
+    order_id: str
+    status: str
+    action: str
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class WishTransitionNotAllowed(BankError, Conflict):
+    code: ClassVar[str] = "wish_transition_not_allowed"
+    template: ClassVar[str] = "micro-wish {wish_id!r} is {status}; it cannot be {action}"
+    wish_id: str
+    status: str
+    action: str
 
 
 # --- a balance would leave the bounds the policy sets --------------------------------

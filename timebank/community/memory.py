@@ -1,7 +1,10 @@
 """``MemoryBankStore``: the reference ``BankStore``, kept in this process's memory.
 
-Records written by a unit are staged and applied only when its work returns,
-so a unit that raises leaves its records untouched. The ledger's memory store
+Records, orders and outbox messages written by a unit are staged and applied
+only when its work returns, so a unit that raises leaves them untouched. A
+unit's reads see its own staged writes. Outbox seqs come from one counter per
+store, taken when a message is added (a unit that raises leaves a gap, as a
+database sequence would). The ledger's memory store
 applies each ledger decision whole; the facade makes its ledger writes last,
 after every rule has been checked, so a failing unit leaves no ledger trace
 either.
@@ -9,11 +12,29 @@ either.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import itertools
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TypeVar
 
-from timebank.community.port import BankReader, BankUnit, RecordReader, RecordWriter
+from msgspec.structs import replace
+
+from timebank.community.port import (
+    BankReader,
+    BankUnit,
+    OrderReader,
+    OrderRow,
+    OrderTally,
+    OrderWriter,
+    OutboxMessage,
+    OutboxReader,
+    OutboxWriter,
+    RecordReader,
+    RecordWriter,
+    VolunteerTally,
+)
 from timebank.ledger.memory import MemoryStore
 from timebank.ledger.port import LedgerReader, LedgerStore, LedgerUnit
 
@@ -72,10 +93,220 @@ class _StagedRecords:
         self._base.rows.update(self._staged)
 
 
+class _Orders:
+    """One book's service orders: ``order_id -> (row, body)``."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[OrderRow, bytes]] = {}
+
+    def get(self, order_id: str) -> bytes | None:
+        found = self.rows.get(order_id)
+        return None if found is None else found[1]
+
+    def scan(
+        self, *, status: str | None = None, after: str | None = None, limit: int
+    ) -> Sequence[tuple[str, bytes]]:
+        found = sorted(
+            (order_id, body)
+            for order_id, (row, body) in self.rows.items()
+            if (status is None or row.status == status) and (after is None or order_id > after)
+        )
+        return found[:limit]
+
+    def due(
+        self, before: datetime, *, after: str | None = None, limit: int
+    ) -> Sequence[tuple[str, bytes]]:
+        found = sorted(
+            (order_id, body)
+            for order_id, (row, body) in self.rows.items()
+            if row.due_at is not None
+            and row.due_at <= before
+            and (after is None or order_id > after)
+        )
+        return found[:limit]
+
+    def tally(self, first_month: str, last_month: str) -> Sequence[OrderTally]:
+        rows = (row for row, _ in self.rows.values())
+        return tally_orders(rows, first_month, last_month)
+
+    def volunteer_tally(
+        self, served_from: datetime | None = None, served_until: datetime | None = None
+    ) -> Sequence[VolunteerTally]:
+        rows = (row for row, _ in self.rows.values())
+        return tally_volunteers(rows, served_from, served_until)
+
+
+class _StagedOrders:
+    """A unit's view: the book's orders plus the unit's own writes, applied on success."""
+
+    def __init__(self, base: _Orders) -> None:
+        self._base = base
+        self._staged: dict[str, tuple[OrderRow, bytes]] = {}
+
+    def _view(self) -> _Orders:
+        if not self._staged:
+            return self._base
+        merged = _Orders()
+        merged.rows = {**self._base.rows, **self._staged}
+        return merged
+
+    def get(self, order_id: str) -> bytes | None:
+        found = self._staged.get(order_id)
+        return self._base.get(order_id) if found is None else found[1]
+
+    def scan(
+        self, *, status: str | None = None, after: str | None = None, limit: int
+    ) -> Sequence[tuple[str, bytes]]:
+        return self._view().scan(status=status, after=after, limit=limit)
+
+    def due(
+        self, before: datetime, *, after: str | None = None, limit: int
+    ) -> Sequence[tuple[str, bytes]]:
+        return self._view().due(before, after=after, limit=limit)
+
+    def tally(self, first_month: str, last_month: str) -> Sequence[OrderTally]:
+        return self._view().tally(first_month, last_month)
+
+    def volunteer_tally(
+        self, served_from: datetime | None = None, served_until: datetime | None = None
+    ) -> Sequence[VolunteerTally]:
+        return self._view().volunteer_tally(served_from, served_until)
+
+    def put(self, row: OrderRow, body: bytes) -> None:
+        self._staged[row.order_id] = (row, bytes(body))
+
+    def apply(self) -> None:
+        self._base.rows.update(self._staged)
+
+
+def tally_orders(rows: Iterable[OrderRow], first_month: str, last_month: str) -> list[OrderTally]:
+    """``OrderReader.tally`` over the rows given."""
+    groups: dict[tuple[str, str, str], list[OrderRow]] = defaultdict(list)
+    for row in rows:
+        if first_month <= row.month <= last_month:
+            groups[row.month, row.category, row.grid].append(row)
+    tallies = []
+    for (month, category, grid), group in sorted(groups.items()):
+        ratings = [row.rating for row in group if row.rating is not None]
+        responses = [row.response_seconds for row in group if row.response_seconds is not None]
+        tallies.append(
+            OrderTally(
+                month=month,
+                category=category,
+                grid=grid,
+                requested=len(group),
+                cancelled=sum(row.cancelled for row in group),
+                processed=sum(row.processed for row in group),
+                on_time=sum(row.on_time for row in group),
+                rated=len(ratings),
+                satisfied=sum(rating >= 4 for rating in ratings),
+                rating_sum=sum(ratings),
+                responded=len(responses),
+                response_seconds=sum(responses),
+                completion_seconds=sum(row.completion_seconds or 0 for row in group),
+                credited_minutes=sum(row.credited_minutes for row in group),
+            )
+        )
+    return tallies
+
+
+def tally_volunteers(
+    rows: Iterable[OrderRow], served_from: datetime | None, served_until: datetime | None
+) -> list[VolunteerTally]:
+    """``OrderReader.volunteer_tally`` over the rows given."""
+    groups: dict[str, list[OrderRow]] = defaultdict(list)
+    for row in rows:
+        if row.volunteer_id is not None:
+            groups[row.volunteer_id].append(row)
+
+    def in_range(row: OrderRow) -> bool:
+        served = row.served_at
+        return (
+            served is not None
+            and (served_from is None or served >= served_from)
+            and (served_until is None or served < served_until)
+        )
+
+    tallies = []
+    for volunteer_id, group in sorted(groups.items()):
+        served = [row for row in group if in_range(row)]
+        ratings = [row.rating for row in served if row.rating is not None]
+        times = [row.served_at for row in group if row.served_at is not None]
+        tallies.append(
+            VolunteerTally(
+                volunteer_id=volunteer_id,
+                accepted=len(group),
+                processed=sum(row.processed for row in served),
+                credited_minutes=sum(row.credited_minutes for row in served),
+                rating_sum=sum(ratings),
+                rating_count=len(ratings),
+                last_served_at=max(times, default=None),
+            )
+        )
+    return tallies
+
+
+class _Outbox:
+    """One book's outbox: ``seq -> message``."""
+
+    def __init__(self) -> None:
+        self.messages: dict[int, OutboxMessage] = {}
+
+    def pending(self, *, after: int | None = None, limit: int) -> Sequence[OutboxMessage]:
+        found = sorted(
+            (message for message in self.messages.values() if message.delivered_at is None),
+            key=lambda message: message.seq,
+        )
+        if after is not None:
+            found = [message for message in found if message.seq > after]
+        return found[:limit]
+
+
+class _StagedOutbox:
+    """A unit's view of the book's outbox: its own adds and marks, applied on success."""
+
+    def __init__(self, base: _Outbox, seqs: Iterator[int]) -> None:
+        self._base = base
+        self._seqs = seqs
+        self._staged: dict[int, OutboxMessage] = {}
+
+    def pending(self, *, after: int | None = None, limit: int) -> Sequence[OutboxMessage]:
+        if not self._staged:
+            return self._base.pending(after=after, limit=limit)
+        merged = _Outbox()
+        merged.messages = {**self._base.messages, **self._staged}
+        return merged.pending(after=after, limit=limit)
+
+    def add(self, topic: str, key: str, body: str, created_at: datetime) -> None:
+        seq = next(self._seqs)
+        message = OutboxMessage(seq=seq, topic=topic, key=key, body=body, created_at=created_at)
+        self._staged[seq] = message
+
+    def mark_delivered(self, seqs: Sequence[int], delivered_at: datetime) -> int:
+        changed = 0
+        for seq in set(seqs):
+            message = self._staged.get(seq) or self._base.messages.get(seq)
+            if message is not None and message.delivered_at is None:
+                self._staged[seq] = replace(message, delivered_at=delivered_at)
+                changed += 1
+        return changed
+
+    def apply(self) -> None:
+        self._base.messages.update(self._staged)
+
+
 class _Unit:
-    def __init__(self, ledger: LedgerUnit, records: _StagedRecords) -> None:
+    def __init__(
+        self,
+        ledger: LedgerUnit,
+        records: _StagedRecords,
+        orders: _StagedOrders,
+        outbox: _StagedOutbox,
+    ) -> None:
         self._ledger = ledger
         self._records = records
+        self._orders = orders
+        self._outbox = outbox
 
     @property
     def ledger(self) -> LedgerUnit:
@@ -85,11 +316,23 @@ class _Unit:
     def records(self) -> RecordWriter:
         return self._records
 
+    @property
+    def orders(self) -> OrderWriter:
+        return self._orders
+
+    @property
+    def outbox(self) -> OutboxWriter:
+        return self._outbox
+
 
 class _Reader:
-    def __init__(self, ledger: LedgerReader, records: _Records) -> None:
+    def __init__(
+        self, ledger: LedgerReader, records: _Records, orders: _Orders, outbox: _Outbox
+    ) -> None:
         self._ledger = ledger
         self._records = records
+        self._orders = orders
+        self._outbox = outbox
 
     @property
     def ledger(self) -> LedgerReader:
@@ -99,13 +342,24 @@ class _Reader:
     def records(self) -> RecordReader:
         return self._records
 
+    @property
+    def orders(self) -> OrderReader:
+        return self._orders
+
+    @property
+    def outbox(self) -> OutboxReader:
+        return self._outbox
+
 
 class MemoryBankStore:
-    """Books and their records in memory; lost when the process exits."""
+    """Books and everything kept beside them, in memory; lost when the process exits."""
 
     def __init__(self, ledger_store: MemoryStore | None = None) -> None:
         self._ledger_store = MemoryStore() if ledger_store is None else ledger_store
         self._records: dict[str, _Records] = {}
+        self._orders: dict[str, _Orders] = {}
+        self._outboxes: dict[str, _Outbox] = {}
+        self._seqs = itertools.count(1)
 
     @property
     def ledger_store(self) -> LedgerStore:
@@ -113,9 +367,13 @@ class MemoryBankStore:
 
     def transact(self, book_id: str, work: Callable[[BankUnit], T]) -> T:
         def run(ledger_unit: LedgerUnit) -> T:
-            staged = _StagedRecords(self._records.setdefault(book_id, _Records()))
-            result = work(_Unit(ledger_unit, staged))
-            staged.apply()
+            records = _StagedRecords(self._records.setdefault(book_id, _Records()))
+            orders = _StagedOrders(self._orders.setdefault(book_id, _Orders()))
+            outbox = _StagedOutbox(self._outboxes.setdefault(book_id, _Outbox()), self._seqs)
+            result = work(_Unit(ledger_unit, records, orders, outbox))
+            records.apply()
+            orders.apply()
+            outbox.apply()
             return result
 
         return self._ledger_store.transact(book_id, run)
@@ -123,4 +381,9 @@ class MemoryBankStore:
     @contextmanager
     def read(self, book_id: str) -> Iterator[BankReader]:
         ledger = self._ledger_store.read(book_id)
-        yield _Reader(ledger, self._records.setdefault(book_id, _Records()))
+        yield _Reader(
+            ledger,
+            self._records.setdefault(book_id, _Records()),
+            self._orders.setdefault(book_id, _Orders()),
+            self._outboxes.setdefault(book_id, _Outbox()),
+        )

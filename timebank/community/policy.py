@@ -19,6 +19,7 @@ __all__ = [
     "CATEGORY_COUNT_MAX",
     "DeathHandling",
     "GrantEligibility",
+    "OrderDeadlines",
     "PolicyRules",
     "Rounding",
     "age_on",
@@ -53,6 +54,15 @@ class GrantEligibility(Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     age_min: int = 0
     flags: frozenset[str] = frozenset()
+
+
+class OrderDeadlines(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How long a service order of one category may wait, in minutes."""
+
+    accept_within_minutes: int
+    """From the request until a volunteer accepts it."""
+    complete_within_minutes: int
+    """From acceptance (or the scheduled time, if later) until check-out."""
 
 
 class PolicyRules(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -111,9 +121,25 @@ class PolicyRules(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
     """Credits whose provenance is not itself a confirmation are held until confirmed."""
     expiry_days: int | None = None
     death_handling: DeathHandling = DeathHandling.KEEP
+    deadlines: OrderDeadlines = OrderDeadlines(
+        accept_within_minutes=24 * 60, complete_within_minutes=7 * 24 * 60
+    )
+    """Service-order deadlines of every category not in ``deadlines_by_category``."""
+    deadlines_by_category: dict[str, OrderDeadlines] = field(default_factory=dict)
+    escalation_chain: tuple[str, ...] = ("dispatcher", "community", "street")
+    """Who an overdue order goes to, in turn: level 1 is the first."""
+    escalate_every_minutes: int = 24 * 60
+    """How long each level has before the order goes up to the next."""
+    order_expires_after_minutes: int | None = 14 * 24 * 60
+    """An order not started this long after its request (or scheduled time) expires."""
+    offer_reminder_days: int = 14
+    """How long before an offer lapses its volunteer is reminded."""
 
     def weight_permille(self, category: str) -> int:
         return self.weights_permille.get(category, 1000)
+
+    def deadlines_of(self, category: str) -> OrderDeadlines:
+        return self.deadlines_by_category.get(category, self.deadlines)
 
 
 def policy_problems(rules: PolicyRules) -> list[str]:
@@ -164,6 +190,30 @@ def policy_problems(rules: PolicyRules) -> list[str]:
     )
     if any(age is not None and not 0 <= age <= 150 for age in ages):
         problems.append("ages must be 0 to 150")
+    problems.extend(_exchange_problems(rules))
+    return problems
+
+
+def _exchange_problems(rules: PolicyRules) -> list[str]:
+    problems: list[str] = []
+    deadlines = {"deadlines": rules.deadlines, **rules.deadlines_by_category}
+    for name, limits in deadlines.items():
+        for value in (limits.accept_within_minutes, limits.complete_within_minutes):
+            if not 1 <= value <= POLICY_MINUTES_MAX:
+                problems.append(f"deadlines of {name!r} must be 1 to {POLICY_MINUTES_MAX} minutes")
+                break
+    if len(rules.deadlines_by_category) > CATEGORY_COUNT_MAX:
+        problems.append(f"deadlines for at most {CATEGORY_COUNT_MAX} categories")
+    chain = rules.escalation_chain
+    if not 1 <= len(chain) <= 10 or any(not 0 < len(level) <= 32 for level in chain):
+        problems.append("escalation_chain has 1 to 10 levels of 1 to 32 characters")
+    expires = rules.order_expires_after_minutes
+    if expires is not None and not 1 <= expires <= POLICY_MINUTES_MAX:
+        problems.append(f"order_expires_after_minutes must be 1 to {POLICY_MINUTES_MAX}")
+    if not 1 <= rules.escalate_every_minutes <= POLICY_MINUTES_MAX:
+        problems.append(f"escalate_every_minutes must be 1 to {POLICY_MINUTES_MAX}")
+    if not 0 <= rules.offer_reminder_days <= 366:
+        problems.append("offer_reminder_days must be 0 to 366")
     return problems
 
 

@@ -20,7 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Protocol, TypeVar
+
+from msgspec import Struct
 
 from timebank.ledger.port import LedgerReader, LedgerStore, LedgerUnit
 
@@ -31,8 +34,16 @@ __all__ = [
     "BankReader",
     "BankStore",
     "BankUnit",
+    "OrderReader",
+    "OrderRow",
+    "OrderTally",
+    "OrderWriter",
+    "OutboxMessage",
+    "OutboxReader",
+    "OutboxWriter",
     "RecordReader",
     "RecordWriter",
+    "VolunteerTally",
 ]
 
 T = TypeVar("T")
@@ -71,8 +82,156 @@ class RecordWriter(RecordReader, Protocol):
         ...
 
 
+# --- service orders ------------------------------------------------------------------------
+
+
+class OrderRow(Struct, frozen=True, kw_only=True):
+    """The columns of a service order that a store indexes and reports on.
+
+    The whole order is the row's opaque ``body``; these columns are derived from
+    it by the facade on every write, so reports are computed by the store (in
+    SQL) without decoding bodies. Durations are whole seconds; ``month`` is the
+    local calendar month the order was requested in (``YYYY-MM``).
+    """
+
+    order_id: str
+    status: str
+    category: str
+    community: str
+    grid: str
+    recipient_id: str
+    volunteer_id: str | None
+    month: str
+    requested_at: datetime
+    due_at: datetime | None
+    """The next deadline (to accept, complete, expire or escalate further); None if none."""
+    cancelled: bool
+    processed: bool
+    """The order was completed (whatever came of it after)."""
+    on_time: bool
+    """Completed by its completion deadline."""
+    response_seconds: int | None
+    """From request to acceptance."""
+    completion_seconds: int | None
+    """From request to completion."""
+    rating: int | None
+    credited_minutes: int
+    """Minutes credited to the volunteer when the order was confirmed (0 before)."""
+    served_at: datetime | None
+    """When the service was completed (check-out)."""
+
+
+class OrderTally(Struct, frozen=True, kw_only=True):
+    """Counts and sums over the orders requested in one month, of one category in one grid."""
+
+    month: str
+    category: str
+    grid: str
+    requested: int
+    cancelled: int
+    processed: int
+    on_time: int
+    rated: int
+    satisfied: int
+    """Rated 4 or 5."""
+    rating_sum: int
+    responded: int
+    response_seconds: int
+    completion_seconds: int
+    credited_minutes: int
+
+
+class VolunteerTally(Struct, frozen=True, kw_only=True):
+    """One volunteer's completed orders (served in a period): count, minutes, ratings, last."""
+
+    volunteer_id: str
+    accepted: int
+    processed: int
+    credited_minutes: int
+    rating_sum: int
+    rating_count: int
+    last_served_at: datetime | None
+
+
+class OrderReader(Protocol):
+    """Reads of one book's service orders."""
+
+    def get(self, order_id: str) -> bytes | None:
+        """The body of an order, or None."""
+        ...
+
+    def scan(
+        self, *, status: str | None = None, after: str | None = None, limit: int
+    ) -> Sequence[tuple[str, bytes]]:
+        """Up to ``limit`` ``(order_id, body)`` pairs in id order (of one status, if given)."""
+        ...
+
+    def due(
+        self, before: datetime, *, after: str | None = None, limit: int
+    ) -> Sequence[tuple[str, bytes]]:
+        """Up to ``limit`` orders whose ``due_at`` is at or before ``before``, in id order."""
+        ...
+
+    def tally(self, first_month: str, last_month: str) -> Sequence[OrderTally]:
+        """One tally per (month, category, grid) of orders requested in the months given."""
+        ...
+
+    def volunteer_tally(
+        self, served_from: datetime | None = None, served_until: datetime | None = None
+    ) -> Sequence[VolunteerTally]:
+        """Per volunteer: orders accepted, and those completed (served) in ``[from, until)``."""
+        ...
+
+
+class OrderWriter(OrderReader, Protocol):
+    """Reads and writes of one book's service orders inside a unit of work."""
+
+    def put(self, row: OrderRow, body: bytes) -> None:
+        """Insert the order, or replace its columns and body."""
+        ...
+
+
+# --- outbox ----------------------------------------------------------------------------------
+
+
+class OutboxMessage(Struct, frozen=True, kw_only=True):
+    """A notification written in the same transaction as the change it reports."""
+
+    seq: int
+    """Increasing within a store; the delivery cursor."""
+    topic: str
+    key: str
+    body: str
+    """JSON text."""
+    created_at: datetime
+    delivered_at: datetime | None = None
+
+
+class OutboxReader(Protocol):
+    """Reads of one book's outbox."""
+
+    def pending(self, *, after: int | None = None, limit: int) -> Sequence[OutboxMessage]:
+        """Up to ``limit`` undelivered messages in ``seq`` order, after the cursor."""
+        ...
+
+
+class OutboxWriter(OutboxReader, Protocol):
+    """Writes to one book's outbox inside a unit of work."""
+
+    def add(self, topic: str, key: str, body: str, created_at: datetime) -> None:
+        """Queue a message; it commits (or not) with the unit."""
+        ...
+
+    def mark_delivered(self, seqs: Sequence[int], delivered_at: datetime) -> int:
+        """Mark undelivered messages delivered; returns how many were."""
+        ...
+
+
+# --- units ------------------------------------------------------------------------------------
+
+
 class BankUnit(Protocol):
-    """One atomic unit of work on a book: its ledger and its records."""
+    """One atomic unit of work on a book: its ledger, records, orders and outbox."""
 
     @property
     def ledger(self) -> LedgerUnit: ...
@@ -80,15 +239,27 @@ class BankUnit(Protocol):
     @property
     def records(self) -> RecordWriter: ...
 
+    @property
+    def orders(self) -> OrderWriter: ...
+
+    @property
+    def outbox(self) -> OutboxWriter: ...
+
 
 class BankReader(Protocol):
-    """A consistent read of a book: its ledger and its records."""
+    """A consistent read of a book: its ledger, records, orders and outbox."""
 
     @property
     def ledger(self) -> LedgerReader: ...
 
     @property
     def records(self) -> RecordReader: ...
+
+    @property
+    def orders(self) -> OrderReader: ...
+
+    @property
+    def outbox(self) -> OutboxReader: ...
 
 
 class BankStore(Protocol):

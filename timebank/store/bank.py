@@ -1,7 +1,8 @@
-"""``SqlBankStore``: the time bank's storage port, the ledger's tables plus ``records``.
+"""``SqlBankStore``: the time bank's storage port, the ledger's tables plus the bank's own.
 
-A bank unit is one of ``SqlStore``'s units of work with a ``SqlRecords`` on
-the same connection, so a credit and the record describing it commit
+A bank unit is one of ``SqlStore``'s units of work with a ``SqlRecords``, a
+``SqlOrders`` and a ``SqlOutbox`` on the same connection, so a credit, the
+records and order describing it and the notification announcing it commit
 together, and the unit is retried as a whole after a transient failure. The
 unit reads (and on PostgreSQL locks) the book's row before ``work`` runs:
 the ledger unit would otherwise take that lock only at its first ledger call,
@@ -21,6 +22,7 @@ from sqlalchemy.engine import URL
 
 from timebank.community.port import BankReader, BankUnit
 from timebank.ledger.port import LedgerReader, LedgerUnit
+from timebank.store.orders import SqlOrders, SqlOutbox
 from timebank.store.records import SqlRecords
 from timebank.store.store import SqlStore, open_store
 from timebank.store.unit import SqlUnit
@@ -34,16 +36,20 @@ T = TypeVar("T")
 class _Unit:
     ledger: LedgerUnit
     records: SqlRecords
+    orders: SqlOrders
+    outbox: SqlOutbox
 
 
 @dataclass(frozen=True, slots=True)
 class _Reader:
     ledger: LedgerReader
     records: SqlRecords
+    orders: SqlOrders
+    outbox: SqlOutbox
 
 
 class SqlBankStore:
-    """Books and their records in one SQL database. Safe to share between threads."""
+    """Books and everything kept beside them in one SQL database. Safe to share between threads."""
 
     def __init__(self, store: SqlStore) -> None:
         self._store = store
@@ -55,15 +61,27 @@ class SqlBankStore:
     def transact(self, book_id: str, work: Callable[[BankUnit], T]) -> T:
         def on_unit(connection: Connection, unit: SqlUnit) -> T:
             unit.head()  # the book's lock, first; an unknown book raises BookNotFound
-            return work(_Unit(ledger=unit, records=SqlRecords(connection, book_id)))
+            return work(
+                _Unit(
+                    ledger=unit,
+                    records=SqlRecords(connection, book_id),
+                    orders=SqlOrders(connection, book_id),
+                    outbox=SqlOutbox(connection, book_id),
+                )
+            )
 
         return self._store.run_unit(book_id, on_unit)
 
     @contextmanager
     def read(self, book_id: str) -> Iterator[BankReader]:
-        """A consistent snapshot of the book's ledger and records (one transaction)."""
+        """A consistent snapshot of the book's ledger, records, orders and outbox."""
         with self._store.read_snapshot(book_id) as (connection, ledger):
-            yield _Reader(ledger=ledger, records=SqlRecords(connection, book_id))
+            yield _Reader(
+                ledger=ledger,
+                records=SqlRecords(connection, book_id),
+                orders=SqlOrders(connection, book_id),
+                outbox=SqlOutbox(connection, book_id),
+            )
 
     def close(self) -> None:
         """Close the ledger store's pooled connections."""

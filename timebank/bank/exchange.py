@@ -1,0 +1,961 @@
+"""Use cases of the old-helping-old exchange: offers, needs and service orders.
+
+Each runs inside one unit of work (see ``context``). An order's transition is
+checked against ``TRANSITIONS`` before anything else happens, so an illegal
+one raises ``OrderTransitionNotAllowed`` and changes nothing. Acceptance holds
+the payer's reserved minutes; confirmation posts the credit (the credited
+minutes of the actual duration, never more than the reservation the payer
+agreed to); reject, cancel and expire void the hold. Deadlines escalate
+overdue orders up the policy's chain; each escalation, expiry and lapse
+reminder writes an outbox message in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+import msgspec
+from msgspec import Struct
+
+from timebank.bank.accounts import GIFTED, OWN, member_account
+from timebank.bank.context import Context
+from timebank.bank.members import NAME_LENGTH_MAX, check_choice, check_record_id, check_text
+from timebank.bank.minutes import (
+    check_minutes,
+    check_moment,
+    check_programme,
+    check_provider,
+    check_recipient,
+    check_redeem_age,
+    check_service,
+    net,
+    receive,
+    settle_hold,
+    spend,
+)
+from timebank.community.errors import (
+    CategoryUnknown,
+    NeedNotFound,
+    NeedNotOpen,
+    OfferNotFound,
+    OrderNotFound,
+    OrderTransitionNotAllowed,
+    ProviderNotEligible,
+    RatingOutOfRange,
+    ReasonRequired,
+    RecordExists,
+    ScheduleInvalid,
+    SelfDealing,
+)
+from timebank.community.exchange import (
+    HOLDING_STATUSES,
+    TRANSITIONS,
+    Need,
+    NeedStatus,
+    Offer,
+    Order,
+    OrderAction,
+    OrderStatus,
+    OrderStep,
+    Urgency,
+)
+from timebank.community.matching import WEEK_MINUTES, WINDOWS_MAX, Window
+from timebank.community.model import Credit, CreditStatus, Member, Provenance, Role
+from timebank.community.policy import PolicyRules
+from timebank.ledger import (
+    Hold,
+    IdempotencyConflict,
+    InsufficientMinutes,
+    Posting,
+    Side,
+    VoidHold,
+    debit,
+)
+
+__all__ = [
+    "DeadlineRun",
+    "accept_order",
+    "add_need",
+    "add_offer",
+    "cancel_order",
+    "close_need",
+    "close_order",
+    "complete_order",
+    "confirm_order",
+    "decline_order",
+    "dispatch_order",
+    "publish_order",
+    "rate_order",
+    "reject_order",
+    "request_order",
+    "run_deadlines",
+    "start_order",
+    "update_offer",
+    "withdraw_offer",
+]
+
+COORDINATE_METRES_MAX = 1_000_000
+DEADLINE_BATCH_MAX = 1_000
+_ENCODER = msgspec.json.Encoder()
+
+
+class DeadlineRun(Struct, frozen=True, kw_only=True):
+    """What one pass over the deadlines did."""
+
+    escalated: tuple[str, ...]
+    """Orders that went up a level of the escalation chain."""
+    expired: tuple[str, ...]
+    reminded: tuple[str, ...]
+    """Offers whose volunteers were reminded that they lapse soon."""
+    more: bool
+    """More orders were due than the batch allowed: run again."""
+
+
+# --- shared checks ------------------------------------------------------------------------
+
+
+def notify(ctx: Context, topic: str, key: str, **data: object) -> None:
+    """Queue an outbox message in this unit: it commits with the change it reports."""
+    body = {"book": ctx.book_id, "at": ctx.now, "actor": ctx.actor, **data}
+    ctx.unit.outbox.add(topic, key, _ENCODER.encode(body).decode(), ctx.now)
+
+
+def _check_category(rules: PolicyRules, category: object) -> str:
+    if type(category) is not str or not 0 < len(category) <= 64:
+        raise CategoryUnknown(category=str(category)[:64])
+    if rules.categories and category not in rules.categories:
+        raise CategoryUnknown(category=category)
+    return category
+
+
+def _check_windows(field: str, windows: object, *, required: bool) -> tuple[Window, ...]:
+    if not isinstance(windows, (list, tuple)) or not all(isinstance(w, Window) for w in windows):
+        raise ScheduleInvalid(field=field, reason="a list of weekly windows is needed")
+    if len(windows) > WINDOWS_MAX:
+        raise ScheduleInvalid(field=field, reason=f"at most {WINDOWS_MAX} windows")
+    if required and not windows:
+        raise ScheduleInvalid(field=field, reason="at least one window is needed")
+    return tuple(windows)
+
+
+def _check_date(field: str, value: object, *, optional: bool = False) -> date | None:
+    if value is None and optional:
+        return None
+    if type(value) is not date:
+        raise ScheduleInvalid(field=field, reason="a date is needed")
+    return value
+
+
+def _check_place(x_metres: object, y_metres: object) -> None:
+    if (x_metres is None) != (y_metres is None):
+        raise ScheduleInvalid(field="x_metres", reason="both coordinates, or neither")
+    for value in (x_metres, y_metres):
+        if value is not None and (
+            type(value) is not int or not -COORDINATE_METRES_MAX <= value <= COORDINATE_METRES_MAX
+        ):
+            reason = f"coordinates are whole metres within {COORDINATE_METRES_MAX}"
+            raise ScheduleInvalid(field="x_metres", reason=reason)
+
+
+def _volunteer(ctx: Context, member_id: str) -> Member:
+    member = ctx.active_member(member_id)
+    if Role.VOLUNTEER not in member.roles:
+        raise ProviderNotEligible(member_id=member_id, reason="not registered as a volunteer")
+    return member
+
+
+# --- the supply ledger (供给台账) ---------------------------------------------------------
+
+
+def add_offer(
+    ctx: Context,
+    *,
+    offer_id: str,
+    volunteer_id: str,
+    categories: Iterable[str],
+    windows: tuple[Window, ...],
+    unavailable_on: Iterable[date],
+    capacity_minutes_per_week: int,
+    starts_on: date | None,
+    ends_on: date | None,
+    grid: str | None,
+    x_metres: int | None,
+    y_metres: int | None,
+    note: str,
+) -> Offer:
+    """Record what a volunteer offers: categories, weekly windows, area and capacity."""
+    ctx.acting_for(volunteer_id, "offer service", coordinator_ok=True)
+    if ctx.records.offer(offer_id) is not None:
+        raise RecordExists(kind="offer", record_id=offer_id)
+    rules = ctx.policy().rules
+    volunteer = _volunteer(ctx, volunteer_id)
+    if not isinstance(categories, (list, tuple, set, frozenset)) or not categories:
+        raise CategoryUnknown(category=str(categories)[:64])
+    chosen = frozenset(_check_category(rules, c) for c in categories)
+    check_minutes("capacity_minutes_per_week", capacity_minutes_per_week)
+    if capacity_minutes_per_week > WEEK_MINUTES:
+        raise ScheduleInvalid(field="capacity_minutes_per_week", reason="more than a week")
+    start = ctx.today if starts_on is None else _check_date("starts_on", starts_on)
+    assert start is not None
+    end = _check_date("ends_on", ends_on, optional=True)
+    if end is not None and end < start:
+        raise ScheduleInvalid(field="ends_on", reason="the offer ends before it starts")
+    if not isinstance(unavailable_on, (list, tuple, set, frozenset)):
+        raise ScheduleInvalid(field="unavailable_on", reason="a list of dates is needed")
+    away = frozenset(_check_date("unavailable_on", d) for d in unavailable_on)
+    if len(away) > 366:
+        raise ScheduleInvalid(field="unavailable_on", reason="at most 366 dates")
+    _check_place(x_metres, y_metres)
+    offer = Offer(
+        offer_id=offer_id,
+        volunteer_id=volunteer_id,
+        categories=chosen,
+        windows=_check_windows("windows", windows, required=True),
+        unavailable_on=frozenset(d for d in away if d is not None),
+        community=volunteer.community,
+        grid=volunteer.grid if grid is None else check_text("grid", grid, NAME_LENGTH_MAX),
+        x_metres=x_metres,
+        y_metres=y_metres,
+        capacity_minutes_per_week=capacity_minutes_per_week,
+        starts_on=start,
+        ends_on=end,
+        note=check_text("note", note),
+        created_at=ctx.now,
+        actor=ctx.actor,
+    )
+    ctx.records.put_offer(offer)
+    return offer
+
+
+def _offer(ctx: Context, offer_id: str, action: str) -> Offer:
+    offer = ctx.records.offer(offer_id)
+    if offer is None:
+        raise OfferNotFound(offer_id=str(offer_id)[:128])
+    ctx.acting_for(offer.volunteer_id, action, coordinator_ok=True)
+    return offer
+
+
+def update_offer(
+    ctx: Context,
+    *,
+    offer_id: str,
+    windows: tuple[Window, ...] | None,
+    unavailable_on: Iterable[date] | None,
+    capacity_minutes_per_week: int | None,
+    ends_on: date | None,
+    never_expires: bool,
+) -> Offer:
+    """Change an offer's windows, exceptions, capacity or end (a new end clears the reminder)."""
+    offer = _offer(ctx, offer_id, "change an offer")
+    changes: dict[str, object] = {}
+    if windows is not None:
+        changes["windows"] = _check_windows("windows", windows, required=True)
+    if unavailable_on is not None:
+        if not isinstance(unavailable_on, (list, tuple, set, frozenset)):
+            raise ScheduleInvalid(field="unavailable_on", reason="a list of dates is needed")
+        changes["unavailable_on"] = frozenset(
+            d for d in (_check_date("unavailable_on", d) for d in unavailable_on) if d is not None
+        )
+    if capacity_minutes_per_week is not None:
+        check_minutes("capacity_minutes_per_week", capacity_minutes_per_week)
+        if capacity_minutes_per_week > WEEK_MINUTES:
+            raise ScheduleInvalid(field="capacity_minutes_per_week", reason="more than a week")
+        changes["capacity_minutes_per_week"] = capacity_minutes_per_week
+    if never_expires or ends_on is not None:
+        end = None if never_expires else _check_date("ends_on", ends_on)
+        if end is not None and end < offer.starts_on:
+            raise ScheduleInvalid(field="ends_on", reason="the offer ends before it starts")
+        changes["ends_on"] = end
+        changes["reminded_at"] = None
+    updated = msgspec.structs.replace(offer, **changes)
+    ctx.records.put_offer(updated)
+    return updated
+
+
+def withdraw_offer(ctx: Context, *, offer_id: str) -> Offer:
+    offer = _offer(ctx, offer_id, "withdraw an offer")
+    if offer.withdrawn_at is not None:
+        return offer
+    updated = msgspec.structs.replace(offer, withdrawn_at=ctx.now)
+    ctx.records.put_offer(updated)
+    return updated
+
+
+# --- the demand ledger (需求台账) ---------------------------------------------------------
+
+
+def _check_payer(ctx: Context, payer: object) -> str | None:
+    if payer is None:
+        return None
+    if type(payer) is not str:
+        raise ScheduleInvalid(field="payer", reason="recipient, gifted or a programme account")
+    if payer in ("recipient", "gifted"):
+        return payer
+    return check_programme(ctx, payer)
+
+
+def add_need(
+    ctx: Context,
+    *,
+    need_id: str,
+    recipient_id: str,
+    category: str,
+    once_at: datetime | None,
+    windows: tuple[Window, ...],
+    starts_on: date | None,
+    until: date | None,
+    grid: str | None,
+    x_metres: int | None,
+    y_metres: int | None,
+    urgency: Urgency,
+    estimated_minutes: int,
+    payer: str | None,
+    note: str,
+) -> Need:
+    """Record what a recipient needs: once at a time, or weekly in windows."""
+    on_behalf_of = ctx.acting_for(recipient_id, "post a need", coordinator_ok=True)
+    if ctx.records.need(need_id) is not None:
+        raise RecordExists(kind="need", record_id=need_id)
+    rules = ctx.policy().rules
+    recipient = ctx.active_member(recipient_id)
+    check_recipient(ctx, rules, recipient)
+    category = _check_category(rules, category)
+    check_service(rules, category, estimated_minutes)
+    weekly = _check_windows("windows", windows, required=False)
+    if (once_at is None) == (not weekly):
+        reason = "a need is either once (once_at) or weekly (windows), not both or neither"
+        raise ScheduleInvalid(field="once_at", reason=reason)
+    if once_at is not None:
+        check_moment("once_at", once_at)
+    start = (
+        (ctx.today if once_at is None else ctx.local_date(once_at))
+        if starts_on is None
+        else _check_date("starts_on", starts_on)
+    )
+    assert start is not None
+    end = _check_date("until", until, optional=True)
+    if end is not None and end < start:
+        raise ScheduleInvalid(field="until", reason="the need ends before it starts")
+    _check_place(x_metres, y_metres)
+    need = Need(
+        need_id=need_id,
+        recipient_id=recipient_id,
+        category=category,
+        once_at=once_at,
+        windows=weekly,
+        starts_on=start,
+        until=end,
+        community=recipient.community,
+        grid=recipient.grid if grid is None else check_text("grid", grid, NAME_LENGTH_MAX),
+        x_metres=x_metres,
+        y_metres=y_metres,
+        urgency=check_choice("urgency", Urgency, urgency),
+        estimated_minutes=estimated_minutes,
+        payer=_check_payer(ctx, payer),
+        note=check_text("note", note),
+        created_at=ctx.now,
+        actor=ctx.actor,
+        on_behalf_of=on_behalf_of,
+    )
+    ctx.records.put_need(need)
+    return need
+
+
+def close_need(ctx: Context, *, need_id: str) -> Need:
+    need = ctx.records.need(need_id)
+    if need is None:
+        raise NeedNotFound(need_id=str(need_id)[:128])
+    ctx.acting_for(need.recipient_id, "close a need", coordinator_ok=True)
+    updated = msgspec.structs.replace(need, status=NeedStatus.CLOSED)
+    ctx.records.put_need(updated)
+    return updated
+
+
+# --- service orders: requests -------------------------------------------------------------
+
+
+def _minutes(value: int) -> timedelta:
+    return timedelta(minutes=value)
+
+
+def request_order(
+    ctx: Context,
+    *,
+    order_id: str,
+    need_id: str | None,
+    recipient_id: str | None,
+    category: str | None,
+    estimated_minutes: int | None,
+    scheduled_at: datetime | None,
+    payer: str | None,
+    urgency: Urgency | None,
+) -> Order:
+    """Order a service (点单): from a need in the demand ledger, or directly."""
+    existing = ctx.orders.get(order_id)
+    if existing is not None:
+        if need_id is not None and existing.need_id != need_id:
+            raise IdempotencyConflict(transaction_id=order_id, field="need_id")
+        if recipient_id is not None and existing.recipient_id != recipient_id:
+            raise IdempotencyConflict(transaction_id=order_id, field="recipient_id")
+        return existing
+    policy = ctx.policy()
+    rules = policy.rules
+    need: Need | None = None
+    if need_id is not None:
+        need = ctx.records.need(check_record_id("need_id", need_id, 64))
+        if need is None:
+            raise NeedNotFound(need_id=need_id)
+        if need.status is not NeedStatus.OPEN:
+            raise NeedNotOpen(need_id=need_id)
+        recipient_id = need.recipient_id
+        category = need.category if category is None else category
+        estimated_minutes = (
+            need.estimated_minutes if estimated_minutes is None else estimated_minutes
+        )
+        payer = need.payer if payer is None else payer
+        urgency = need.urgency if urgency is None else urgency
+        if scheduled_at is None:
+            scheduled_at = need.once_at
+    if recipient_id is None:
+        raise ScheduleInvalid(field="recipient_id", reason="a need or a recipient is needed")
+    on_behalf_of = ctx.acting_for(recipient_id, "order a service", coordinator_ok=True)
+    recipient = ctx.active_member(recipient_id)
+    check_recipient(ctx, rules, recipient)
+    category = _check_category(rules, category)
+    if estimated_minutes is None:
+        raise ScheduleInvalid(field="estimated_minutes", reason="an estimate is needed")
+    reserved = check_service(rules, category, estimated_minutes)
+    if scheduled_at is not None:
+        check_moment("scheduled_at", scheduled_at)
+        if need is not None and not _within(need, ctx.local_date(scheduled_at)):
+            raise ScheduleInvalid(field="scheduled_at", reason="outside the need's dates")
+    chosen_urgency = (
+        Urgency.NORMAL if urgency is None else check_choice("urgency", Urgency, urgency)
+    )
+    deadlines = rules.deadlines_of(category)
+    accept_due = ctx.now + _minutes(deadlines.accept_within_minutes)
+    expires = rules.order_expires_after_minutes
+    start = max(ctx.now, scheduled_at) if scheduled_at is not None else ctx.now
+    order = Order(
+        order_id=order_id,
+        need_id=need_id,
+        recipient_id=recipient_id,
+        category=category,
+        community=recipient.community if need is None else need.community,
+        grid=recipient.grid if need is None else need.grid,
+        x_metres=None if need is None else need.x_metres,
+        y_metres=None if need is None else need.y_metres,
+        urgency=chosen_urgency,
+        estimated_minutes=estimated_minutes,
+        reserved_minutes=reserved,
+        payer=_check_payer(ctx, payer),
+        scheduled_at=scheduled_at,
+        policy_version=policy.version,
+        requested_at=ctx.now,
+        accept_due_at=accept_due,
+        expires_at=None if expires is None else start + _minutes(expires),
+        escalate_at=accept_due,
+        history=(
+            OrderStep(
+                action=OrderAction.REQUEST,
+                status=OrderStatus.REQUESTED,
+                at=ctx.now,
+                actor=ctx.actor,
+                on_behalf_of=on_behalf_of,
+            ),
+        ),
+    )
+    ctx.orders.put(order)
+    return order
+
+
+def _within(need: Need, day: date) -> bool:
+    return need.starts_on <= day and (need.until is None or day <= need.until)
+
+
+# --- service orders: transitions ------------------------------------------------------------
+
+
+def _order(ctx: Context, order_id: str) -> Order:
+    order = ctx.orders.get(order_id)
+    if order is None:
+        raise OrderNotFound(order_id=str(order_id)[:128])
+    return order
+
+
+def _allow(order: Order, action: OrderAction) -> None:
+    statuses, _ = TRANSITIONS[action]
+    if order.status not in statuses:
+        raise OrderTransitionNotAllowed(
+            order_id=order.order_id, status=order.status.value, action=action.value
+        )
+
+
+def _advance(
+    ctx: Context,
+    order: Order,
+    action: OrderAction,
+    *,
+    on_behalf_of: str | None = None,
+    note: str = "",
+    **changes: object,
+) -> Order:
+    _, target = TRANSITIONS[action]
+    status = order.status if target is None else target
+    step = OrderStep(
+        action=action,
+        status=status,
+        at=ctx.now,
+        actor=ctx.actor,
+        on_behalf_of=on_behalf_of,
+        note=note,
+    )
+    updated = msgspec.structs.replace(
+        order, status=status, history=(*order.history, step), **changes
+    )
+    ctx.orders.put(updated)
+    return updated
+
+
+def _for_recipient(ctx: Context, order: Order, action: str) -> str | None:
+    """The recipient, their proxy, or a coordinator acts on the recipient's side."""
+    return ctx.acting_for(order.recipient_id, action, coordinator_ok=True)
+
+
+def _for_volunteer(ctx: Context, order: Order, volunteer_id: str, action: str) -> str | None:
+    return ctx.acting_for(volunteer_id, action, coordinator_ok=True)
+
+
+def _reason(action: str, reason: object) -> str:
+    if type(reason) is not str or not reason.strip():
+        raise ReasonRequired(action=action)
+    return check_text("reason", reason)
+
+
+def dispatch_order(ctx: Context, *, order_id: str, volunteer_id: str) -> Order:
+    """A coordinator dispatches the order to one volunteer (派单)."""
+    ctx.require_coordinator("dispatch an order")
+    order = _order(ctx, order_id)
+    _allow(order, OrderAction.DISPATCH)
+    rules = ctx.policy().rules
+    _eligible(ctx, rules, order, volunteer_id)
+    updated = _advance(ctx, order, OrderAction.DISPATCH, dispatched_to=volunteer_id)
+    notify(ctx, "order.dispatched", volunteer_id, order=order_id, category=order.category)
+    return updated
+
+
+def publish_order(ctx: Context, *, order_id: str) -> Order:
+    """A coordinator publishes the order for any eligible volunteer to claim."""
+    ctx.require_coordinator("publish an order")
+    order = _order(ctx, order_id)
+    _allow(order, OrderAction.PUBLISH)
+    return _advance(ctx, order, OrderAction.PUBLISH)
+
+
+def decline_order(ctx: Context, *, order_id: str, reason: str) -> Order:
+    """The volunteer it was dispatched to declines: the order waits to be dispatched again."""
+    order = _order(ctx, order_id)
+    _allow(order, OrderAction.DECLINE)
+    assert order.dispatched_to is not None
+    on_behalf_of = _for_volunteer(ctx, order, order.dispatched_to, "decline an order")
+    note = _reason("decline an order", reason)
+    return _advance(
+        ctx, order, OrderAction.DECLINE, on_behalf_of=on_behalf_of, note=note, dispatched_to=None
+    )
+
+
+def _eligible(ctx: Context, rules: PolicyRules, order: Order, volunteer_id: str) -> Member:
+    if volunteer_id == order.recipient_id:
+        raise SelfDealing(member_id=volunteer_id, action="serve")
+    volunteer = ctx.active_member(volunteer_id)
+    check_provider(ctx, rules, volunteer, group=False)
+    return volunteer
+
+
+def _payer_debits(
+    ctx: Context, rules: PolicyRules, order: Order, minutes: int
+) -> tuple[str, list[Posting]]:
+    payer = order.payer
+    if payer is None:
+        recipient = ctx.member(order.recipient_id)
+        if recipient.flags & rules.subsidised_flags and rules.subsidised_payer is not None:
+            payer = rules.subsidised_payer
+        else:
+            payer = rules.payer_default
+    if payer in ("recipient", "gifted"):
+        saver = ctx.active_member(order.recipient_id)
+        check_redeem_age(ctx, rules, saver)
+        if payer == "recipient":
+            return member_account(saver.member_id), spend(ctx, rules, saver.member_id, minutes)
+        gifted = member_account(saver.member_id, GIFTED)
+        available = ctx.account(gifted).available_minutes
+        if available < minutes:
+            raise InsufficientMinutes(
+                account_id=gifted,
+                available_minutes=available,
+                requested_minutes=minutes,
+                balance_minutes_min=0,
+            )
+        return gifted, [debit(gifted, minutes)]
+    account = check_programme(ctx, payer)
+    return account, [debit(account, minutes)]
+
+
+def accept_order(ctx: Context, *, order_id: str, volunteer_id: str) -> Order:
+    """A volunteer accepts (接单): the payer's reserved minutes are held for them."""
+    order = _order(ctx, order_id)
+    _allow(order, OrderAction.ACCEPT)
+    on_behalf_of = _for_volunteer(ctx, order, volunteer_id, "accept an order")
+    if order.status is OrderStatus.DISPATCHED and order.dispatched_to != volunteer_id:
+        raise OrderTransitionNotAllowed(
+            order_id=order_id, status=order.status.value, action="be accepted by another volunteer"
+        )
+    policy = ctx.policy()
+    rules = policy.rules
+    _eligible(ctx, rules, order, volunteer_id)
+    ctx.active_member(order.recipient_id)
+    reserved = check_service(rules, order.category, order.estimated_minutes)
+    payer_account, debits = _payer_debits(ctx, rules, order, reserved)
+    credits = receive(ctx, rules, volunteer_id, reserved, OWN, overflow=True)
+    hold_id = ctx.fresh_id(f"order.{order_id}")
+    metadata = {
+        "kind": "order",
+        "policy_version": str(policy.version),
+        "actor": ctx.actor,
+        "order": order_id,
+        "category": order.category,
+        "provider": volunteer_id,
+        "recipient": order.recipient_id,
+    }
+    ctx.submit(
+        Hold(
+            transaction_id=hold_id,
+            postings=net([*debits, *credits]),
+            code="order",
+            metadata=metadata,
+        )
+    )
+    complete_due = max(ctx.now, order.scheduled_at or ctx.now) + _minutes(
+        rules.deadlines_of(order.category).complete_within_minutes
+    )
+    return _advance(
+        ctx,
+        order,
+        OrderAction.ACCEPT,
+        on_behalf_of=on_behalf_of,
+        volunteer_id=volunteer_id,
+        dispatched_to=volunteer_id,
+        payer_account=payer_account,
+        hold_id=hold_id,
+        reserved_minutes=reserved,
+        policy_version=policy.version,
+        accepted_at=ctx.now,
+        complete_due_at=complete_due,
+        escalation_level=0,
+        escalate_at=complete_due,
+    )
+
+
+def start_order(ctx: Context, *, order_id: str) -> Order:
+    """The volunteer checks in."""
+    order = _order(ctx, order_id)
+    _allow(order, OrderAction.START)
+    assert order.volunteer_id is not None
+    on_behalf_of = _for_volunteer(ctx, order, order.volunteer_id, "check in")
+    return _advance(ctx, order, OrderAction.START, on_behalf_of=on_behalf_of, started_at=ctx.now)
+
+
+def complete_order(ctx: Context, *, order_id: str, actual_minutes: int) -> Order:
+    """The volunteer checks out with the minutes actually served (办结)."""
+    order = _order(ctx, order_id)
+    _allow(order, OrderAction.COMPLETE)
+    assert order.volunteer_id is not None
+    on_behalf_of = _for_volunteer(ctx, order, order.volunteer_id, "check out")
+    policy = ctx.records.policy(order.policy_version)
+    assert policy is not None
+    check_service(policy.rules, order.category, actual_minutes)
+    return _advance(
+        ctx,
+        order,
+        OrderAction.COMPLETE,
+        on_behalf_of=on_behalf_of,
+        completed_at=ctx.now,
+        actual_minutes=actual_minutes,
+        escalate_at=None,
+    )
+
+
+def _confirmation(ctx: Context, order: Order) -> Provenance:
+    if ctx.is_coordinator(ctx.actor) and ctx.actor != order.recipient_id:
+        return Provenance.ORGANISATION_CONFIRMATION
+    return Provenance.RECIPIENT_CONFIRMATION
+
+
+def confirm_order(ctx: Context, *, order_id: str) -> Order:
+    """The recipient, a proxy or a coordinator confirms: the credit posts through the rules."""
+    order = _order(ctx, order_id)
+    _allow(order, OrderAction.CONFIRM)
+    on_behalf_of = _for_recipient(ctx, order, "confirm a service")
+    assert order.volunteer_id is not None
+    assert order.hold_id is not None
+    assert order.actual_minutes is not None
+    assert order.payer_account is not None
+    policy = ctx.records.policy(order.policy_version)
+    assert policy is not None
+    credited = min(
+        check_service(policy.rules, order.category, order.actual_minutes), order.reserved_minutes
+    )
+    confirmation = _confirmation(ctx, order)
+    credit_id = f"order-{order_id}"
+    metadata = {
+        "kind": "service",
+        "policy_version": str(order.policy_version),
+        "actor": ctx.actor,
+        "category": order.category,
+        "raw_minutes": str(order.actual_minutes),
+        "credited_minutes": str(credited),
+        "provenance": Provenance.CHECK_IN_OUT.value,
+        "confirmation": confirmation.value,
+        "provider": order.volunteer_id,
+        "recipient": order.recipient_id,
+        "order": order_id,
+        "credit": credit_id,
+    }
+    if on_behalf_of is not None:
+        metadata["on_behalf_of"] = on_behalf_of
+    posted = settle_hold(
+        ctx,
+        hold_id=order.hold_id,
+        minutes=credited,
+        held_minutes=order.reserved_minutes,
+        transaction_id=ctx.fresh_id(f"served.{order_id}"),
+        release_id=f"settled.{order_id}",
+        code="service",
+        metadata=metadata,
+    )
+    provider_account = member_account(order.volunteer_id)
+    to_provider = sum(
+        p.amount_minutes
+        for p in posted.postings
+        if p.side is Side.CREDIT and p.account_id.startswith(provider_account)
+    )
+    overflow = [
+        p.account_id
+        for p in posted.postings
+        if p.side is Side.CREDIT and not p.account_id.startswith(provider_account)
+    ]
+    assert order.completed_at is not None
+    ctx.records.put_credit(
+        Credit(
+            credit_id=credit_id,
+            provider_id=order.volunteer_id,
+            recipient_id=order.recipient_id,
+            payer_account=order.payer_account,
+            category=order.category,
+            raw_minutes=order.actual_minutes,
+            credited_minutes=credited,
+            provenance=Provenance.CHECK_IN_OUT,
+            policy_version=order.policy_version,
+            served_at=order.completed_at,
+            place=order.grid,
+            status=CreditStatus.POSTED,
+            transaction_id=order.hold_id,
+            recorded_at=ctx.now,
+            actor=ctx.actor,
+            on_behalf_of=on_behalf_of,
+            provider_minutes=to_provider,
+            provider_account=provider_account,
+            overflow_account=overflow[0] if overflow else None,
+            settled_transaction_id=posted.transaction_id,
+            confirmation=confirmation,
+            confirmed_by=ctx.actor,
+            note=f"order {order_id}",
+        )
+    )
+    return _advance(
+        ctx,
+        order,
+        OrderAction.CONFIRM,
+        on_behalf_of=on_behalf_of,
+        credit_id=credit_id,
+        credited_minutes=credited,
+        settled_transaction_id=posted.transaction_id,
+        confirmed_at=ctx.now,
+    )
+
+
+def _void(ctx: Context, order: Order, action: str, note: str) -> str | None:
+    """Release the order's hold, if it holds one; returns the void's transaction id."""
+    if not order.holding or order.hold_id is None:
+        return None
+    voided = ctx.submit(
+        VoidHold(
+            transaction_id=ctx.fresh_id(f"{action}.{order.order_id}"),
+            hold_id=order.hold_id,
+            code=action,
+            metadata={
+                "kind": action,
+                "policy_version": str(order.policy_version),
+                "actor": ctx.actor,
+                "order": order.order_id,
+                "reason": note[:200],
+            },
+        )
+    )
+    return voided.transaction_id
+
+
+def reject_order(ctx: Context, *, order_id: str, reason: str) -> Order:
+    """The recipient (or proxy, or coordinator) rejects the completed work: nothing is paid."""
+    order = _order(ctx, order_id)
+    _allow(order, OrderAction.REJECT)
+    on_behalf_of = _for_recipient(ctx, order, "reject a service")
+    note = _reason("reject a service", reason)
+    voided = _void(ctx, order, "rejected", note)
+    return _advance(
+        ctx,
+        order,
+        OrderAction.REJECT,
+        on_behalf_of=on_behalf_of,
+        note=note,
+        settled_transaction_id=voided,
+        escalate_at=None,
+    )
+
+
+def cancel_order(ctx: Context, *, order_id: str, reason: str) -> Order:
+    """The recipient's side or a coordinator cancels an unfinished order; any hold is voided."""
+    order = _order(ctx, order_id)
+    _allow(order, OrderAction.CANCEL)
+    on_behalf_of = _for_recipient(ctx, order, "cancel an order")
+    note = _reason("cancel an order", reason)
+    voided = _void(ctx, order, "cancelled", note)
+    return _advance(
+        ctx,
+        order,
+        OrderAction.CANCEL,
+        on_behalf_of=on_behalf_of,
+        note=note,
+        settled_transaction_id=voided,
+        escalate_at=None,
+    )
+
+
+def rate_order(ctx: Context, *, order_id: str, rating: int, comment: str) -> Order:
+    """The recipient (or their proxy) rates a confirmed service, 1 to 5."""
+    order = _order(ctx, order_id)
+    _allow(order, OrderAction.RATE)
+    on_behalf_of = _for_recipient(ctx, order, "rate a service")
+    if type(rating) is not int or not 1 <= rating <= 5:
+        raise RatingOutOfRange(rating=repr(rating)[:16])
+    return _advance(
+        ctx,
+        order,
+        OrderAction.RATE,
+        on_behalf_of=on_behalf_of,
+        rating=rating,
+        comment=check_text("comment", comment),
+    )
+
+
+def close_order(ctx: Context, *, order_id: str, follow_up: str) -> Order:
+    """A coordinator closes out the order (销号) with the follow-up visit's record (回访)."""
+    ctx.require_coordinator("close out an order")
+    order = _order(ctx, order_id)
+    _allow(order, OrderAction.CLOSE)
+    note = _reason("close out an order", follow_up)
+    return _advance(ctx, order, OrderAction.CLOSE, follow_up=note, closed_at=ctx.now)
+
+
+# --- deadlines and escalation ---------------------------------------------------------------
+
+
+def run_deadlines(ctx: Context, *, limit: int) -> DeadlineRun:
+    """Escalate overdue orders, expire stale ones, remind volunteers of lapsing offers."""
+    ctx.require_coordinator("run the deadlines")
+    if type(limit) is not int or not 1 <= limit <= DEADLINE_BATCH_MAX:
+        raise ScheduleInvalid(field="limit", reason=f"1 to {DEADLINE_BATCH_MAX}")
+    rules = ctx.policy().rules
+    escalated: list[str] = []
+    expired: list[str] = []
+    due = ctx.orders.due(ctx.now, limit=limit + 1)
+    for order in due[:limit]:
+        statuses, _ = TRANSITIONS[OrderAction.EXPIRE]
+        if (
+            order.expires_at is not None
+            and order.expires_at <= ctx.now
+            and order.status in statuses
+        ):
+            voided = _void(ctx, order, "expired", "not started in time")
+            _advance(
+                ctx,
+                order,
+                OrderAction.EXPIRE,
+                note="not started in time",
+                settled_transaction_id=voided,
+                escalate_at=None,
+            )
+            notify(ctx, "order.expired", order.order_id, order=order.order_id, status=order.status)
+            expired.append(order.order_id)
+        elif order.escalate_at is not None and order.escalate_at <= ctx.now:
+            _escalate(ctx, rules, order)
+            escalated.append(order.order_id)
+    reminded = _remind(ctx, rules)
+    return DeadlineRun(
+        escalated=tuple(escalated),
+        expired=tuple(expired),
+        reminded=reminded,
+        more=len(due) > limit,
+    )
+
+
+def _escalate(ctx: Context, rules: PolicyRules, order: Order) -> None:
+    chain = rules.escalation_chain
+    level = min(order.escalation_level + 1, len(chain))
+    to = chain[level - 1]
+    next_at = ctx.now + _minutes(rules.escalate_every_minutes) if level < len(chain) else None
+    phase = "completion" if order.status in HOLDING_STATUSES else "acceptance"
+    _advance(
+        ctx,
+        order,
+        OrderAction.ESCALATE,
+        note=f"overdue for {phase}; escalated to {to}",
+        escalation_level=level,
+        escalate_at=next_at,
+    )
+    notify(
+        ctx,
+        "order.escalated",
+        order.order_id,
+        order=order.order_id,
+        level=level,
+        to=to,
+        community=order.community,
+        grid=order.grid,
+        overdue_for=phase,
+        status=order.status,
+    )
+
+
+def _remind(ctx: Context, rules: PolicyRules) -> tuple[str, ...]:
+    horizon = ctx.today + timedelta(days=rules.offer_reminder_days)
+    reminded = []
+    for offer in ctx.records.offers():
+        if (
+            offer.ends_on is not None
+            and offer.reminded_at is None
+            and offer.withdrawn_at is None
+            and ctx.today <= offer.ends_on <= horizon
+        ):
+            ctx.records.put_offer(msgspec.structs.replace(offer, reminded_at=ctx.now))
+            notify(
+                ctx,
+                "offer.lapsing",
+                offer.volunteer_id,
+                offer=offer.offer_id,
+                volunteer=offer.volunteer_id,
+                ends_on=offer.ends_on,
+            )
+            reminded.append(offer.offer_id)
+    return tuple(reminded)

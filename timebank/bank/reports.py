@@ -1,0 +1,475 @@
+"""The reports coordinators run, as data (the API and CLI export them).
+
+Service-order figures come from the store's aggregates (``OrderReader.tally``
+and ``volunteer_tally``: SQL ``GROUP BY`` on a database), never from loading
+orders. Rates are exact: a ``Rate`` keeps its numerator and denominator and
+gives the percentage as a ``Decimal`` rounded half up to two places, so 2,853
+satisfied of 2,860 rated reads 99.76.
+
+Definitions:
+
+- *processing rate* (处理率): orders completed / orders requested less those
+  cancelled (expired and rejected orders count against it);
+- *on-time rate*: completed by the completion deadline / completed;
+- *satisfaction rate* (满意率): rated 4 or 5 / rated;
+- *average response*: minutes from request to acceptance, over accepted orders;
+- *average completion*: minutes from request to check-out, over completed ones.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from msgspec import Struct
+
+from timebank.bank.context import Snapshot
+from timebank.community.errors import ReportPeriodInvalid
+from timebank.community.exchange import NeedStatus, WishStatus
+from timebank.community.model import CreditStatus, MemberStatus
+from timebank.community.policy import age_on
+from timebank.community.port import OrderTally
+
+__all__ = [
+    "CohortLiability",
+    "ForecastYear",
+    "GapLine",
+    "InactiveMember",
+    "LiabilityForecast",
+    "OrderReport",
+    "OrderStats",
+    "Rate",
+    "VolunteerOfMonth",
+    "WishAdoption",
+    "inactive_members",
+    "liability_forecast",
+    "order_report",
+    "supply_demand_gap",
+    "volunteer_board",
+    "wish_adoption",
+]
+
+_CENT = Decimal("0.01")
+MONTHS_MAX = 120
+
+
+class Rate(Struct, frozen=True, kw_only=True):
+    """``numerator`` of ``denominator``, with the percentage (None when nothing to count)."""
+
+    numerator: int
+    denominator: int
+    percent: Decimal | None
+
+    @classmethod
+    def of(cls, numerator: int, denominator: int) -> Rate:
+        percent = (
+            None
+            if denominator == 0
+            else (Decimal(100 * numerator) / Decimal(denominator)).quantize(_CENT, ROUND_HALF_UP)
+        )
+        return cls(numerator=numerator, denominator=denominator, percent=percent)
+
+
+class OrderStats(Struct, frozen=True, kw_only=True):
+    """The figures of a set of orders; ``month``, ``category`` or ``grid`` empty means all."""
+
+    month: str = ""
+    category: str = ""
+    grid: str = ""
+    requested: int
+    cancelled: int
+    processed: int
+    processing_rate: Rate
+    on_time_rate: Rate
+    satisfaction_rate: Rate
+    mean_rating: Decimal | None
+    average_response_minutes: int | None
+    average_completion_minutes: int | None
+    credited_minutes: int
+
+
+class OrderReport(Struct, frozen=True, kw_only=True):
+    first_month: str
+    last_month: str
+    total: OrderStats
+    by_month: tuple[OrderStats, ...]
+    by_category: tuple[OrderStats, ...]
+    by_grid: tuple[OrderStats, ...]
+    lines: tuple[OrderStats, ...]
+    """One per (month, category, grid) that had orders."""
+
+
+def check_month(field: str, value: object) -> str:
+    ok = type(value) is str and len(value) == 7 and value[4] == "-"
+    if ok:
+        assert isinstance(value, str)
+        year, month = value[:4], value[5:]
+        ok = year.isdigit() and month.isdigit() and 1 <= int(month) <= 12
+    if not ok:
+        raise ReportPeriodInvalid(
+            field=field, reason=f"a month is YYYY-MM, not {str(value)[:16]!r}"
+        )
+    assert isinstance(value, str)
+    return value
+
+
+def _months_between(first: str, last: str) -> int:
+    return (int(last[:4]) - int(first[:4])) * 12 + int(last[5:]) - int(first[5:]) + 1
+
+
+def _stats(tallies: Iterable[OrderTally], **labels: str) -> OrderStats:
+    t: dict[str, int] = defaultdict(int)
+    for tally in tallies:
+        for name in (
+            "requested",
+            "cancelled",
+            "processed",
+            "on_time",
+            "rated",
+            "satisfied",
+            "rating_sum",
+            "responded",
+            "response_seconds",
+            "completion_seconds",
+            "credited_minutes",
+        ):
+            t[name] += getattr(tally, name)
+    rated = t["rated"]
+    return OrderStats(
+        requested=t["requested"],
+        cancelled=t["cancelled"],
+        processed=t["processed"],
+        processing_rate=Rate.of(t["processed"], t["requested"] - t["cancelled"]),
+        on_time_rate=Rate.of(t["on_time"], t["processed"]),
+        satisfaction_rate=Rate.of(t["satisfied"], rated),
+        mean_rating=(
+            None if not rated else (Decimal(t["rating_sum"]) / rated).quantize(_CENT, ROUND_HALF_UP)
+        ),
+        average_response_minutes=(
+            None if not t["responded"] else round(t["response_seconds"] / 60 / t["responded"])
+        ),
+        average_completion_minutes=(
+            None if not t["processed"] else round(t["completion_seconds"] / 60 / t["processed"])
+        ),
+        credited_minutes=t["credited_minutes"],
+        **labels,
+    )
+
+
+def order_report(snap: Snapshot, first_month: str, last_month: str) -> OrderReport:
+    """Processing, on-time and satisfaction rates and times, per month, category and grid."""
+    first = check_month("first_month", first_month)
+    last = check_month("last_month", last_month)
+    if not 1 <= _months_between(first, last) <= MONTHS_MAX:
+        raise ReportPeriodInvalid(field="last_month", reason=f"1 to {MONTHS_MAX} months from first")
+    tallies = list(snap.orders.tallies(first, last))
+
+    def grouped(key: str) -> tuple[OrderStats, ...]:
+        groups: dict[str, list[OrderTally]] = defaultdict(list)
+        for tally in tallies:
+            groups[getattr(tally, key)].append(tally)
+        return tuple(_stats(groups[value], **{key: value}) for value in sorted(groups))
+
+    return OrderReport(
+        first_month=first,
+        last_month=last,
+        total=_stats(tallies),
+        by_month=grouped("month"),
+        by_category=grouped("category"),
+        by_grid=grouped("grid"),
+        lines=tuple(_stats([t], month=t.month, category=t.category, grid=t.grid) for t in tallies),
+    )
+
+
+# --- the monthly volunteer board (好人榜) ---------------------------------------------------
+
+
+class VolunteerOfMonth(Struct, frozen=True, kw_only=True):
+    place: int
+    member_id: str
+    name: str
+    community: str
+    orders: int
+    credited_minutes: int
+    mean_rating: Decimal | None
+
+
+def _local_midnight(snap: Snapshot, day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=snap.zone).astimezone(UTC)
+
+
+def month_range(snap: Snapshot, month: str) -> tuple[datetime, datetime]:
+    first = date(int(month[:4]), int(month[5:]), 1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return _local_midnight(snap, first), _local_midnight(snap, following)
+
+
+def volunteer_board(snap: Snapshot, month: str, limit: int) -> list[VolunteerOfMonth]:
+    """The month's volunteers by minutes credited for completed orders, then orders, then id."""
+    start, end = month_range(snap, check_month("month", month))
+    tallies = [t for t in snap.orders.volunteers(start, end) if t.processed]
+    tallies.sort(key=lambda t: (-t.credited_minutes, -t.processed, t.volunteer_id))
+    board = []
+    for place, tally in enumerate(tallies[:limit], start=1):
+        member = snap.records.member(tally.volunteer_id)
+        board.append(
+            VolunteerOfMonth(
+                place=place,
+                member_id=tally.volunteer_id,
+                name="" if member is None else member.name,
+                community="" if member is None else member.community,
+                orders=tally.processed,
+                credited_minutes=tally.credited_minutes,
+                mean_rating=(
+                    None
+                    if not tally.rating_count
+                    else (Decimal(tally.rating_sum) / tally.rating_count).quantize(
+                        _CENT, ROUND_HALF_UP
+                    )
+                ),
+            )
+        )
+    return board
+
+
+# --- micro-wishes --------------------------------------------------------------------------
+
+
+class WishAdoption(Struct, frozen=True, kw_only=True):
+    community: str
+    """Empty: every community."""
+    posted: int
+    adopted: int
+    fulfilled: int
+    confirmed: int
+    adoption_rate: Rate
+
+
+_ADOPTED = frozenset({WishStatus.ADOPTED, WishStatus.FULFILLED, WishStatus.CONFIRMED})
+
+
+def wish_adoption(snap: Snapshot, community: str | None) -> WishAdoption:
+    """How many micro-wishes were adopted (withdrawn ones left out)."""
+    wishes = [
+        w for w in snap.records.wishes(community=community) if w.status != WishStatus.WITHDRAWN
+    ]
+    adopted = sum(w.status in _ADOPTED for w in wishes)
+    return WishAdoption(
+        community=community or "",
+        posted=len(wishes),
+        adopted=adopted,
+        fulfilled=sum(w.status in (WishStatus.FULFILLED, WishStatus.CONFIRMED) for w in wishes),
+        confirmed=sum(w.status is WishStatus.CONFIRMED for w in wishes),
+        adoption_rate=Rate.of(adopted, len(wishes)),
+    )
+
+
+# --- supply versus demand -------------------------------------------------------------------
+
+
+class GapLine(Struct, frozen=True, kw_only=True):
+    """A week's offered against needed minutes for one category in one grid."""
+
+    category: str
+    grid: str
+    supply_minutes: int
+    """Weekly capacity of active offers of the category (an offer counts in each category)."""
+    demand_minutes: int
+    """Estimated minutes of open needs falling in the week."""
+    gap_minutes: int
+    """Demand less supply: positive where volunteers are short."""
+
+
+def supply_demand_gap(snap: Snapshot, week_start: date) -> list[GapLine]:
+    """Supply against demand per category and grid for the week starting ``week_start``."""
+    if type(week_start) is not date:
+        raise ReportPeriodInvalid(field="week_start", reason="a date is needed")
+    days = [week_start + timedelta(days=n) for n in range(7)]
+    supply: dict[tuple[str, str], int] = defaultdict(int)
+    demand: dict[tuple[str, str], int] = defaultdict(int)
+    for offer in snap.records.offers():
+        if any(offer.active_on(day) for day in days):
+            for category in offer.categories:
+                supply[category, offer.grid] += offer.capacity_minutes_per_week
+    for need in snap.records.needs():
+        if need.status is not NeedStatus.OPEN:
+            continue
+        if need.once_at is not None:
+            if snap.local_date(need.once_at) in days:
+                demand[need.category, need.grid] += need.estimated_minutes
+            continue
+        visits = sum(
+            1
+            for window in need.windows
+            for day in days
+            if day.weekday() == window.weekday
+            and need.starts_on <= day
+            and (need.until is None or day <= need.until)
+        )
+        demand[need.category, need.grid] += visits * need.estimated_minutes
+    keys = sorted(set(supply) | set(demand))
+    return [
+        GapLine(
+            category=category,
+            grid=grid,
+            supply_minutes=supply[category, grid],
+            demand_minutes=demand[category, grid],
+            gap_minutes=demand[category, grid] - supply[category, grid],
+        )
+        for category, grid in keys
+    ]
+
+
+# --- liability by age cohort, and when it will be claimed -------------------------------
+
+
+class CohortLiability(Struct, frozen=True, kw_only=True):
+    cohort: str
+    """``under 60``, ``60-69``, ``70-79``, ``80+``."""
+    members: int
+    minutes: int
+
+
+class ForecastYear(Struct, frozen=True, kw_only=True):
+    year: int
+    claims_minutes: int
+    """Banked minutes of savers reaching the claim age this year (year one: already there)."""
+    supply_minutes: int
+    """A year's service at the last twelve months' pace, from volunteers still young enough."""
+    cumulative_gap_minutes: int
+    """Claims so far less supply so far: positive where savers would wait."""
+
+
+class LiabilityForecast(Struct, frozen=True, kw_only=True):
+    as_of: date
+    claim_age: int
+    total_minutes: int
+    cohorts: tuple[CohortLiability, ...]
+    years: tuple[ForecastYear, ...]
+
+
+def _cohort(age: int) -> str:
+    if age < 60:
+        return "under 60"
+    if age >= 80:
+        return "80+"
+    low = age // 10 * 10
+    return f"{low}-{low + 9}"
+
+
+COHORTS = ("under 60", "60-69", "70-79", "80+")
+CLAIM_AGE_DEFAULT = 75
+SERVING_AGE_DEFAULT = 75
+
+
+def liability_forecast(snap: Snapshot, today: date, years: int) -> LiabilityForecast:
+    """Banked minutes by the savers' age, and year by year, claims against expected supply.
+
+    A saver is expected to claim their minutes from the policy's redemption age
+    (75 when the policy has none). Supply is what each volunteer served in the
+    last twelve months, continued while they are below the policy's provider
+    age limit (75 when it has none).
+    """
+    if type(years) is not int or not 1 <= years <= 30:
+        raise ReportPeriodInvalid(field="years", reason="1 to 30 years")
+    rules = snap.policy().rules
+    claim_age = rules.redeem_age_min or CLAIM_AGE_DEFAULT
+    serving_age = rules.provider_age_max or SERVING_AGE_DEFAULT
+    cohorts: dict[str, list[int]] = {name: [0, 0] for name in COHORTS}
+    claims = [0] * years
+    birth: dict[str, date] = {}
+    total = 0
+    for member in snap.records.all_members():
+        birth[member.member_id] = member.birth_date
+        if member.status is MemberStatus.DECEASED:
+            continue
+        minutes = sum(a.posted_minutes for a in snap.purses(member.member_id).values())
+        age = age_on(member.birth_date, today)
+        cohort = cohorts[_cohort(age)]
+        cohort[0] += 1
+        cohort[1] += minutes
+        total += minutes
+        if minutes > 0:
+            claims[min(max(claim_age - age, 0), years - 1)] += minutes
+    year_ago = today - timedelta(days=365)
+    served: dict[str, int] = defaultdict(int)
+    for credit in snap.records.all_credits():
+        if credit.status is CreditStatus.POSTED and snap.local_date(credit.served_at) > year_ago:
+            served[credit.provider_id] += credit.credited_minutes
+    forecast = []
+    gap = 0
+    for year in range(years):
+        supply = sum(
+            minutes
+            for provider, minutes in served.items()
+            if provider in birth and age_on(birth[provider], today) + year < serving_age
+        )
+        gap += claims[year] - supply
+        forecast.append(
+            ForecastYear(
+                year=today.year + year,
+                claims_minutes=claims[year],
+                supply_minutes=supply,
+                cumulative_gap_minutes=gap,
+            )
+        )
+    return LiabilityForecast(
+        as_of=today,
+        claim_age=claim_age,
+        total_minutes=total,
+        cohorts=tuple(
+            CohortLiability(cohort=name, members=count, minutes=minutes)
+            for name, (count, minutes) in cohorts.items()
+        ),
+        years=tuple(forecast),
+    )
+
+
+# --- inactive members -----------------------------------------------------------------------
+
+
+class InactiveMember(Struct, frozen=True, kw_only=True):
+    member_id: str
+    name: str
+    community: str
+    last_active_at: datetime
+    """Their last service given or received, order, or (failing those) registration."""
+    days_inactive: int
+
+
+def inactive_members(snap: Snapshot, now: datetime, days: int) -> list[InactiveMember]:
+    """Active members with nothing given, received or ordered for ``days`` days, longest first."""
+    if type(days) is not int or not 1 <= days <= 3660:
+        raise ReportPeriodInvalid(field="days", reason="1 to 3,660 days")
+    last: dict[str, datetime] = {}
+
+    def seen(member_id: str | None, moment: datetime) -> None:
+        if member_id is not None and (member_id not in last or last[member_id] < moment):
+            last[member_id] = moment
+
+    for credit in snap.records.all_credits():
+        seen(credit.provider_id, credit.served_at)
+        seen(credit.recipient_id, credit.served_at)
+    for order in snap.orders.all():
+        seen(order.recipient_id, order.requested_at)
+        seen(order.volunteer_id, order.completed_at or order.accepted_at or order.requested_at)
+    cutoff = now - timedelta(days=days)
+    found = []
+    for member in snap.records.all_members():
+        if member.status is not MemberStatus.ACTIVE:
+            continue
+        moment = last.get(member.member_id, member.registered_at)
+        moment = max(moment, member.registered_at)
+        if moment < cutoff:
+            found.append(
+                InactiveMember(
+                    member_id=member.member_id,
+                    name=member.name,
+                    community=member.community,
+                    last_active_at=moment,
+                    days_inactive=(now - moment).days,
+                )
+            )
+    return sorted(found, key=lambda m: (m.last_active_at, m.member_id))

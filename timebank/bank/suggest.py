@@ -1,0 +1,134 @@
+"""Matching through the facade: the supply ledger and orders as ``Volunteer`` and ``Need`` values.
+
+A volunteer's active offers in a week merge into one ``Volunteer`` (their
+categories, windows and weekly capacities added up); the minutes of orders
+they have accepted and not finished, scheduled that week, are already booked;
+their record (last served, orders accepted and completed, ratings) comes from
+the store's ``volunteer_tally``. An order becomes a ``Need`` whose window is
+its scheduled visit, else its need's weekly windows, else the whole week.
+Volunteers away on the order's scheduled day are left out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+from timebank.bank.context import Snapshot
+from timebank.community.exchange import HOLDING_STATUSES, Offer, Order, OrderStatus
+from timebank.community.matching import (
+    DAY_MINUTES,
+    WEEK_MINUTES,
+    WINDOWS_MAX,
+    Need,
+    Volunteer,
+    Window,
+)
+
+__all__ = ["WAITING", "need_of", "volunteers_for_week", "week_of"]
+
+WAITING = (OrderStatus.REQUESTED, OrderStatus.PUBLISHED)
+"""Orders a week's batch matcher tries to place."""
+_WHOLE_WEEK = tuple(Window(weekday=d, start_minute=0, end_minute=DAY_MINUTES) for d in range(7))
+
+
+def week_of(day: date) -> tuple[date, date]:
+    """The Monday starting ``day``'s week and the Monday after."""
+    monday = day - timedelta(days=day.weekday())
+    return monday, monday + timedelta(days=7)
+
+
+def need_of(snap: Snapshot, order: Order) -> Need:
+    windows: tuple[Window, ...] = _WHOLE_WEEK
+    if order.scheduled_at is not None:
+        local = order.scheduled_at.astimezone(snap.zone)
+        start = local.hour * 60 + local.minute
+        end = min(start + order.estimated_minutes, DAY_MINUTES)
+        if end > start:
+            windows = (Window(weekday=local.weekday(), start_minute=start, end_minute=end),)
+    elif order.need_id is not None:
+        need = snap.records.need(order.need_id)
+        if need is not None and need.windows:
+            windows = need.windows
+    return Need(
+        need_id=order.order_id,
+        category=order.category,
+        community=order.community,
+        grid=order.grid,
+        x_metres=order.x_metres,
+        y_metres=order.y_metres,
+        windows=windows,
+        estimated_minutes=min(order.estimated_minutes, WEEK_MINUTES),
+    )
+
+
+def _merge(offers: list[Offer]) -> tuple[frozenset[str], tuple[Window, ...], int]:
+    categories: set[str] = set()
+    windows: list[Window] = []
+    capacity = 0
+    for offer in offers:
+        categories |= offer.categories
+        windows.extend(offer.windows)
+        capacity += offer.capacity_minutes_per_week
+    unique = tuple(sorted(set(windows), key=lambda w: (w.weekday, w.start_minute, w.end_minute)))
+    return frozenset(categories), unique[:WINDOWS_MAX], min(capacity, WEEK_MINUTES)
+
+
+def volunteers_for_week(
+    snap: Snapshot, week_start: date, *, away_on: date | None = None
+) -> list[Volunteer]:
+    """Every volunteer with an offer active in the week, as matching sees them."""
+    days = [week_start + timedelta(days=n) for n in range(7)]
+    offers: dict[str, list[Offer]] = defaultdict(list)
+    for offer in snap.records.offers():
+        if any(offer.active_on(day) for day in days) and (
+            away_on is None or away_on not in offer.unavailable_on
+        ):
+            offers[offer.volunteer_id].append(offer)
+    holding = (OrderStatus.ACCEPTED, OrderStatus.STARTED)
+    booked = _booked(snap, week_start, (o for s in holding for o in snap.orders.all(status=s)))
+    record = {t.volunteer_id: t for t in snap.orders.volunteers()}
+    volunteers = []
+    for member_id in sorted(offers):
+        member = snap.records.member(member_id)
+        if member is None or member.status.value != "active":
+            continue
+        categories, windows, capacity = _merge(offers[member_id])
+        first = offers[member_id][0]
+        tally = record.get(member_id)
+        accepted = 0 if tally is None else tally.accepted
+        volunteers.append(
+            Volunteer(
+                member_id=member_id,
+                categories=categories,
+                community=first.community,
+                grid=first.grid,
+                x_metres=first.x_metres,
+                y_metres=first.y_metres,
+                windows=windows,
+                capacity_minutes_per_week=capacity,
+                booked_minutes_this_week=min(booked.get(member_id, 0), WEEK_MINUTES),
+                last_served_at=None if tally is None else tally.last_served_at,
+                accepted_count=accepted,
+                completed_count=0 if tally is None else min(tally.processed, accepted),
+                rating_sum=0 if tally is None else tally.rating_sum,
+                rating_count=0 if tally is None else tally.rating_count,
+            )
+        )
+    return volunteers
+
+
+def _booked(snap: Snapshot, week_start: date, orders: Iterable[Order]) -> dict[str, int]:
+    """Estimated minutes of accepted, unfinished orders each volunteer has in the week."""
+    end = week_start + timedelta(days=7)
+    booked: dict[str, int] = defaultdict(int)
+    for order in orders:
+        if order.status not in HOLDING_STATUSES or order.volunteer_id is None:
+            continue
+        if order.status is OrderStatus.COMPLETED:
+            continue
+        moment: datetime | None = order.scheduled_at or order.accepted_at
+        if moment is not None and week_start <= snap.local_date(moment) < end:
+            booked[order.volunteer_id] += order.estimated_minutes
+    return booked

@@ -1,0 +1,330 @@
+"""Use cases for micro-wishes (微心愿) and care files (一人一档).
+
+A micro-wish is posted by a resident (or for them), adopted by a member or a
+partner organisation, fulfilled, and confirmed by the resident's side; a
+confirmation may credit the adopting member some minutes from the
+programme's issuance account. A care file says how often a key resident is to
+be visited; recorded visits count towards it, and ``visits_due`` lists who is
+short this month.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import msgspec
+from msgspec import Struct
+
+from timebank.bank.accounts import ISSUANCE, OWN, member_account
+from timebank.bank.context import Context, Snapshot
+from timebank.bank.members import NAME_LENGTH_MAX, check_record_id, check_text
+from timebank.bank.minutes import check_minutes, check_moment, receive
+from timebank.community.errors import (
+    ActorNotAuthorised,
+    CareFileNotFound,
+    RecordExists,
+    ScheduleInvalid,
+    WishNotFound,
+    WishTransitionNotAllowed,
+)
+from timebank.community.exchange import CareFile, Visit, Wish, WishStatus, WishStep
+from timebank.community.model import Credit, CreditStatus, Provenance
+from timebank.ledger import EffectiveTimeAfterRecording, Transfer, debit
+
+__all__ = [
+    "VisitsDue",
+    "adopt_wish",
+    "close_care_file",
+    "confirm_wish",
+    "fulfil_wish",
+    "open_care_file",
+    "post_wish",
+    "record_visit",
+    "visits_due",
+    "withdraw_wish",
+]
+
+ORGANISATION_PREFIX = "org:"
+VISITS_PER_MONTH_MAX = 31
+
+
+class VisitsDue(Struct, frozen=True, kw_only=True):
+    """A resident with a care file who has had fewer visits this month than it calls for."""
+
+    member_id: str
+    name: str
+    community: str
+    grid: str
+    visits_per_month: int
+    visits_this_month: int
+    missing: int
+    last_visit_at: datetime | None
+
+
+# --- micro-wishes ---------------------------------------------------------------------------
+
+
+def _wish(ctx: Context, wish_id: str) -> Wish:
+    wish = ctx.records.wish(wish_id)
+    if wish is None:
+        raise WishNotFound(wish_id=str(wish_id)[:128])
+    return wish
+
+
+def _move(
+    ctx: Context, wish: Wish, allowed: set[WishStatus], to: WishStatus, **changes: object
+) -> Wish:
+    if wish.status not in allowed:
+        raise WishTransitionNotAllowed(
+            wish_id=wish.wish_id, status=wish.status.value, action=to.value
+        )
+    step = WishStep(status=to, at=ctx.now, actor=ctx.actor)
+    updated = msgspec.structs.replace(wish, status=to, history=(*wish.history, step), **changes)
+    ctx.records.put_wish(updated)
+    return updated
+
+
+def post_wish(ctx: Context, *, wish_id: str, resident_id: str, title: str) -> Wish:
+    """A resident (their proxy, or a coordinator) posts a micro-wish."""
+    ctx.acting_for(resident_id, "post a micro-wish", coordinator_ok=True)
+    if ctx.records.wish(wish_id) is not None:
+        raise RecordExists(kind="wish", record_id=wish_id)
+    resident = ctx.active_member(resident_id)
+    if type(title) is not str or not title.strip():
+        raise ScheduleInvalid(field="title", reason="a micro-wish needs a title")
+    wish = Wish(
+        wish_id=wish_id,
+        resident_id=resident_id,
+        title=check_text("title", title),
+        community=resident.community,
+        grid=resident.grid,
+        posted_at=ctx.now,
+        history=(WishStep(status=WishStatus.POSTED, at=ctx.now, actor=ctx.actor),),
+    )
+    ctx.records.put_wish(wish)
+    return wish
+
+
+def adopt_wish(ctx: Context, *, wish_id: str, adopter: str) -> Wish:
+    """A member (for themselves) or a coordinator (for a partner organisation) adopts a wish."""
+    wish = _wish(ctx, wish_id)
+    if type(adopter) is str and adopter.startswith(ORGANISATION_PREFIX):
+        ctx.require_coordinator("adopt a micro-wish for an organisation")
+        check_text("adopter", adopter, NAME_LENGTH_MAX)
+        if len(adopter) == len(ORGANISATION_PREFIX):
+            raise ScheduleInvalid(field="adopter", reason="the organisation needs a name")
+    else:
+        check_record_id("adopter", adopter)
+        ctx.acting_for(adopter, "adopt a micro-wish", coordinator_ok=True)
+        ctx.active_member(adopter)
+    return _move(
+        ctx, wish, {WishStatus.POSTED}, WishStatus.ADOPTED, adopter=adopter, adopted_at=ctx.now
+    )
+
+
+def fulfil_wish(ctx: Context, *, wish_id: str) -> Wish:
+    """The adopter (or a coordinator) reports the wish fulfilled."""
+    wish = _wish(ctx, wish_id)
+    if wish.status is WishStatus.ADOPTED:
+        _adopter_side(ctx, wish)
+    return _move(ctx, wish, {WishStatus.ADOPTED}, WishStatus.FULFILLED, fulfilled_at=ctx.now)
+
+
+def _adopter_side(ctx: Context, wish: Wish) -> None:
+    adopter = wish.adopter
+    if adopter is None or adopter.startswith(ORGANISATION_PREFIX):
+        ctx.require_coordinator("report a micro-wish fulfilled")
+    else:
+        ctx.acting_for(adopter, "report a micro-wish fulfilled", coordinator_ok=True)
+
+
+def confirm_wish(ctx: Context, *, wish_id: str, credit_minutes: int) -> Wish:
+    """The resident's side confirms; a member adopter may be credited minutes by the programme."""
+    wish = _wish(ctx, wish_id)
+    ctx.acting_for(wish.resident_id, "confirm a micro-wish", coordinator_ok=True)
+    if wish.status is not WishStatus.FULFILLED:
+        raise WishTransitionNotAllowed(
+            wish_id=wish_id, status=wish.status.value, action=WishStatus.CONFIRMED.value
+        )
+    if credit_minutes != 0:
+        check_minutes("credit_minutes", credit_minutes)
+    credit_id = None
+    adopter = wish.adopter
+    if credit_minutes and adopter is not None and not adopter.startswith(ORGANISATION_PREFIX):
+        if not ctx.is_coordinator(ctx.actor):
+            raise ActorNotAuthorised(
+                actor=ctx.actor, action="credit minutes for a micro-wish", member_id=adopter
+            )
+        credit_id = _credit_adopter(ctx, wish, adopter, credit_minutes)
+    return _move(
+        ctx,
+        wish,
+        {WishStatus.FULFILLED},
+        WishStatus.CONFIRMED,
+        confirmed_at=ctx.now,
+        credit_minutes=credit_minutes if credit_id else 0,
+        credit_id=credit_id,
+    )
+
+
+def _credit_adopter(ctx: Context, wish: Wish, adopter: str, minutes: int) -> str:
+    policy = ctx.policy()
+    ctx.active_member(adopter)
+    credits = receive(ctx, policy.rules, adopter, minutes, OWN, overflow=True)
+    credit_id = f"wish-{wish.wish_id}"
+    metadata = {
+        "kind": "service",
+        "policy_version": str(policy.version),
+        "actor": ctx.actor,
+        "category": "micro_wish",
+        "raw_minutes": str(minutes),
+        "credited_minutes": str(minutes),
+        "provenance": Provenance.ORGANISATION_CONFIRMATION.value,
+        "provider": adopter,
+        "recipient": wish.resident_id,
+        "wish": wish.wish_id,
+        "credit": credit_id,
+    }
+    posted = ctx.submit(
+        Transfer(
+            transaction_id=ctx.fresh_id(f"wish.{wish.wish_id}"),
+            postings=(debit(ISSUANCE, minutes), *credits),
+            code="service",
+            metadata=metadata,
+        )
+    )
+    account = member_account(adopter)
+    to_adopter = sum(p.amount_minutes for p in credits if p.account_id == account)
+    ctx.records.put_credit(
+        Credit(
+            credit_id=credit_id,
+            provider_id=adopter,
+            recipient_id=wish.resident_id,
+            payer_account=ISSUANCE,
+            category="micro_wish",
+            raw_minutes=minutes,
+            credited_minutes=minutes,
+            provenance=Provenance.ORGANISATION_CONFIRMATION,
+            policy_version=policy.version,
+            served_at=wish.fulfilled_at or ctx.now,
+            place=wish.grid,
+            status=CreditStatus.POSTED,
+            transaction_id=posted.transaction_id,
+            recorded_at=ctx.now,
+            actor=ctx.actor,
+            provider_minutes=to_adopter,
+            provider_account=account,
+            overflow_account=None if to_adopter == minutes else policy.rules.overflow_account,
+            note=f"micro-wish {wish.wish_id}",
+        )
+    )
+    return credit_id
+
+
+def withdraw_wish(ctx: Context, *, wish_id: str) -> Wish:
+    """The resident's side withdraws a wish not yet fulfilled."""
+    wish = _wish(ctx, wish_id)
+    ctx.acting_for(wish.resident_id, "withdraw a micro-wish", coordinator_ok=True)
+    return _move(ctx, wish, {WishStatus.POSTED, WishStatus.ADOPTED}, WishStatus.WITHDRAWN)
+
+
+# --- care files -----------------------------------------------------------------------------
+
+
+def open_care_file(
+    ctx: Context, *, member_id: str, visits_per_month: int, needs: str, contacts: str
+) -> CareFile:
+    """A coordinator opens (or reopens, with new terms) a key resident's care file."""
+    ctx.require_coordinator("open a care file", member_id)
+    ctx.active_member(member_id)
+    if type(visits_per_month) is not int or not 1 <= visits_per_month <= VISITS_PER_MONTH_MAX:
+        reason = f"1 to {VISITS_PER_MONTH_MAX} visits a month"
+        raise ScheduleInvalid(field="visits_per_month", reason=reason)
+    care = CareFile(
+        member_id=member_id,
+        visits_per_month=visits_per_month,
+        needs=check_text("needs", needs),
+        contacts=check_text("contacts", contacts),
+        opened_at=ctx.now,
+        actor=ctx.actor,
+    )
+    ctx.records.put_care_file(care)
+    return care
+
+
+def close_care_file(ctx: Context, *, member_id: str) -> CareFile:
+    ctx.require_coordinator("close a care file", member_id)
+    care = ctx.records.care_file(check_record_id("member_id", member_id))
+    if care is None or care.closed_at is not None:
+        raise CareFileNotFound(member_id=member_id)
+    closed = msgspec.structs.replace(care, closed_at=ctx.now)
+    ctx.records.put_care_file(closed)
+    return closed
+
+
+def record_visit(
+    ctx: Context,
+    *,
+    visit_id: str,
+    member_id: str,
+    visitor_id: str,
+    visited_at: datetime,
+    note: str,
+    order_id: str | None,
+) -> Visit:
+    """Record a visit to a resident with an open care file (by the visitor or a coordinator)."""
+    ctx.acting_for(visitor_id, "record a visit", coordinator_ok=True)
+    if ctx.records.visit(visit_id) is not None:
+        raise RecordExists(kind="visit", record_id=visit_id)
+    care = ctx.records.care_file(check_record_id("member_id", member_id))
+    if care is None or care.closed_at is not None:
+        raise CareFileNotFound(member_id=member_id)
+    ctx.active_member(visitor_id)
+    check_moment("visited_at", visited_at)
+    if visited_at > ctx.now:
+        raise EffectiveTimeAfterRecording(effective_at=visited_at, recorded_at=ctx.now)
+    if order_id is not None:
+        check_record_id("order_id", order_id, 64)
+    visit = Visit(
+        visit_id=visit_id,
+        member_id=member_id,
+        visitor_id=visitor_id,
+        visited_at=visited_at,
+        note=check_text("note", note),
+        order_id=order_id,
+        recorded_at=ctx.now,
+        actor=ctx.actor,
+    )
+    ctx.records.put_visit(visit)
+    return visit
+
+
+def _month_bounds(day: date) -> tuple[date, date]:
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following
+
+
+def visits_due(snap: Snapshot, today: date) -> list[VisitsDue]:
+    """Residents with an open care file and fewer visits this month than it calls for."""
+    first, following = _month_bounds(today)
+    due = []
+    for care in snap.records.open_care_files():
+        visits = snap.records.visits(care.member_id)
+        this_month = [v for v in visits if first <= snap.local_date(v.visited_at) < following]
+        if len(this_month) >= care.visits_per_month:
+            continue
+        member = snap.member(care.member_id)
+        due.append(
+            VisitsDue(
+                member_id=care.member_id,
+                name=member.name,
+                community=member.community,
+                grid=member.grid,
+                visits_per_month=care.visits_per_month,
+                visits_this_month=len(this_month),
+                missing=care.visits_per_month - len(this_month),
+                last_visit_at=visits[-1].visited_at if visits else None,
+            )
+        )
+    return sorted(due, key=lambda d: (-d.missing, d.last_visit_at is not None, d.member_id))
