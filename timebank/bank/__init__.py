@@ -17,6 +17,9 @@ from timebank.bank.accounts import (
 from timebank.bank.events import (
     MinutesExpiry,
 )
+from timebank.bank.exchange import (
+    DeadlineRun,
+)
 from timebank.bank.facade import (
     SYSTEM,
     BankBook,
@@ -28,6 +31,21 @@ from timebank.bank.passbook import (
 from timebank.bank.records import (
     Programme,
 )
+from timebank.bank.reports import (
+    CohortLiability,
+    ForecastYear,
+    GapLine,
+    InactiveMember,
+    LiabilityForecast,
+    OrderReport,
+    OrderStats,
+    Rate,
+    VolunteerOfMonth,
+    WishAdoption,
+)
+from timebank.bank.wishes import (
+    VisitsDue,
+)
 
 __all__ = [
     "GUARANTEE",
@@ -35,10 +53,22 @@ __all__ = [
     "POOL",
     "SYSTEM",
     "BankBook",
+    "CohortLiability",
+    "DeadlineRun",
+    "ForecastYear",
+    "GapLine",
+    "InactiveMember",
+    "LiabilityForecast",
     "MemberBalance",
     "MinutesExpiry",
+    "OrderReport",
+    "OrderStats",
     "Programme",
+    "Rate",
     "TimeBank",
+    "VisitsDue",
+    "VolunteerOfMonth",
+    "WishAdoption",
     "member_account",
     "merchant_account",
     "sponsor_account",

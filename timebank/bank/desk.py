@@ -30,10 +30,10 @@ from timebank.community.errors import (
 )
 from timebank.community.exchange import (
     CareFile,
-    Need,
     Offer,
     Order,
     OrderStatus,
+    ServiceNeed,
     Urgency,
     Visit,
     Wish,
@@ -181,7 +181,7 @@ class ExchangeDesk:
         urgency: Urgency = Urgency.NORMAL,
         payer: str | None = None,
         note: str = "",
-    ) -> Need:
+    ) -> ServiceNeed:
         """Record a recipient's need: once (``once_at``) or weekly (``windows``)."""
         return self.run(
             actor,
@@ -204,14 +204,16 @@ class ExchangeDesk:
             ),
         )
 
-    def close_need(self, need_id: str, *, actor: str) -> Need:
+    def close_need(self, need_id: str, *, actor: str) -> ServiceNeed:
         return self.run(actor, partial(exchange.close_need, need_id=need_id))
 
-    def need(self, need_id: str) -> Need:
+    def need(self, need_id: str) -> ServiceNeed:
         found = self.read(lambda snap, _: snap.records.need(need_id))
         return _found(found, NeedNotFound(need_id=str(need_id)[:128]))
 
-    def needs(self, *, after: str | None = None, limit: int = PAGE_SIZE_DEFAULT) -> list[Need]:
+    def needs(
+        self, *, after: str | None = None, limit: int = PAGE_SIZE_DEFAULT
+    ) -> list[ServiceNeed]:
         """A page of the demand ledger in id order."""
         limit, cursor = _limit(limit), _after(after)
         return self.read(lambda snap, _: snap.records.needs_page(after=cursor, limit=limit))

@@ -51,13 +51,13 @@ from timebank.community.errors import (
 from timebank.community.exchange import (
     HOLDING_STATUSES,
     TRANSITIONS,
-    Need,
     NeedStatus,
     Offer,
     Order,
     OrderAction,
     OrderStatus,
     OrderStep,
+    ServiceNeed,
     Urgency,
 )
 from timebank.community.matching import WEEK_MINUTES, WINDOWS_MAX, Window
@@ -312,7 +312,7 @@ def add_need(
     estimated_minutes: int,
     payer: str | None,
     note: str,
-) -> Need:
+) -> ServiceNeed:
     """Record what a recipient needs: once at a time, or weekly in windows."""
     on_behalf_of = ctx.acting_for(recipient_id, "post a need", coordinator_ok=True)
     if ctx.records.need(need_id) is not None:
@@ -338,7 +338,7 @@ def add_need(
     if end is not None and end < start:
         raise ScheduleInvalid(field="until", reason="the need ends before it starts")
     _check_place(x_metres, y_metres)
-    need = Need(
+    need = ServiceNeed(
         need_id=need_id,
         recipient_id=recipient_id,
         category=category,
@@ -362,7 +362,7 @@ def add_need(
     return need
 
 
-def close_need(ctx: Context, *, need_id: str) -> Need:
+def close_need(ctx: Context, *, need_id: str) -> ServiceNeed:
     need = ctx.records.need(need_id)
     if need is None:
         raise NeedNotFound(need_id=str(need_id)[:128])
@@ -401,7 +401,7 @@ def request_order(
         return existing
     policy = ctx.policy()
     rules = policy.rules
-    need: Need | None = None
+    need: ServiceNeed | None = None
     if need_id is not None:
         need = ctx.records.need(check_record_id("need_id", need_id, 64))
         if need is None:
@@ -470,7 +470,7 @@ def request_order(
     return order
 
 
-def _within(need: Need, day: date) -> bool:
+def _within(need: ServiceNeed, day: date) -> bool:
     return need.starts_on <= day and (need.until is None or day <= need.until)
 
 

@@ -36,11 +36,11 @@ from timebank.community.exchange import (
     OPEN_STATUSES,
     TRANSITIONS,
     CareFile,
-    Need,
     Offer,
     Order,
     OrderAction,
     OrderStatus,
+    ServiceNeed,
     Visit,
     Wish,
 )
@@ -273,17 +273,17 @@ class Records:
     def offers_page(self, *, after: str | None, limit: int) -> list[Offer]:
         return [o for _, o in self._page("offer", Offer, key=None, after=after, limit=limit)]
 
-    def need(self, need_id: str) -> Need | None:
-        return self._get("need", need_id, Need)
+    def need(self, need_id: str) -> ServiceNeed | None:
+        return self._get("need", need_id, ServiceNeed)
 
-    def put_need(self, need: Need) -> None:
+    def put_need(self, need: ServiceNeed) -> None:
         self._put("need", need.need_id, need, key=need.recipient_id)
 
-    def needs(self, *, recipient_id: str | None = None) -> Iterator[Need]:
-        return self._all("need", Need, key=recipient_id)
+    def needs(self, *, recipient_id: str | None = None) -> Iterator[ServiceNeed]:
+        return self._all("need", ServiceNeed, key=recipient_id)
 
-    def needs_page(self, *, after: str | None, limit: int) -> list[Need]:
-        return [n for _, n in self._page("need", Need, key=None, after=after, limit=limit)]
+    def needs_page(self, *, after: str | None, limit: int) -> list[ServiceNeed]:
+        return [n for _, n in self._page("need", ServiceNeed, key=None, after=after, limit=limit)]
 
     def wish(self, wish_id: str) -> Wish | None:
         return self._get("wish", wish_id, Wish)

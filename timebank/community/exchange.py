@@ -35,13 +35,13 @@ __all__ = [
     "OPEN_STATUSES",
     "TRANSITIONS",
     "CareFile",
-    "Need",
     "NeedStatus",
     "Offer",
     "Order",
     "OrderAction",
     "OrderStatus",
     "OrderStep",
+    "ServiceNeed",
     "Urgency",
     "Visit",
     "Wish",
@@ -95,7 +95,7 @@ class NeedStatus(StrEnum):
     CLOSED = "closed"
 
 
-class Need(Struct, frozen=True, kw_only=True):
+class ServiceNeed(Struct, frozen=True, kw_only=True):
     """A recipient's need in the demand ledger: once (``once_at``) or weekly (``windows``)."""
 
     need_id: str
