@@ -59,7 +59,11 @@ class Snapshot:
     def __init__(self, book_id: str, reader: BankReader | BankUnit, zone: ZoneInfo) -> None:
         self.book_id = book_id
         self.records = Records(reader.records)
-        self.orders = Orders(reader.orders, partial(order_row, zone=zone))
+        self.orders = Orders(
+            reader.orders,
+            partial(order_row, zone=zone),
+            partial(self.records.bump, volunteers=True),
+        )
         self.outbox = reader.outbox
         self._ledger = reader.ledger
         self.zone = zone

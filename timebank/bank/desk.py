@@ -17,7 +17,7 @@ from timebank.bank import exchange, reports, wishes
 from timebank.bank.context import Context, Snapshot
 from timebank.bank.exchange import DeadlineRun
 from timebank.bank.members import check_choice, check_record_id, check_text
-from timebank.bank.suggest import WAITING, need_of, volunteers_for_week, week_of
+from timebank.bank.suggest import WAITING, SupplyCache, need_of, week_of
 from timebank.bank.wishes import VisitsDue
 from timebank.community.errors import (
     CareFileNotFound,
@@ -38,7 +38,7 @@ from timebank.community.exchange import (
     Visit,
     Wish,
 )
-from timebank.community.matching import Ranked, Volunteer, WeekMatch, match_week, rank
+from timebank.community.matching import Ranked, WeekMatch, match_week, rank
 from timebank.community.port import OutboxMessage
 from timebank.ledger import PageSizeOutOfRange
 from timebank.ledger.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
@@ -84,6 +84,9 @@ class ExchangeDesk:
         raise NotImplementedError  # provided by BankBook
 
     def _clock_now(self) -> datetime:
+        raise NotImplementedError  # provided by BankBook
+
+    def _supply_cache(self) -> SupplyCache:
         raise NotImplementedError  # provided by BankBook
 
     # --- the supply ledger ----------------------------------------------------------
@@ -352,16 +355,14 @@ class ExchangeDesk:
 
         def reading(snap: Snapshot, _: Any) -> list[Ranked]:
             order = _found(snap.orders.get(order_id), OrderNotFound(order_id=str(order_id)[:128]))
-            moment = order.scheduled_at or now
-            day = snap.local_date(moment)
+            day = snap.local_date(order.scheduled_at or now)
             monday, _ = week_of(day)
-            away = day if order.scheduled_at is not None else None
-            pool: list[Volunteer] = [
-                v
-                for v in volunteers_for_week(snap, monday, away_on=away)
-                if v.member_id != order.recipient_id
-            ]
-            return rank(need_of(snap, order), pool, now=now, limit=limit)
+            supply = self._supply_cache().week(snap, monday)
+            away = supply.away.get(day, frozenset()) if order.scheduled_at else frozenset()
+            excluded = away | {order.recipient_id}
+            wanted = min(limit + len(excluded), SUGGESTIONS_MAX)
+            ranked = rank(need_of(snap, order), supply.index, now=now, limit=wanted)
+            return [r for r in ranked if r.member_id not in excluded][:limit]
 
         return self.read(reading)
 
@@ -378,14 +379,25 @@ class ExchangeDesk:
         monday, following = week_of(week_of_day)
 
         def reading(snap: Snapshot, _: Any) -> WeekMatch:
-            needs = [
-                need_of(snap, order)
+            waiting = [
+                order
                 for status in WAITING
                 for order in snap.orders.all(status=status.value)
                 if order.scheduled_at is None
                 or monday <= snap.local_date(order.scheduled_at) < following
             ]
-            return match_week(needs, volunteers_for_week(snap, monday), now=now)
+            index = self._supply_cache().week(snap, monday).index
+            matched = match_week([need_of(snap, o) for o in waiting], index, now=now)
+            # Nobody is matched to their own order.
+            own = {
+                o.order_id for o in waiting if matched.assignments.get(o.order_id) == o.recipient_id
+            }
+            if not own:
+                return matched
+            return WeekMatch(
+                assignments={k: v for k, v in matched.assignments.items() if k not in own},
+                unmatched=tuple(sorted((*matched.unmatched, *own))),
+            )
 
         return self.read(reading)
 

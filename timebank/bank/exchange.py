@@ -33,6 +33,7 @@ from timebank.bank.minutes import (
     receive,
     settle_hold,
     spend,
+    stored_minutes,
 )
 from timebank.community.errors import (
     CategoryUnknown,
@@ -47,6 +48,7 @@ from timebank.community.errors import (
     RecordExists,
     ScheduleInvalid,
     SelfDealing,
+    StoredMinutesCapExceeded,
 )
 from timebank.community.exchange import (
     HOLDING_STATUSES,
@@ -618,6 +620,15 @@ def accept_order(ctx: Context, *, order_id: str, volunteer_id: str) -> Order:
     reserved = check_service(rules, order.category, order.estimated_minutes)
     payer_account, debits = _payer_debits(ctx, rules, order, reserved)
     credits = receive(ctx, rules, volunteer_id, reserved, OWN, overflow=True)
+    postings = net([*debits, *credits])
+    if len(postings) < 2:
+        # The payer is the overflow account and the volunteer is full: nothing would be held.
+        raise StoredMinutesCapExceeded(
+            member_id=volunteer_id,
+            stored_minutes=stored_minutes(ctx, volunteer_id),
+            cap_minutes=rules.stored_minutes_max or 0,
+            requested_minutes=reserved,
+        )
     hold_id = ctx.fresh_id(f"order.{order_id}")
     metadata = {
         "kind": "order",
@@ -631,7 +642,7 @@ def accept_order(ctx: Context, *, order_id: str, volunteer_id: str) -> Order:
     ctx.submit(
         Hold(
             transaction_id=hold_id,
-            postings=net([*debits, *credits]),
+            postings=postings,
             code="order",
             metadata=metadata,
         )

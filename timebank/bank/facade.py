@@ -26,6 +26,7 @@ from timebank.bank.events import MinutesExpiry
 from timebank.bank.members import check_record_id
 from timebank.bank.passbook import MemberBalance, balances, liability, passbook
 from timebank.bank.records import Programme
+from timebank.bank.suggest import SupplyCache
 from timebank.community.errors import (
     ActorNotAuthorised,
     AttendeesInvalid,
@@ -97,6 +98,7 @@ class TimeBank:
         self.clock: Clock = SystemClock() if clock is None else clock
         self.zone = ZoneInfo(timezone)
         self.ledger = Ledger(self.store.ledger_store, clock=self.clock)
+        self.supply_cache = SupplyCache()
 
     @classmethod
     def open(
@@ -177,6 +179,9 @@ class BankBook(ExchangeDesk):
 
     def _clock_now(self) -> datetime:
         return self.bank.clock.now()
+
+    def _supply_cache(self) -> SupplyCache:
+        return self.bank.supply_cache
 
     # --- policies and programme accounts ----------------------------------------------------------
 

@@ -64,7 +64,7 @@ from timebank.community.port import (
 )
 from timebank.ledger.limits import STORED_ID_LENGTH_MAX
 
-__all__ = ["BookSettings", "Orders", "Programme", "Records", "order_row"]
+__all__ = ["BookSettings", "ExchangeStamp", "Orders", "Programme", "Records", "order_row"]
 
 S = TypeVar("S", bound=Struct)
 
@@ -74,6 +74,17 @@ SCAN_PAGE = 500
 class BookSettings(Struct, frozen=True, kw_only=True):
     active_version: int | None = None
     next_version: int = 1
+
+
+class ExchangeStamp(Struct, frozen=True, kw_only=True):
+    """Counters bumped whenever what matching reads changes, so a built index can be reused.
+
+    ``supply`` counts changes to offers and members; ``volunteers`` counts writes of
+    orders that have a volunteer (acceptance, check-out, confirmation, rating...).
+    """
+
+    supply: int = 0
+    volunteers: int = 0
 
 
 class EventCredit(Struct, frozen=True, kw_only=True):
@@ -166,6 +177,22 @@ class Records:
 
     def put_member(self, member: Member) -> None:
         self._put("member", member.member_id, member, key=member.community)
+        self.bump(supply=True)
+
+    # --- the exchange stamp ----------------------------------------------------------
+
+    def stamp(self) -> ExchangeStamp:
+        found = self._get("settings", "exchange", ExchangeStamp)
+        return ExchangeStamp() if found is None else found
+
+    def bump(self, *, supply: bool = False, volunteers: bool = False) -> None:
+        """Note that offers or members (``supply``) or volunteers' orders changed."""
+        stamp = self.stamp()
+        self._put(
+            "settings",
+            "exchange",
+            ExchangeStamp(supply=stamp.supply + supply, volunteers=stamp.volunteers + volunteers),
+        )
 
     def members(
         self, *, community: str | None = None, after: str | None = None, limit: int
@@ -266,6 +293,7 @@ class Records:
 
     def put_offer(self, offer: Offer) -> None:
         self._put("offer", offer.offer_id, offer, key=offer.volunteer_id)
+        self.bump(supply=True)
 
     def offers(self, *, volunteer_id: str | None = None) -> Iterator[Offer]:
         return self._all("offer", Offer, key=volunteer_id)
@@ -360,9 +388,15 @@ def order_row(order: Order, zone: ZoneInfo) -> OrderRow:
 class Orders:
     """One book's service orders, typed; ``put`` derives the row a store indexes."""
 
-    def __init__(self, orders: OrderReader, row_of: Callable[[Order], OrderRow]) -> None:
+    def __init__(
+        self,
+        orders: OrderReader,
+        row_of: Callable[[Order], OrderRow],
+        on_volunteer_write: Callable[[], None] = lambda: None,
+    ) -> None:
         self._orders = orders
         self._row_of = row_of
+        self._on_volunteer_write = on_volunteer_write
 
     def get(self, order_id: str) -> Order | None:
         if type(order_id) is not str or not 0 < len(order_id) <= STORED_ID_LENGTH_MAX:
@@ -373,6 +407,8 @@ class Orders:
     def put(self, order: Order) -> None:
         writer = cast(OrderWriter, self._orders)
         writer.put(self._row_of(order), _ENCODER.encode(order))
+        if order.volunteer_id is not None:
+            self._on_volunteer_write()
 
     def page(self, *, status: str | None, after: str | None, limit: int) -> list[Order]:
         rows = self._orders.scan(status=status, after=after, limit=limit)

@@ -7,13 +7,22 @@ their record (last served, orders accepted and completed, ratings) comes from
 the store's ``volunteer_tally``. An order becomes a ``Need`` whose window is
 its scheduled visit, else its need's weekly windows, else the whole week.
 Volunteers away on the order's scheduled day are left out.
+
+Building the volunteers of a week reads every offer and member, which costs
+far more than ranking. ``SupplyCache`` keeps the built ``VolunteerIndex`` of
+recent weeks, keyed by the book's ``ExchangeStamp``: any write of an offer, a
+member, or an order with a volunteer bumps the stamp, so an entry is used only
+while everything it was built from is unchanged, in any process.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+
+from msgspec import Struct
 
 from timebank.bank.context import Snapshot
 from timebank.community.exchange import HOLDING_STATUSES, Offer, Order, OrderStatus
@@ -23,8 +32,10 @@ from timebank.community.matching import (
     WINDOWS_MAX,
     Need,
     Volunteer,
+    VolunteerIndex,
     Window,
 )
+from timebank.community.model import MemberStatus
 
 __all__ = ["WAITING", "need_of", "volunteers_for_week", "week_of"]
 
@@ -75,24 +86,68 @@ def _merge(offers: list[Offer]) -> tuple[frozenset[str], tuple[Window, ...], int
     return frozenset(categories), unique[:WINDOWS_MAX], min(capacity, WEEK_MINUTES)
 
 
+class WeekSupply(Struct, frozen=True, kw_only=True):
+    """A week's volunteers, indexed for ranking, and who is away on which day."""
+
+    index: VolunteerIndex
+    away: dict[date, frozenset[str]]
+
+
+class SupplyCache:
+    """The ``WeekSupply`` of recent (book, week, stamp) keys; safe to share between threads."""
+
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[object, ...], WeekSupply] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def week(self, snap: Snapshot, week_start: date) -> WeekSupply:
+        stamp = snap.records.stamp()
+        key = (snap.book_id, week_start, stamp.supply, stamp.volunteers)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        built = week_supply(snap, week_start)
+        with self._lock:
+            self._entries[key] = built
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return built
+
+
+def week_supply(snap: Snapshot, week_start: date) -> WeekSupply:
+    offers = list(snap.records.offers())
+    volunteers = volunteers_for_week(snap, week_start, offers)
+    days = [week_start + timedelta(days=n) for n in range(7)]
+    away: dict[date, set[str]] = defaultdict(set)
+    for offer in offers:
+        for day in offer.unavailable_on:
+            if day in days:
+                away[day].add(offer.volunteer_id)
+    return WeekSupply(
+        index=VolunteerIndex(volunteers),
+        away={day: frozenset(ids) for day, ids in away.items()},
+    )
+
+
 def volunteers_for_week(
-    snap: Snapshot, week_start: date, *, away_on: date | None = None
+    snap: Snapshot, week_start: date, all_offers: Iterable[Offer] | None = None
 ) -> list[Volunteer]:
     """Every volunteer with an offer active in the week, as matching sees them."""
     days = [week_start + timedelta(days=n) for n in range(7)]
     offers: dict[str, list[Offer]] = defaultdict(list)
-    for offer in snap.records.offers():
-        if any(offer.active_on(day) for day in days) and (
-            away_on is None or away_on not in offer.unavailable_on
-        ):
+    for offer in snap.records.offers() if all_offers is None else all_offers:
+        if any(offer.active_on(day) for day in days):
             offers[offer.volunteer_id].append(offer)
+    active = {m.member_id for m in snap.records.all_members() if m.status is MemberStatus.ACTIVE}
     holding = (OrderStatus.ACCEPTED, OrderStatus.STARTED)
     booked = _booked(snap, week_start, (o for s in holding for o in snap.orders.all(status=s)))
     record = {t.volunteer_id: t for t in snap.orders.volunteers()}
     volunteers = []
     for member_id in sorted(offers):
-        member = snap.records.member(member_id)
-        if member is None or member.status.value != "active":
+        if member_id not in active:
             continue
         categories, windows, capacity = _merge(offers[member_id])
         first = offers[member_id][0]

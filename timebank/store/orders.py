@@ -95,7 +95,7 @@ def _tally() -> sa.Select[Any]:
             _count_where(_o.processed).label("processed"),
             _count_where(_o.on_time).label("on_time"),
             sa.func.count(_o.rating).label("rated"),
-            _count_where(_o.rating > 4).label("satisfied"),
+            _count_where(_o.rating >= 4).label("satisfied"),
             sa.func.coalesce(sa.func.sum(_o.rating), 0).label("rating_sum"),
             sa.func.count(_o.response_seconds).label("responded"),
             sa.func.coalesce(sa.func.sum(_o.response_seconds), 0).label("response_seconds"),
