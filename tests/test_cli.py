@@ -29,14 +29,17 @@ def seeded(path: Path) -> None:
 
 
 def test_demo_prints_a_passbook_balances_and_a_verified_book() -> None:
-    """The demo credits a confirmed visit, a gift and an event, then verifies the book."""
+    """The demo credits a visit, a gift, an event and an order, then verifies the book."""
     code, output = run("demo")
     assert code == 0, output
     assert "service    +90     90  issuance" in output
     assert "李娜: own 60, gifted 0, group 120" in output
-    assert "刘军: own 0, gifted 30, group 120" in output
-    assert "owed to members: 330 minutes" in output
-    assert "verify: ok, 4 transactions, 15 accounts" in output
+    assert "刘军: own 45, gifted 30, group 120" in output
+    assert "order o-1, 45 minutes credited: request (wang-fang) -> dispatch (wang-fang)" in output
+    assert "close (wang-fang)" in output
+    assert "2026-11 orders: 1, processing rate 100.00%, satisfaction rate 100.00%" in output
+    assert "owed to members: 375 minutes" in output
+    assert "verify: ok, 6 transactions, 15 accounts" in output
 
 
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:

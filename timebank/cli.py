@@ -30,7 +30,7 @@ def main() -> None:
 
 @main.command()
 def demo() -> None:
-    """A day at a Nanjing community centre: credit, confirm, give, an event, a passbook."""
+    """A day at a Nanjing community centre: a visit, a gift, an event, an order, a passbook."""
     from timebank.bank import SYSTEM, TimeBank
     from timebank.community import Provenance, RelationKind, Role, Vetting
 
@@ -68,6 +68,28 @@ def demo() -> None:
         title="重阳节敬老活动", category="community", held_at=clock.now(), actor="wang-fang"
     )
     gulou.credit_event(event.event_id, {"li-na": 120, "liu-jun": 120}, actor="wang-fang")
+    # A service order from request to close-out (点单, 派单, 接单, 办结, 销号).
+    gulou.request_order(
+        recipient_id="chen-xiulan",
+        category="meals",
+        estimated_minutes=60,
+        actor="wang-fang",
+        order_id="o-1",
+    )
+    gulou.dispatch_order("o-1", volunteer_id="liu-jun", actor="wang-fang")
+    gulou.accept_order("o-1", volunteer_id="liu-jun", actor="liu-jun")
+    gulou.start_order("o-1", actor="liu-jun")
+    gulou.complete_order("o-1", actual_minutes=45, actor="liu-jun")
+    gulou.confirm_order("o-1", actor="wang-fang")
+    gulou.rate_order("o-1", rating=5, comment="饭菜送到，很热情", actor="wang-fang")
+    order = gulou.close_order("o-1", follow_up="回访：满意", actor="wang-fang")
+    steps = " -> ".join(f"{step.action.value} ({step.actor})" for step in order.history)
+    click.echo(f"order o-1, {order.credited_minutes} minutes credited: {steps}")
+    month = gulou.order_report("2026-11").total
+    click.echo(
+        f"2026-11 orders: {month.requested}, processing rate {month.processing_rate.percent}%,"
+        f" satisfaction rate {month.satisfaction_rate.percent}%"
+    )
     click.echo("passbook of 李娜 (li-na), minutes:")
     for line in gulou.passbook("li-na").entries:
         click.echo(
