@@ -81,8 +81,8 @@ def demo() -> None:
     gulou.start_order("o-1", actor="liu-jun")
     gulou.complete_order("o-1", actual_minutes=45, actor="liu-jun")
     gulou.confirm_order("o-1", actor="wang-fang")
-    gulou.rate_order("o-1", rating=5, comment="饭菜送到，很热情", actor="wang-fang")
-    order = gulou.close_order("o-1", follow_up="回访：满意", actor="wang-fang")
+    gulou.rate_order("o-1", rating=5, comment="饭菜送到 很热情", actor="wang-fang")
+    order = gulou.close_order("o-1", follow_up="回访 满意", actor="wang-fang")
     steps = " -> ".join(f"{step.action.value} ({step.actor})" for step in order.history)
     click.echo(f"order o-1, {order.credited_minutes} minutes credited: {steps}")
     month = gulou.order_report("2026-11").total

@@ -1,7 +1,8 @@
 """Every time-bank rule refuses through the facade with its own typed error, and leaves no trace.
 
 Each case builds a book through the facade, snapshots its whole state (chain
-head, accounts, records), makes one call that breaks one rule, and checks the
+head, accounts, records, service orders and the outbox), makes one call that
+breaks one rule, and checks the
 exact error, a few of its fields, its round trip through a dict, and that the
 book is unchanged (also when the same call is retried). The cases run on
 memory, SQLite and PostgreSQL.
@@ -26,6 +27,7 @@ from timebank.community import (
     AttendeesInvalid,
     BankError,
     BirthDateInvalid,
+    CareFileNotFound,
     CategoryUnknown,
     ChoiceUnknown,
     Credit,
@@ -44,7 +46,12 @@ from timebank.community import (
     MerchantRedemptionNotAllowed,
     MinutesNotPositive,
     NameInvalid,
+    NeedNotFound,
+    NeedNotOpen,
     NoActivePolicy,
+    OfferNotFound,
+    OrderNotFound,
+    OrderTransitionNotAllowed,
     PolicyInvalid,
     PolicyNotDraft,
     PolicyNotFound,
@@ -53,8 +60,10 @@ from timebank.community import (
     Provenance,
     ProviderNotEligible,
     ProxyNotFound,
+    RatingOutOfRange,
     ReasonRequired,
     RecipientNotEligible,
+    RecordExists,
     RecordIdInvalid,
     Redemption,
     RedemptionAgeNotReached,
@@ -63,11 +72,16 @@ from timebank.community import (
     RelationExists,
     RelationKind,
     RelationToSelf,
+    ReportPeriodInvalid,
     Role,
+    ScheduleInvalid,
     SelfDealing,
     ServiceMinutesOutOfRange,
     StoredMinutesCapExceeded,
     TextTooLong,
+    Window,
+    WishNotFound,
+    WishTransitionNotAllowed,
 )
 from timebank.ledger import (
     Conflict,
@@ -171,6 +185,64 @@ def register(book: BankBook, member_id: str = "wu", **options: Any) -> Any:
     }
     values.update(options)
     return book.register_member(**values)
+
+
+DESK_KINDS = ("offer", "need", "wish", "care_file", "visit")
+"""The old-helping-old desk's record kinds (``book_state`` reads the older ones)."""
+
+
+def whole_state(book: BankBook) -> tuple[Any, ...]:
+    """``book_state`` plus the desk's records, every service order and the pending outbox."""
+    with book.bank.store.read(book.book_id) as reader:
+        desk = tuple(tuple(reader.records.scan(kind, limit=100_000)) for kind in DESK_KINDS)
+        orders = tuple(reader.orders.scan(limit=100_000))
+        outbox = tuple(reader.outbox.pending(limit=100_000))
+    return (book_state(book), desk, orders, outbox)
+
+
+MONDAY_MORNING = Window(weekday=0, start_minute=9 * 60, end_minute=12 * 60)
+
+
+def offered(book: BankBook, offer_id: str = "offer-1") -> Any:
+    """li offers companionship on Monday mornings."""
+    return book.add_offer(
+        volunteer_id="li",
+        categories=["companionship"],
+        windows=[MONDAY_MORNING],
+        capacity_minutes_per_week=240,
+        actor="li",
+        offer_id=offer_id,
+    )
+
+
+def needed(book: BankBook, need_id: str = "need-1", **options: Any) -> Any:
+    """zhang needs company on Monday mornings."""
+    values: dict[str, Any] = {
+        "recipient_id": "zhang",
+        "category": "companionship",
+        "estimated_minutes": 60,
+        "windows": [MONDAY_MORNING],
+        "actor": "coord",
+        "need_id": need_id,
+    }
+    values.update(options)
+    return book.add_need(**values)
+
+
+def confirmed_order(book: BankBook, order_id: str = "order-1") -> Any:
+    """An order for zhang, served by li and confirmed (the issuance account pays)."""
+    book.request_order(
+        recipient_id="zhang",
+        category="companionship",
+        estimated_minutes=60,
+        actor="coord",
+        order_id=order_id,
+    )
+    book.dispatch_order(order_id, volunteer_id="li", actor="coord")
+    book.accept_order(order_id, volunteer_id="li", actor="li")
+    book.start_order(order_id, actor="li")
+    book.complete_order(order_id, actual_minutes=60, actor="li")
+    return book.confirm_order(order_id, actor="zhang")
 
 
 # --- the cases: one rule broken per case ------------------------------------------------
@@ -290,6 +362,26 @@ def grant_without_reason(bank: TimeBank) -> tuple[BankBook, Action]:
     return book, lambda: book.grant(member_id="li", minutes=10, reason="  ", actor="coord")
 
 
+@case(ScheduleInvalid, field="once_at")
+def need_both_once_and_weekly(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: needed(book, once_at=datetime(2026, 11, 9, 2, tzinfo=UTC))
+
+
+@case(RatingOutOfRange, rating="6")
+def six_stars(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    confirmed_order(book)
+    return book, lambda: book.rate_order("order-1", rating=6, actor="zhang")
+
+
+@case(ReportPeriodInvalid, field="first_month")
+def thirteenth_month(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    confirmed_order(book)
+    return book, lambda: book.order_report("2026-13")
+
+
 # Something named does not exist.
 
 
@@ -344,6 +436,44 @@ def grant_from_a_missing_sponsor(bank: TimeBank) -> tuple[BankBook, Action]:
 def revoke_a_missing_proxy(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     return book, lambda: book.revoke_proxy("zhang", "li", actor="coord")
+
+
+@case(OfferNotFound, offer_id="offer-404")
+def withdraw_a_missing_offer(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    offered(book)
+    return book, lambda: book.withdraw_offer("offer-404", actor="coord")
+
+
+@case(NeedNotFound, need_id="need-404")
+def order_from_a_missing_need(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    needed(book)
+    return book, lambda: book.request_order(need_id="need-404", actor="coord", order_id="o1")
+
+
+@case(OrderNotFound, order_id="order-404")
+def dispatch_a_missing_order(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    confirmed_order(book)
+    return book, lambda: book.dispatch_order("order-404", volunteer_id="li", actor="coord")
+
+
+@case(WishNotFound, wish_id="wish-404")
+def adopt_a_missing_wish(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    book.post_wish(resident_id="zhang", title="老花镜", actor="coord", wish_id="wish-1")
+    return book, lambda: book.adopt_wish("wish-404", adopter="li", actor="li")
+
+
+@case(CareFileNotFound, member_id="zhang")
+def visit_without_a_care_file(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    book.open_care_file("li", visits_per_month=2, actor="coord")
+    book.close_care_file("li", actor="coord")
+    return book, lambda: book.record_visit(
+        "zhang", visitor_id="li", visited_at=bank.clock.now(), actor="li"
+    )
 
 
 # The request clashes with the book's state.
@@ -458,6 +588,36 @@ def cancel_twice(bank: TimeBank) -> tuple[BankBook, Action]:
     return book, lambda: book.cancel_redemption("visit-2", actor="zhang")
 
 
+@case(RecordExists, kind="offer", record_id="offer-1")
+def offer_the_same_id_twice(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    offered(book)
+    return book, lambda: offered(book)
+
+
+@case(NeedNotOpen, need_id="need-1")
+def order_from_a_closed_need(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    needed(book)
+    book.request_order(need_id="need-1", actor="coord", order_id="order-1")
+    book.close_need("need-1", actor="coord")
+    return book, lambda: book.request_order(need_id="need-1", actor="coord", order_id="order-2")
+
+
+@case(OrderTransitionNotAllowed, order_id="order-1", status="confirmed", action="reject")
+def reject_a_confirmed_order(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    confirmed_order(book)
+    return book, lambda: book.reject_order("order-1", reason="too late", actor="zhang")
+
+
+@case(WishTransitionNotAllowed, wish_id="wish-1", status="posted", action="fulfilled")
+def fulfil_a_wish_nobody_adopted(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    book.post_wish(resident_id="zhang", title="老花镜", actor="coord", wish_id="wish-1")
+    return book, lambda: book.fulfil_wish("wish-1", actor="coord")
+
+
 # A balance would leave the bounds the policy sets.
 
 
@@ -549,14 +709,14 @@ def _id(case: Case) -> str:
 @pytest.mark.parametrize("case", CASES, ids=_id)
 def test_refusal_is_typed_and_leaves_no_trace(bank: TimeBank, case: Case) -> None:
     book, action = case.arrange(bank)
-    before = book_state(book)
+    before = whole_state(book)
 
     with pytest.raises(LedgerError) as caught:
         action()
     error = caught.value
     assert type(error) is case.error, repr(error)
     assert {name: error.fields()[name] for name in case.fields} == case.fields
-    assert book_state(book) == before
+    assert whole_state(book) == before
 
     data = msgspec.json.decode(msgspec.json.encode(error.to_dict()))
     assert error_from_dict(data) == error
@@ -564,7 +724,7 @@ def test_refusal_is_typed_and_leaves_no_trace(bank: TimeBank, case: Case) -> Non
     with pytest.raises(LedgerError) as again:
         action()
     assert again.value == error
-    assert book_state(book) == before
+    assert whole_state(book) == before
 
 
 def test_every_bank_error_and_surfaced_ledger_error_has_a_case() -> None:

@@ -371,7 +371,9 @@ class ExchangeDesk:
 
         Orders scheduled in the week, and unscheduled ones, are placed within every
         volunteer's weekly minutes, matching at least as many as greedy assignment.
-        Nothing is dispatched: a coordinator dispatches each suggestion.
+        A suggestion of a volunteer away on the order's day (or of the recipient
+        themselves) is withdrawn, leaving that order unmatched. Nothing is
+        dispatched: a coordinator dispatches each suggestion.
         """
         if type(week_of_day) is not date:
             raise ReportPeriodInvalid(field="week", reason="a date is needed")

@@ -907,7 +907,13 @@ def run_deadlines(ctx: Context, *, limit: int) -> DeadlineRun:
                 settled_transaction_id=voided,
                 escalate_at=None,
             )
-            notify(ctx, "order.expired", order.order_id, order=order.order_id, status=order.status)
+            notify(
+                ctx,
+                "order.expired",
+                order.order_id,
+                order=order.order_id,
+                status_before=order.status,
+            )
             expired.append(order.order_id)
         elif order.escalate_at is not None and order.escalate_at <= ctx.now:
             _escalate(ctx, rules, order)

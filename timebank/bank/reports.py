@@ -9,7 +9,8 @@ satisfied of 2,860 rated reads 99.76.
 Definitions:
 
 - *processing rate* (处理率): orders completed / orders requested less those
-  cancelled (expired and rejected orders count against it);
+  cancelled (expired ones count against it; a rejected order was completed, so
+  it counts as processed, and its rating, if any, as unsatisfied or not);
 - *on-time rate*: completed by the completion deadline / completed;
 - *satisfaction rate* (满意率): rated 4 or 5 / rated;
 - *average response*: minutes from request to acceptance, over accepted orders;

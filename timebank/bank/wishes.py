@@ -22,6 +22,7 @@ from timebank.bank.minutes import check_minutes, check_moment, receive
 from timebank.community.errors import (
     ActorNotAuthorised,
     CareFileNotFound,
+    ProviderNotEligible,
     RecordExists,
     ScheduleInvalid,
     WishNotFound,
@@ -150,7 +151,10 @@ def confirm_wish(ctx: Context, *, wish_id: str, credit_minutes: int) -> Wish:
         check_minutes("credit_minutes", credit_minutes)
     credit_id = None
     adopter = wish.adopter
-    if credit_minutes and adopter is not None and not adopter.startswith(ORGANISATION_PREFIX):
+    if credit_minutes and adopter is not None and adopter.startswith(ORGANISATION_PREFIX):
+        reason = "a partner organisation has no time account to credit"
+        raise ProviderNotEligible(member_id=adopter[:128], reason=reason)
+    if credit_minutes and adopter is not None:
         if not ctx.is_coordinator(ctx.actor):
             raise ActorNotAuthorised(
                 actor=ctx.actor, action="credit minutes for a micro-wish", member_id=adopter
