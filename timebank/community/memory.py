@@ -1,13 +1,14 @@
 """``MemoryBankStore``: the reference ``BankStore``, kept in this process's memory.
 
 Records, orders and outbox messages written by a unit are staged and applied
-only when its work returns, so a unit that raises leaves them untouched. A
-unit's reads see its own staged writes. Outbox seqs come from one counter per
-store, taken when a message is added (a unit that raises leaves a gap, as a
-database sequence would). The ledger's memory store
-applies each ledger decision whole; the facade makes its ledger writes last,
-after every rule has been checked, so a failing unit leaves no ledger trace
-either.
+only when its work returns, so a unit that raises leaves them untouched; the
+unit's own reads see its staged writes. The ledger's memory store applies each
+ledger decision whole; the facade makes its ledger writes last, after every
+rule has been checked, so a failing unit leaves no ledger trace either.
+
+Outbox seqs come from one counter per store, taken when a message is added (a
+unit that raises leaves a gap, as a database sequence would). The reports are
+computed row by row here; the SQL store computes the same figures in SQL.
 """
 
 from __future__ import annotations
@@ -127,13 +128,13 @@ class _Orders:
 
     def tally(self, first_month: str, last_month: str) -> Sequence[OrderTally]:
         rows = (row for row, _ in self.rows.values())
-        return tally_orders(rows, first_month, last_month)
+        return _tally_orders(rows, first_month, last_month)
 
     def volunteer_tally(
         self, served_from: datetime | None = None, served_until: datetime | None = None
     ) -> Sequence[VolunteerTally]:
         rows = (row for row, _ in self.rows.values())
-        return tally_volunteers(rows, served_from, served_until)
+        return _tally_volunteers(rows, served_from, served_until)
 
 
 class _StagedOrders:
@@ -179,7 +180,7 @@ class _StagedOrders:
         self._base.rows.update(self._staged)
 
 
-def tally_orders(rows: Iterable[OrderRow], first_month: str, last_month: str) -> list[OrderTally]:
+def _tally_orders(rows: Iterable[OrderRow], first_month: str, last_month: str) -> list[OrderTally]:
     """``OrderReader.tally`` over the rows given."""
     groups: dict[tuple[str, str, str], list[OrderRow]] = defaultdict(list)
     for row in rows:
@@ -210,7 +211,7 @@ def tally_orders(rows: Iterable[OrderRow], first_month: str, last_month: str) ->
     return tallies
 
 
-def tally_volunteers(
+def _tally_volunteers(
     rows: Iterable[OrderRow], served_from: datetime | None, served_until: datetime | None
 ) -> list[VolunteerTally]:
     """``OrderReader.volunteer_tally`` over the rows given."""
