@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from timebank.bank import events, members
@@ -23,6 +24,7 @@ from timebank.bank import minutes as moving
 from timebank.bank.context import SYSTEM, Context, Refused, Snapshot
 from timebank.bank.desk import ExchangeDesk
 from timebank.bank.events import MinutesExpiry
+from timebank.bank.idempotency import IDEMPOTENCY, IdempotencyScope
 from timebank.bank.members import check_record_id
 from timebank.bank.passbook import MemberBalance, balances, liability, passbook
 from timebank.bank.records import Programme
@@ -143,6 +145,23 @@ class TimeBank:
     def book(self, book_id: str) -> BankBook:
         return BankBook(self, self.ledger.book(book_id))
 
+    @contextmanager
+    def idempotent(self, key: str, fingerprint: str) -> Iterator[IdempotencyScope]:
+        """Make the one use case called inside the block idempotent under ``key``.
+
+        The first call with a key remembers its outcome (the encoded result, or
+        the ledger's refusal) in its own transaction. A later call with the same
+        key and actor does nothing and sets ``scope.replayed`` to the remembered
+        JSON (or raises the remembered error); with another ``fingerprint`` (say,
+        a different request body) it raises ``IdempotencyKeyReused``.
+        """
+        scope = IdempotencyScope(key, fingerprint)
+        token = IDEMPOTENCY.set(scope)
+        try:
+            yield scope
+        finally:
+            IDEMPOTENCY.reset(token)
+
     def book_ids(self) -> list[str]:
         return self.ledger.book_ids()
 
@@ -158,19 +177,35 @@ class BankBook(ExchangeDesk):
     # --- running use cases ----------------------------------------------------------
 
     def run(self, actor: str, use_case: Callable[[Context], T]) -> T:
-        """Run one use case as one unit of work; a ledger refusal commits, then is raised."""
+        """Run one use case as one unit of work; a ledger refusal commits, then is raised.
+
+        Inside ``TimeBank.idempotent(key, fingerprint)``, the unit first looks for
+        the key's remembered outcome (a replay, see ``IdempotencyScope``), and
+        otherwise remembers what this call returned, or the ledger refusal it
+        met, in the same transaction.
+        """
         check_record_id("actor", actor)
+        scope = IDEMPOTENCY.get()
 
         def work(unit: Any) -> T | Refused:
             ctx = Context(self._book, unit, self.bank.clock.now(), self.bank.zone, actor)
+            if scope is not None and scope.recall(ctx):
+                return cast(T, None)
             try:
-                return use_case(ctx)
+                result = use_case(ctx)
             except Refused as refused:
+                if scope is not None:
+                    scope.remember(ctx, error=refused.error)
                 return refused
+            if scope is not None:
+                scope.remember(ctx, result=result)
+            return result
 
         outcome = self.bank.store.transact(self.book_id, work)
         if isinstance(outcome, Refused):
             raise outcome.error
+        if scope is not None:
+            scope.raise_replayed_error()
         return outcome
 
     def read(self, reading: Callable[[Snapshot, Any], T]) -> T:

@@ -55,6 +55,7 @@ both layers, and each carries a stable ``code`` and its data.
         │   ├── MerchantRedemptionNotAllowed
         │   ├── RecordExists
         │   ├── NeedNotOpen
+        │   ├── IdempotencyKeyReused
         │   ├── OrderTransitionNotAllowed
         │   └── WishTransitionNotAllowed
         └── (LimitExceeded)
@@ -85,6 +86,7 @@ __all__ = [
     "EventNotFound",
     "GiftNotAllowed",
     "GroupMinutesOnlyDonated",
+    "IdempotencyKeyReused",
     "MemberExists",
     "MemberNotActive",
     "MemberNotFound",
@@ -492,6 +494,13 @@ class NeedNotOpen(BankError, Conflict):
     code: ClassVar[str] = "need_not_open"
     template: ClassVar[str] = "need {need_id!r} is closed"
     need_id: str
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class IdempotencyKeyReused(BankError, Conflict):
+    code: ClassVar[str] = "idempotency_key_reused"
+    template: ClassVar[str] = "idempotency key {key!r} was used before for a different request"
+    key: str
 
 
 @dataclasses.dataclass(eq=False, kw_only=True)

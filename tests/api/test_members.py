@@ -1,0 +1,91 @@
+"""Members over HTTP: registration, visibility by role, proxies, balances, idempotency keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.conftest import Tokens
+
+CHEN = {
+    "name": "陈秀英",
+    "birth_date": "1938-03-01",
+    "community": "ninghai",
+    "member_id": "chen",
+    "roles": ["recipient"],
+}
+
+
+def register(api: Any, headers: dict[str, str], body: dict[str, Any]) -> Any:
+    return api.post("/books/gulou/members", json=body, headers=headers)
+
+
+def test_a_coordinator_registers_a_member_who_then_sees_their_own_balance(
+    api: Any, coordinator: dict[str, str], tokens: Tokens
+) -> None:
+    created = register(api, coordinator, CHEN)
+    assert created.status_code == 201, created.text
+    assert created.json()["name_key"] == "chen xiu ying"
+    own = api.get("/books/gulou/members/chen/balance", headers=tokens("chen"))
+    assert own.status_code == 200
+    assert own.json()["own_minutes"] == 0
+
+
+def test_strangers_learn_nothing_and_other_communities_are_out_of_reach(
+    api: Any, coordinator: dict[str, str], tokens: Tokens
+) -> None:
+    register(api, coordinator, CHEN)
+    register(api, coordinator, {**CHEN, "member_id": "zhao", "name": "赵建国"})
+    for path in ("", "/balance", "/passbook", "/relations", "/proxies"):
+        stranger = api.get(f"/books/gulou/members/chen{path}", headers=tokens("zhao"))
+        missing = api.get(f"/books/gulou/members/ghost{path}", headers=tokens("zhao"))
+        assert stranger.status_code == missing.status_code == 404
+        assert stranger.json()["type"] == missing.json()["type"]
+    elsewhere = tokens("li", "coordinator", communities=("gulou-other",))
+    assert api.get("/books/gulou/members/chen", headers=elsewhere).status_code == 404
+    assert register(api, elsewhere, {**CHEN, "member_id": "x"}).status_code == 404
+    assert api.get("/books/gulou/members", headers=elsewhere).json() == {"items": [], "next": None}
+    assert api.get("/books/other/members/chen", headers=coordinator).status_code == 404
+    assert api.get("/books/gulou/members/chen").status_code == 401
+
+
+def test_a_proxy_sees_the_member_they_act_for(
+    api: Any, coordinator: dict[str, str], tokens: Tokens
+) -> None:
+    register(api, coordinator, CHEN)
+    register(
+        api, coordinator, {**CHEN, "member_id": "li", "name": "李娜", "birth_date": "1970-01-01"}
+    )
+    assert api.get("/books/gulou/members/chen", headers=tokens("li")).status_code == 404
+    granted = api.post(
+        "/books/gulou/members/chen/proxies", json={"proxy_id": "li"}, headers=coordinator
+    )
+    assert granted.status_code == 201, granted.text
+    assert api.get("/books/gulou/members/chen/balance", headers=tokens("li")).status_code == 200
+    api.delete("/books/gulou/members/chen/proxies/li", headers=coordinator)
+    assert api.get("/books/gulou/members/chen", headers=tokens("li")).status_code == 404
+
+
+def test_an_idempotency_key_replays_the_first_response_and_refuses_another_body(
+    api: Any, coordinator: dict[str, str]
+) -> None:
+    keyed = {**coordinator, "Idempotency-Key": "register-chen"}
+    first = register(api, keyed, CHEN)
+    again = register(api, keyed, CHEN)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.content == first.content
+    other = register(api, keyed, {**CHEN, "name": "陈秀兰"})
+    assert other.status_code == 409
+    assert other.json()["type"] == "urn:timebank:problem:idempotency_key_reused"
+    listed = api.get("/books/gulou/members", headers=coordinator).json()["items"]
+    assert [m["member_id"] for m in listed] == ["chen", "wang"]
+
+
+def test_problems_speak_chinese_when_asked(api: Any, coordinator: dict[str, str]) -> None:
+    english = api.get("/books/gulou/members/ghost", headers=coordinator)
+    chinese = api.get(
+        "/books/gulou/members/ghost", headers={**coordinator, "Accept-Language": "zh-CN,zh;q=0.9"}
+    )
+    assert english.headers["content-type"].startswith("application/problem+json")
+    assert english.json()["code"] == chinese.json()["code"] == "member_not_found"
+    assert chinese.headers["content-language"] == "zh"
+    assert english.json()["title"] != chinese.json()["title"]

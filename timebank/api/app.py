@@ -1,0 +1,151 @@
+"""The Litestar application over the facade: ``create_app(bank, settings)``.
+
+Every handler decodes its input, calls the same ``BankBook`` methods an
+embedding application calls, and encodes the result; the API never touches
+SQL. Around the handlers: bearer-token authentication, per-object visibility
+(``auth``), idempotency keys (``deps.act``), RFC 9457 problems (``problems``),
+rate limiting, CORS, security headers, a request id on every response and a
+structured log line per request, and an OpenAPI 3.1 schema whose Swagger UI is
+served from files shipped with the package (no CDN).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import MutableScopeHeaders
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+
+import timebank
+from timebank.api.auth import jwt_auth
+from timebank.api.problems import exception_handlers
+from timebank.api.routes import books, exchange, members, minutes, reports, system, wishes
+from timebank.api.settings import ApiSettings
+from timebank.bank import TimeBank
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("timebank.api.access")
+ASSETS = "/schema/assets"
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+    "content-security-policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline';"
+        " script-src 'self' 'unsafe-inline'"
+    ),
+}
+
+
+def _request_log(app: ASGIApp) -> ASGIApp:
+    """Give each request an id (kept from ``X-Request-Id`` if sent), add headers, log it."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if str(scope["type"]) != "http":
+            await app(scope, receive, send)
+            return
+        sent = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
+        request_id = sent.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableScopeHeaders.from_message(message)
+                headers["x-request-id"] = request_id
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        try:
+            await app(scope, receive, sending)
+        finally:
+            log.info(
+                json.dumps(
+                    {
+                        "request_id": request_id,
+                        "method": scope.get("method"),
+                        "path": scope.get("path"),
+                        "status": status,
+                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                    }
+                )
+            )
+
+    return middleware
+
+
+def create_app(bank: TimeBank, settings: ApiSettings) -> Litestar:
+    """The API over ``bank`` (any store: memory, SQLite, PostgreSQL)."""
+    auth = jwt_auth(settings.token_secret, settings.token_lifetime)
+    auth.exclude = [*(auth.exclude or []), ASSETS]
+    api = Router(
+        path="/",
+        route_handlers=[
+            *books.ROUTES,
+            *members.ROUTES,
+            *minutes.ROUTES,
+            *exchange.ROUTES,
+            *wishes.ROUTES,
+            *reports.ROUTES,
+        ],
+    )
+    middleware: list[Any] = [_request_log]
+    if settings.rate_limit_per_minute:
+        limit = RateLimitConfig(
+            rate_limit=("minute", settings.rate_limit_per_minute),
+            exclude=["/health", "/ready"],
+        )
+        middleware.append(limit.middleware)
+    openapi = OpenAPIConfig(
+        title="timebank",
+        version=timebank.__version__,
+        description="Time-bank ledger of volunteer minutes. Every error is an RFC 9457 problem.",
+        path="/schema",
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/docs",
+                js_url=f"{ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{ASSETS}/swagger-ui-standalone-preset.js",
+                favicon="",
+            )
+        ],
+    )
+    app = Litestar(
+        route_handlers=[
+            system.health,
+            system.ready,
+            api,
+            create_static_files_router(
+                path=ASSETS, directories=[swagger_ui_path], include_in_schema=False
+            ),
+        ],
+        exception_handlers=exception_handlers,
+        on_app_init=[auth.on_app_init],
+        middleware=middleware,
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins))
+        if settings.cors_origins
+        else None,
+        openapi_config=openapi,
+        request_max_body_size=1_048_576,
+        debug=settings.debug,
+    )
+    app.state.bank = bank
+    app.state.settings = settings
+    return app

@@ -1,0 +1,112 @@
+"""What every handler needs: the caller, their book, idempotent calls, pages."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+import anyio.to_thread
+import msgspec
+from litestar import Request
+from litestar.exceptions import NotAuthorizedException
+from msgspec import Struct
+
+from timebank.api.auth import Principal
+from timebank.bank import BankBook, TimeBank
+from timebank.community import ActorNotAuthorised
+from timebank.ledger import BookNotFound
+
+__all__ = [
+    "Page",
+    "act",
+    "bank_of",
+    "in_thread",
+    "look",
+    "open_book",
+    "principal_of",
+    "require_staff",
+]
+
+T = TypeVar("T")
+IDEMPOTENCY_HEADER = "idempotency-key"
+
+
+class Page(Struct, Generic[T], frozen=True, kw_only=True):
+    """One page of a listing; pass ``next`` back as ``after`` for the following page."""
+
+    items: list[T]
+    next: str | None = None
+
+
+def principal_of(request: Request[Any, Any, Any]) -> Principal:
+    user = request.scope.get("user")
+    if not isinstance(user, Principal):
+        raise NotAuthorizedException("a valid bearer token is needed")
+    return user
+
+
+def bank_of(request: Request[Any, Any, Any]) -> TimeBank:
+    bank: TimeBank = request.app.state.bank
+    return bank
+
+
+def open_book(request: Request[Any, Any, Any], book_id: str) -> tuple[Principal, BankBook]:
+    """The caller and the book they name, if their token is for it (else: no such book)."""
+    principal = principal_of(request)
+    bank = bank_of(request)
+    if not principal.may_open(book_id) or book_id not in bank.book_ids():
+        raise BookNotFound(book_id=book_id[:128])
+    return principal, bank.book(book_id)
+
+
+def require_staff(principal: Principal, action: str) -> None:
+    """Coordinators, admins and integrations only."""
+    if not principal.staff:
+        raise ActorNotAuthorised(actor=principal.subject, action=action, member_id="")
+
+
+async def look(
+    request: Request[Any, Any, Any], book_id: str, call: Callable[[Principal, BankBook], T]
+) -> T:
+    """A read: open the caller's book and run ``call`` off the event loop."""
+    return await in_thread(lambda: call(*open_book(request, book_id)))
+
+
+async def act(
+    request: Request[Any, Any, Any],
+    book_id: str,
+    result_type: type[T],
+    call: Callable[[Principal, BankBook], T],
+) -> T:
+    """A write (one facade use case); with an ``Idempotency-Key``, at most once per key.
+
+    A replay returns what the first call returned (decoded into ``result_type``,
+    so it is encoded exactly as it was); the same key with a different method,
+    path or body is refused with 409 ``idempotency_key_reused``.
+    """
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    fingerprint = ""
+    if key is not None:
+        body = await request.body()
+        fingerprint = hashlib.sha256(
+            request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
+        ).hexdigest()
+
+    def run() -> T | bytes:
+        principal, book = open_book(request, book_id)
+        if key is None:
+            return call(principal, book)
+        with book.bank.idempotent(key, fingerprint) as scope:
+            result = call(principal, book)
+        return result if scope.replayed is None else scope.replayed
+
+    outcome = await in_thread(run)
+    if isinstance(outcome, bytes):
+        return msgspec.json.decode(outcome, type=result_type)
+    return outcome
+
+
+async def in_thread(call: Callable[[], T]) -> T:
+    """Run blocking facade work off the event loop."""
+    return await anyio.to_thread.run_sync(call)

@@ -1,0 +1,170 @@
+"""Errors as RFC 9457 problem details, in Chinese or English by ``Accept-Language``.
+
+Every domain error maps by its family to one status (``RequestInvalid`` and
+``LimitExceeded`` 422, ``NotFound`` 404, ``Conflict`` 409, and 403 for
+``ActorNotAuthorised``), and by its stable ``code`` to a problem ``type``
+(``urn:timebank:problem:<code>``), a title, and a detail built from the
+error's own data. Litestar's own errors (a malformed body, a missing token, a
+rate limit) become problems the same way, and anything unexpected is a bare
+500 problem that says nothing of the server's insides.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import (
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
+
+from timebank.api.catalog import TITLES, ZH_DETAILS
+from timebank.community import ActorNotAuthorised
+from timebank.ledger import Conflict, LedgerError, LimitExceeded, NotFound, RequestInvalid
+
+__all__ = ["MEDIA_TYPE", "exception_handlers", "language", "problem", "status_of"]
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:timebank:problem:"
+log = logging.getLogger("timebank.api")
+
+
+def language(request: Request[Any, Any, Any]) -> str:
+    """``zh`` if the caller prefers Chinese, else ``en`` (q-values honoured)."""
+    header = request.headers.get("accept-language", "")
+    best, best_q = "en", -1.0
+    for part in header.split(","):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in ("zh", "en") and q > best_q:
+            best, best_q = primary, q
+    return best
+
+
+def status_of(error: LedgerError) -> int:
+    if isinstance(error, ActorNotAuthorised):
+        return HTTP_403_FORBIDDEN
+    if isinstance(error, NotFound):
+        return HTTP_404_NOT_FOUND
+    if isinstance(error, Conflict):
+        return HTTP_409_CONFLICT
+    if isinstance(error, (RequestInvalid, LimitExceeded)):
+        return HTTP_422_UNPROCESSABLE_ENTITY
+    return HTTP_422_UNPROCESSABLE_ENTITY
+
+
+def problem(
+    request: Request[Any, Any, Any],
+    *,
+    code: str,
+    status: int,
+    detail_en: str,
+    data: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    lang = language(request)
+    en_title, zh_title = TITLES.get(code, (code.replace("_", " ").capitalize(), ""))
+    detail = detail_en
+    if lang == "zh":
+        template = ZH_DETAILS.get(code)
+        if template is not None and data is not None:
+            try:
+                detail = template.format(**data)
+            except (KeyError, IndexError, ValueError):
+                detail = detail_en
+    body: dict[str, Any] = {
+        "type": TYPE_PREFIX + code,
+        "title": zh_title if lang == "zh" and zh_title else en_title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": request.url.path,
+    }
+    if data:
+        body["data"] = data
+    return Response(
+        body,
+        status_code=status,
+        media_type=MEDIA_TYPE,
+        headers={"Content-Language": lang, **(headers or {})},
+    )
+
+
+def _domain(request: Request[Any, Any, Any], error: LedgerError) -> Response[dict[str, Any]]:
+    data = error.to_dict().get("data", {})
+    return problem(
+        request, code=error.code, status=status_of(error), detail_en=str(error), data=data
+    )
+
+
+def _validation(request: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:
+    extra = error.extra if isinstance(error.extra, list) else None
+    return problem(
+        request,
+        code="request_malformed",
+        status=400,
+        detail_en=str(error.detail),
+        data={"errors": extra} if extra else None,
+    )
+
+
+_HTTP_CODES = {
+    400: "request_malformed",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+def _http(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    status = error.status_code
+    code = _HTTP_CODES.get(status, "http_error")
+    headers = dict(error.headers or {})
+    return problem(request, code=code, status=status, detail_en=str(error.detail), headers=headers)
+
+
+def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    from timebank.store import StoreError
+
+    if isinstance(error, StoreError):
+        log.warning("store unavailable: %s", error)
+        return problem(
+            request,
+            code="store_unavailable",
+            status=HTTP_503_SERVICE_UNAVAILABLE,
+            detail_en="the database is unavailable; try again shortly",
+            headers={"Retry-After": "1"},
+        )
+    log.exception("unexpected error", exc_info=error)
+    return problem(
+        request,
+        code="internal_error",
+        status=HTTP_500_INTERNAL_SERVER_ERROR,
+        detail_en="something went wrong on our side",
+    )
+
+
+exception_handlers: dict[type[Exception] | int, Any] = {
+    LedgerError: _domain,
+    ValidationException: _validation,
+    HTTPException: _http,
+    Exception: _unexpected,
+}
+"""Litestar exception handlers: most specific class first is how Litestar picks."""
