@@ -83,7 +83,10 @@ async def act(
 
     A replay returns what the first call returned (decoded into ``result_type``,
     so it is encoded exactly as it was); the same key with a different method,
-    path or body is refused with 409 ``idempotency_key_reused``.
+    path or body is refused with 409 ``idempotency_key_reused``. So ``call`` must
+    return the facade method's own value, of type ``result_type``: on a replay
+    the facade returns nothing and the remembered value stands in for it; wrap
+    it for the response after ``act`` returns, never inside ``call``.
     """
     key = request.headers.get(IDEMPOTENCY_HEADER)
     fingerprint = ""
