@@ -1,9 +1,410 @@
-"""Routes: reports (filled in by the API's route work)."""
+"""Reports over HTTP, as JSON and as downloads; and a member's statement (passbook) download.
+
+Every report is for staff. A coordinator's volunteer board and inactive-member
+list hold only their communities' members, and their wish adoption figures are
+for one of their communities; the order report, the supply-demand gap and the
+liability forecast are the book's aggregates.
+
+Each report has three paths: ``.../reports/<name>`` (JSON), and
+``.../reports/<name>.csv`` and ``.xlsx`` (an attachment). CSV is UTF-8 with a
+byte-order mark so that Excel reads Chinese text; nested figures (a rate's
+numerator, denominator and percent) become columns of their own.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, NamedTuple
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.datastructures import ResponseHeader
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath, FromQuery, QueryParameter
+from msgspec import Struct
+
+from timebank.api.auth import Principal, Role, see_member
+from timebank.api.deps import look, require_staff
+from timebank.api.export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_bytes, xlsx_bytes
+from timebank.api.routes.exchange import BOOK, Sight
+from timebank.bank import (
+    BankBook,
+    GapLine,
+    InactiveMember,
+    LiabilityForecast,
+    OrderReport,
+    OrderStats,
+    VolunteerOfMonth,
+    WishAdoption,
+)
+from timebank.community import ActorNotAuthorised
+from timebank.community.model import PassbookEntry
 
 __all__ = ["ROUTES"]
 
-ROUTES: list[Any] = []
+REPORTS = BOOK + "/reports"
+MEMBER = BOOK + "/members/{member_id:str}"
+STATEMENT_PAGE = 500
+STATEMENT_PAGES_MAX = 20
+"""A statement download holds at most 10,000 lines; ``X-Next-Cursor`` says where to go on."""
+DOWNLOAD = "An attachment: ``.csv`` is UTF-8 with a byte-order mark; ``.xlsx`` is one sheet."
+DISPOSITION = ResponseHeader(
+    name="Content-Disposition",
+    description='``attachment; filename="<book>-<report>.<csv|xlsx>"``',
+    documentation_only=True,
+    required=True,
+)
+
+Cell = str | int | Decimal | date | datetime | None
+Month = Annotated[str, QueryParameter(description="YYYY-MM", pattern=r"^\d{4}-\d{2}$")]
+BoardLimit = Annotated[int, QueryParameter(ge=1, le=100, description="Places, 1 to 100.")]
+Years = Annotated[int, QueryParameter(ge=1, le=30, description="1 to 30 years.")]
+Days = Annotated[int, QueryParameter(ge=1, le=3_660, description="1 to 3,660 days.")]
+
+
+class Table(NamedTuple):
+    header: list[str]
+    rows: list[list[Cell]]
+    next: str | None = None
+
+
+# --- flat tables ----------------------------------------------------------------------------
+
+
+def _paths(kind: type[Struct]) -> list[tuple[str, ...]]:
+    """Field paths of a Struct, nested Structs spelled out (``processing_rate.percent``)."""
+    info = msgspec.inspect.type_info(kind)
+    assert isinstance(info, msgspec.inspect.StructType)
+    paths: list[tuple[str, ...]] = []
+    for field in info.fields:
+        if isinstance(field.type, msgspec.inspect.StructType):
+            paths.extend((field.name, *inner) for inner in _paths(field.type.cls))
+        else:
+            paths.append((field.name,))
+    return paths
+
+
+def _cell(value: object) -> Cell:
+    if isinstance(value, bool):
+        return int(value)
+    if value is None or isinstance(value, (str, int, Decimal, date, datetime)):
+        return value
+    return msgspec.json.encode(value).decode()
+
+
+def _value(item: object, path: tuple[str, ...]) -> Cell:
+    for name in path:
+        item = getattr(item, name)
+    return _cell(item)
+
+
+def table(kind: type[Struct], items: Iterable[Struct], **first: Sequence[Cell]) -> Table:
+    """One column per (nested) field of ``kind``; ``first`` adds leading columns."""
+    paths = _paths(kind)
+    header = [*first, *("_".join(p) for p in paths)]
+    lead = list(zip(*first.values(), strict=True)) if first else None
+    rows = [
+        [*(lead[n] if lead else ()), *(_value(item, p) for p in paths)]
+        for n, item in enumerate(items)
+    ]
+    return Table(header, rows)
+
+
+def _order_table(report: OrderReport) -> Table:
+    levels = (
+        ("total", (report.total,)),
+        ("month", report.by_month),
+        ("category", report.by_category),
+        ("grid", report.by_grid),
+        ("line", report.lines),
+    )
+    stats = [s for _, group in levels for s in group]
+    names = [name for name, group in levels for _ in group]
+    return table(OrderStats, stats, level=names)
+
+
+def _forecast_table(forecast: LiabilityForecast) -> Table:
+    header = [
+        "section",
+        "cohort",
+        "members",
+        "minutes",
+        "year",
+        "claims_minutes",
+        "supply_minutes",
+        "cumulative_gap_minutes",
+    ]
+    rows: list[list[Cell]] = [["total", None, None, forecast.total_minutes, None, None, None, None]]
+    rows += [
+        ["cohort", c.cohort, c.members, c.minutes, None, None, None, None] for c in forecast.cohorts
+    ]
+    rows += [
+        [
+            "year",
+            None,
+            None,
+            None,
+            y.year,
+            y.claims_minutes,
+            y.supply_minutes,
+            y.cumulative_gap_minutes,
+        ]
+        for y in forecast.years
+    ]
+    return Table(header, rows)
+
+
+# --- the reports, scoped to the caller ------------------------------------------------------
+
+
+def _order_report(p: Principal, book: BankBook, first: str, last: str | None) -> OrderReport:
+    require_staff(p, "run the order report")
+    return book.order_report(first, last)
+
+
+def _board(p: Principal, book: BankBook, month: str, limit: int) -> list[VolunteerOfMonth]:
+    require_staff(p, "see the volunteer board")
+    sight = Sight(p, book)
+    board = book.volunteer_board(month, limit=limit)
+    return [v for v in board if sight.member(v.member_id, v.community)]
+
+
+def _adoption(p: Principal, book: BankBook, community: str | None) -> WishAdoption:
+    require_staff(p, "see wish adoption")
+    if p.role is Role.COORDINATOR:
+        if community is None and len(p.communities) == 1:
+            community = p.communities[0]
+        if community not in p.communities:
+            raise ActorNotAuthorised(
+                actor=p.subject, action="see another community's wishes", member_id=""
+            )
+    return book.wish_adoption(community=community)
+
+
+def _gap(p: Principal, book: BankBook, week: date) -> list[GapLine]:
+    require_staff(p, "see the supply-demand gap")
+    return book.supply_demand_gap(week)
+
+
+def _forecast(p: Principal, book: BankBook, years: int) -> LiabilityForecast:
+    require_staff(p, "see the liability forecast")
+    return book.liability_forecast(years=years)
+
+
+def _inactive(p: Principal, book: BankBook, days: int) -> list[InactiveMember]:
+    require_staff(p, "list inactive members")
+    sight = Sight(p, book)
+    return [m for m in book.inactive_members(days=days) if sight.member(m.member_id, m.community)]
+
+
+def _statement(p: Principal, book: BankBook, member_id: str, after: str | None) -> Table:
+    see_member(p, book, member_id)
+    entries: list[PassbookEntry] = []
+    cursor = after
+    for _ in range(STATEMENT_PAGES_MAX):
+        page = book.passbook(member_id, after=cursor, limit=STATEMENT_PAGE)
+        entries.extend(page.entries)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return table(PassbookEntry, entries)._replace(next=cursor)
+
+
+# --- downloads ------------------------------------------------------------------------------
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:64]
+
+
+async def _download(
+    request: Request[Any, Any, Any],
+    book_id: str,
+    stem: str,
+    build: Callable[[Principal, BankBook], Table],
+) -> Response[bytes]:
+    """The table ``build`` makes, as the CSV or XLSX file the path ends with."""
+    xlsx = request.url.path.endswith(".xlsx")
+    name = _safe(stem)
+
+    def call(principal: Principal, book: BankBook) -> tuple[bytes, str | None]:
+        found = build(principal, book)
+        if xlsx:
+            return xlsx_bytes(found.header, found.rows, title=name), found.next
+        return csv_bytes(found.header, found.rows), found.next
+
+    body, following = await look(request, book_id, call)
+    filename = f"{_safe(book_id)}-{name}.{'xlsx' if xlsx else 'csv'}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if following is not None:
+        headers["X-Next-Cursor"] = following
+    return Response(body, media_type=XLSX_MEDIA_TYPE if xlsx else CSV_MEDIA_TYPE, headers=headers)
+
+
+def _files(
+    path: str,
+    handler: Callable[..., Awaitable[Response[bytes]]],
+    summary: str,
+    extra: str = "",
+    tag: str = "reports",
+) -> list[HTTPRouteHandler]:
+    """Handlers for ``path.csv`` and ``path.xlsx``, each documented with its media type."""
+    return [
+        get(
+            f"{path}.{suffix}",
+            tags=[tag],
+            summary=f"{summary} ({suffix.upper()})",
+            description=DOWNLOAD + extra,
+            media_type=media_type,
+            response_headers=[DISPOSITION],
+        )(handler)
+        for suffix, media_type in (("csv", CSV_MEDIA_TYPE), ("xlsx", XLSX_MEDIA_TYPE))
+    ]
+
+
+@get(REPORTS + "/orders", tags=["reports"], summary="Processing (处理率) and satisfaction (满意率)")
+async def order_report(
+    request: Request[Any, Any, Any],
+    book_id: FromPath[str],
+    first_month: Month,
+    last_month: FromQuery[str | None] = None,
+) -> OrderReport:
+    return await look(request, book_id, lambda p, b: _order_report(p, b, first_month, last_month))
+
+
+async def order_report_file(
+    request: Request[Any, Any, Any],
+    book_id: FromPath[str],
+    first_month: Month,
+    last_month: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    def build(p: Principal, b: BankBook) -> Table:
+        return _order_table(_order_report(p, b, first_month, last_month))
+
+    return await _download(
+        request, book_id, f"orders-{first_month}-{last_month or first_month}", build
+    )
+
+
+@get(REPORTS + "/volunteer-board", tags=["reports"], summary="The month's volunteer board (好人榜)")
+async def volunteer_board(
+    request: Request[Any, Any, Any], book_id: FromPath[str], month: Month, limit: BoardLimit = 10
+) -> list[VolunteerOfMonth]:
+    return await look(request, book_id, lambda p, b: _board(p, b, month, limit))
+
+
+async def volunteer_board_file(
+    request: Request[Any, Any, Any], book_id: FromPath[str], month: Month, limit: BoardLimit = 10
+) -> Response[bytes]:
+    def build(p: Principal, b: BankBook) -> Table:
+        return table(VolunteerOfMonth, _board(p, b, month, limit))
+
+    return await _download(request, book_id, f"volunteer-board-{month}", build)
+
+
+@get(REPORTS + "/wish-adoption", tags=["reports"], summary="Micro-wish adoption rate")
+async def wish_adoption(
+    request: Request[Any, Any, Any], book_id: FromPath[str], community: FromQuery[str | None] = None
+) -> WishAdoption:
+    return await look(request, book_id, lambda p, b: _adoption(p, b, community))
+
+
+async def wish_adoption_file(
+    request: Request[Any, Any, Any], book_id: FromPath[str], community: FromQuery[str | None] = None
+) -> Response[bytes]:
+    def build(p: Principal, b: BankBook) -> Table:
+        return table(WishAdoption, [_adoption(p, b, community)])
+
+    return await _download(request, book_id, f"wish-adoption-{community or 'all'}", build)
+
+
+@get(REPORTS + "/supply-demand-gap", tags=["reports"], summary="Supply against demand for a week")
+async def supply_demand_gap(
+    request: Request[Any, Any, Any], book_id: FromPath[str], week: FromQuery[date]
+) -> list[GapLine]:
+    return await look(request, book_id, lambda p, b: _gap(p, b, week))
+
+
+async def supply_demand_gap_file(
+    request: Request[Any, Any, Any], book_id: FromPath[str], week: FromQuery[date]
+) -> Response[bytes]:
+    def build(p: Principal, b: BankBook) -> Table:
+        return table(GapLine, _gap(p, b, week))
+
+    return await _download(request, book_id, f"supply-demand-gap-{week.isoformat()}", build)
+
+
+@get(REPORTS + "/liability-forecast", tags=["reports"], summary="Banked minutes and their claims")
+async def liability_forecast(
+    request: Request[Any, Any, Any], book_id: FromPath[str], years: Years = 10
+) -> LiabilityForecast:
+    return await look(request, book_id, lambda p, b: _forecast(p, b, years))
+
+
+async def liability_forecast_file(
+    request: Request[Any, Any, Any], book_id: FromPath[str], years: Years = 10
+) -> Response[bytes]:
+    def build(p: Principal, b: BankBook) -> Table:
+        return _forecast_table(_forecast(p, b, years))
+
+    return await _download(request, book_id, f"liability-forecast-{years}y", build)
+
+
+@get(REPORTS + "/inactive-members", tags=["reports"], summary="Members idle for some days")
+async def inactive_members(
+    request: Request[Any, Any, Any], book_id: FromPath[str], days: Days = 90
+) -> list[InactiveMember]:
+    return await look(request, book_id, lambda p, b: _inactive(p, b, days))
+
+
+async def inactive_members_file(
+    request: Request[Any, Any, Any], book_id: FromPath[str], days: Days = 90
+) -> Response[bytes]:
+    def build(p: Principal, b: BankBook) -> Table:
+        return table(InactiveMember, _inactive(p, b, days))
+
+    return await _download(request, book_id, f"inactive-members-{days}d", build)
+
+
+async def passbook_file(
+    request: Request[Any, Any, Any],
+    book_id: FromPath[str],
+    member_id: FromPath[str],
+    after: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    def build(p: Principal, b: BankBook) -> Table:
+        return _statement(p, b, member_id, after)
+
+    return await _download(request, book_id, f"passbook-{member_id}", build)
+
+
+ROUTES = [
+    order_report,
+    *_files(REPORTS + "/orders", order_report_file, "The order report"),
+    volunteer_board,
+    *_files(REPORTS + "/volunteer-board", volunteer_board_file, "The volunteer board"),
+    wish_adoption,
+    *_files(REPORTS + "/wish-adoption", wish_adoption_file, "Wish adoption"),
+    supply_demand_gap,
+    *_files(REPORTS + "/supply-demand-gap", supply_demand_gap_file, "The supply-demand gap"),
+    liability_forecast,
+    *_files(
+        REPORTS + "/liability-forecast",
+        liability_forecast_file,
+        "The liability forecast",
+        " One row for the total, one per age cohort, one per year.",
+    ),
+    inactive_members,
+    *_files(REPORTS + "/inactive-members", inactive_members_file, "Inactive members"),
+    *_files(
+        MEMBER + "/passbook",
+        passbook_file,
+        "A member's statement (存折)",
+        " Every passbook line after ``after``, up to 10,000; ``X-Next-Cursor`` then says"
+        " where the next file starts. Visible to whoever may see the member.",
+        tag="accounts",
+    ),
+]
