@@ -1,16 +1,30 @@
-"""The timebank command line: demo, db upgrade and verify, on a real SQLite file."""
+"""The timebank command line on real SQLite files: demo, db, verify, token, openapi, import,
+export, report and run-deadlines."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import shutil
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import openpyxl  # type: ignore[import-untyped]
+import pytest
 from click.testing import CliRunner
+from litestar.security.jwt import Token
 
+from timebank.api.demo import seed_demo
+from timebank.bank import SYSTEM, TimeBank
 from timebank.cli import main
+from timebank.community import Order, Role, Vetting
 from timebank.ledger import Ledger, ManualClock, credit, debit
 from timebank.store import open_store
+
+ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -78,3 +92,366 @@ def test_verify_refuses_an_unknown_book(tmp_path: Path) -> None:
     code, output = run("verify", "--database", str(path), "--book", "elsewhere")
     assert code == 1
     assert "book 'elsewhere' does not exist" in output
+
+
+# --- tokens and the OpenAPI schema -----------------------------------------------------------
+
+SECRET = "cli-tests-" + "s" * 32
+
+
+def run_with(env: dict[str, str | None], *args: str) -> tuple[int, str]:
+    result = CliRunner(env=env).invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_token_is_signed_with_the_servers_secret() -> None:
+    """A coordinator's token names its subject, role, book and communities, for N hours."""
+    code, output = run_with(
+        {"TIMEBANK_TOKEN_SECRET": SECRET},
+        *("token", "--book", "gulou", "--subject", "wang", "--role", "coordinator"),
+        *("--community", "ninghai", "--hours", "2"),
+    )
+    assert code == 0, output
+    token = Token.decode(output.strip(), SECRET, "HS256")
+    assert token.sub == "wang"
+    assert token.extras == {"role": "coordinator", "book": "gulou", "communities": ["ninghai"]}
+    assert token.exp - token.iat == timedelta(hours=2)
+
+
+def test_token_refuses_without_a_secret_or_for_a_member_of_every_book() -> None:
+    """No secret, no token; and a member's token is for one book."""
+    code, output = run_with(
+        {"TIMEBANK_TOKEN_SECRET": None}, "token", "--book", "b", "--subject", "s", "--role", "admin"
+    )
+    assert code == 1
+    assert "TIMEBANK_TOKEN_SECRET is not set" in output
+    code, output = run_with(
+        {"TIMEBANK_TOKEN_SECRET": SECRET},
+        "token",
+        "--book",
+        "*",
+        "--subject",
+        "s",
+        "--role",
+        "member",
+    )
+    assert (code, "a member's token is for one book" in output) == (1, True)
+
+
+def test_openapi_writes_the_schema_without_a_server(tmp_path: Path) -> None:
+    """The schema is OpenAPI 3.1 JSON describing the API's routes."""
+    out = tmp_path / "openapi.json"
+    code, output = run("openapi", "--out", str(out))
+    assert code == 0, output
+    schema = json.loads(out.read_text(encoding="utf-8"))
+    assert schema["openapi"].startswith("3.1")
+    assert {"/health", "/ready", "/books/{book_id}/members/{member_id}/balance"} <= set(
+        schema["paths"]
+    )
+
+
+# --- imports -----------------------------------------------------------------------------------
+
+MEMBERS_HEADER = "member_id,name,birth_date,community,grid,roles,vetting,flags"
+
+
+@pytest.fixture
+def centre(tmp_path: Path) -> str:
+    """A SQLite file holding book ``gulou`` (Nanjing rules) with its coordinator, Wang Fang."""
+    path = str(tmp_path / "centre.db")
+    with TimeBank.open(path) as bank:
+        bank.create_book("gulou", "nanjing").register_member(
+            member_id="wang-fang",
+            name="王芳",
+            birth_date=date(1980, 4, 1),
+            community="ninghai",
+            roles={Role.COORDINATOR},
+            actor=SYSTEM,
+        )
+    return path
+
+
+def order_of(database: str, order_id: str) -> Order:
+    with TimeBank.open(database) as bank:
+        return bank.book("demo").order(order_id)
+
+
+def state_of(database: str) -> tuple[list[str], int, int]:
+    """Member ids, transactions and the liability of book ``gulou``."""
+    with TimeBank.open(database) as bank:
+        book = bank.book("gulou")
+        return (
+            [m.member_id for m in book.members()],
+            book.verify().transactions_checked,
+            book.liability_minutes(),
+        )
+
+
+def write_xlsx(path: Path, rows: list[list[object]]) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)
+
+
+def test_import_members_from_csv_with_a_bom(centre: str, tmp_path: Path) -> None:
+    """Excel's UTF-8 CSV (with a BOM) registers members with roles, vetting and flags."""
+    file = tmp_path / "members.csv"
+    file.write_bytes(
+        (
+            f"{MEMBERS_HEADER}\n"
+            "li-na,李娜,1958-03-02,ninghai,g1,volunteer;recipient,street,\n"
+            "chen-xiulan,陈秀兰,1938-06-06,ninghai,g2,recipient,,living_alone;disabled\n"
+        ).encode("utf-8-sig")
+    )
+    code, output = run("import", "members", str(file), "--book", "gulou", "--database", centre)
+    assert code == 0, output
+    assert "members.csv: 2 rows checked; members: 2 registered" in output
+    with TimeBank.open(centre) as bank:
+        li, chen = bank.book("gulou").member("li-na"), bank.book("gulou").member("chen-xiulan")
+    assert (li.name, li.roles, li.vetting) == (
+        "李娜",
+        {Role.VOLUNTEER, Role.RECIPIENT},
+        Vetting.STREET,
+    )
+    assert (chen.grid, chen.vetting, chen.flags) == (
+        "g2",
+        Vetting.PENDING,
+        {"living_alone", "disabled"},
+    )
+
+
+def test_import_members_from_xlsx_and_again_changes_nothing(centre: str, tmp_path: Path) -> None:
+    """Spreadsheet cells (dates, numeric ids) are read as text; a re-import skips every row."""
+    file = tmp_path / "members.xlsx"
+    write_xlsx(
+        file,
+        [
+            MEMBERS_HEADER.split(","),
+            [1001, "刘军", datetime(1955, 8, 9), "ninghai", "g1", "volunteer", "street", None],
+            [None] * 8,  # blank rows are skipped
+            ["zhao", "赵建国", "1941-07-07", "ninghai", None, "recipient", None, None],
+        ],
+    )
+    args = ("import", "members", str(file), "--book", "gulou", "--database", centre)
+    code, output = run(*args)
+    assert code == 0, output
+    assert "2 rows checked; members: 2 registered" in output
+    before = state_of(centre)
+    assert before[0] == ["1001", "wang-fang", "zhao"]
+    code, output = run(*args)
+    assert (code, "members: 2 already there" in output) == (0, True)
+    assert state_of(centre) == before
+
+
+def test_a_bad_member_row_names_its_row_and_registers_nobody(centre: str, tmp_path: Path) -> None:
+    """Every row is checked before any is applied: row 3's error leaves row 2 unregistered."""
+    file = tmp_path / "members.csv"
+    file.write_text(
+        f"{MEMBERS_HEADER}\n"
+        "li-na,李娜,1958-03-02,ninghai,g1,volunteer,street,\n"
+        "liu-jun,刘军,1955-08-09,ninghai,g1,volunteer,famous,\n",
+        encoding="utf-8",
+    )
+    before = state_of(centre)
+    code, output = run("import", "members", str(file), "--book", "gulou", "--database", centre)
+    assert code == 1
+    assert "row 3: vetting 'famous' is not one of: pending, community, street, rejected" in output
+    assert state_of(centre) == before
+
+
+def test_a_row_the_rules_refuse_reports_the_typed_error(centre: str, tmp_path: Path) -> None:
+    """The dry run applies the book's rules: a repeated id and a future birth date are refused."""
+    file = tmp_path / "members.csv"
+    file.write_text(
+        f"{MEMBERS_HEADER}\nli-na,李娜,1958-03-02,ninghai,,,,\nli-na,李娜,1958-03-02,ninghai,,,,\n",
+        encoding="utf-8",
+    )
+    before = state_of(centre)
+    code, output = run("import", "members", str(file), "--book", "gulou", "--database", centre)
+    assert (code, "row 3: member 'li-na' is already registered" in output) == (1, True)
+    file.write_text(f"{MEMBERS_HEADER}\nli-na,李娜,2999-01-01,ninghai,,,,\n", encoding="utf-8")
+    code, output = run("import", "members", str(file), "--book", "gulou", "--database", centre)
+    assert (code, "row 2: birth date 2999-01-01 is in the future" in output) == (1, True)
+    assert state_of(centre) == before
+
+
+def test_import_refuses_unknown_columns_and_other_formats(centre: str, tmp_path: Path) -> None:
+    """A misspelt column is refused as row 1; only UTF-8 .csv and .xlsx files are read."""
+    file = tmp_path / "members.csv"
+    file.write_text("member_id,name,birthday,community\n", encoding="utf-8")
+    code, output = run("import", "members", str(file), "--book", "gulou", "--database", centre)
+    assert code == 1
+    assert "row 1: unknown column 'birthday'; missing column 'birth_date'" in output
+    file.write_bytes(f"{MEMBERS_HEADER}\nli-na,李娜,1958-03-02,ninghai,,,,\n".encode("gbk"))
+    code, output = run("import", "members", str(file), "--book", "gulou", "--database", centre)
+    assert code == 1
+    assert "the file cannot be read: it is not UTF-8 (in Excel, save it as 'CSV UTF-8')" in output
+    other = tmp_path / "members.txt"
+    other.write_text(MEMBERS_HEADER, encoding="utf-8")
+    code, output = run("import", "members", str(other), "--book", "gulou", "--database", centre)
+    assert (code, "use a .csv (UTF-8) or .xlsx file" in output) == (1, True)
+
+
+SERVICES_HEADER = "provider_id,recipient_id,category,raw_minutes,served_at,note"
+
+
+@pytest.fixture
+def members(centre: str) -> str:
+    """Li Na, a vetted volunteer, and Chen Xiulan, 88, in book ``gulou``."""
+    with TimeBank.open(centre) as bank:
+        book = bank.book("gulou")
+        for member_id, name, born, role in [
+            ("li-na", "李娜", date(1958, 3, 2), Role.VOLUNTEER),
+            ("chen-xiulan", "陈秀兰", date(1938, 6, 6), Role.RECIPIENT),
+        ]:
+            book.register_member(
+                member_id=member_id,
+                name=name,
+                birth_date=born,
+                community="ninghai",
+                roles={role},
+                vetting=Vetting.STREET,
+                actor=SYSTEM,
+            )
+    return centre
+
+
+def days_ago(days: int) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%d 10:00")
+
+
+def test_import_paper_records_from_csv_credits_once(members: str, tmp_path: Path) -> None:
+    """Paper records are held until confirmed (Nanjing); importing again credits nothing twice."""
+    file = tmp_path / "services.csv"
+    file.write_text(
+        f"{SERVICES_HEADER}\n"
+        f"li-na,chen-xiulan,companionship,90,{days_ago(3)},纸质记录\n"
+        f"li-na,chen-xiulan,companionship,90,{days_ago(3)},纸质记录\n"  # the same visit twice
+        f"li-na,chen-xiulan,meals,45,{days_ago(2)},\n",
+        encoding="utf-8-sig",
+    )
+    args = ("import", "services", str(file), "--book", "gulou", "--database", members)
+    code, output = run(*args)
+    assert code == 0, output
+    assert "3 rows checked; service records: 3 held until confirmed" in output
+    with TimeBank.open(members) as bank:
+        assert bank.book("gulou").balance("li-na").incoming_minutes == 90 + 90 + 45
+    before = state_of(members)
+    code, output = run(*args)
+    assert (code, "service records: 3 already there" in output) == (0, True)
+    assert state_of(members) == before
+
+
+def test_import_paper_records_from_xlsx(members: str, tmp_path: Path) -> None:
+    """Spreadsheet cells hold datetimes and numbers (minutes as a float) rather than text."""
+    file = tmp_path / "services.xlsx"
+    served = (datetime.now(UTC) - timedelta(days=5)).replace(tzinfo=None, microsecond=0)
+    write_xlsx(
+        file,
+        [
+            SERVICES_HEADER.split(","),
+            ["li-na", "chen-xiulan", "haircut", 30.0, served, "理发"],
+        ],
+    )
+    code, output = run("import", "services", str(file), "--book", "gulou", "--database", members)
+    assert code == 0, output
+    assert "1 rows checked; service records: 1 held until confirmed" in output
+    with TimeBank.open(members) as bank:
+        assert bank.book("gulou").balance("li-na").incoming_minutes == 30
+
+
+def test_a_bad_service_row_names_its_row_and_credits_nothing(members: str, tmp_path: Path) -> None:
+    """Row 2 is fine, row 3 names a stranger: the import stops and nothing is credited."""
+    file = tmp_path / "services.csv"
+    file.write_text(
+        f"{SERVICES_HEADER}\n"
+        f"li-na,chen-xiulan,companionship,90,{days_ago(3)},\n"
+        f"li-na,nobody,companionship,60,{days_ago(3)},\n",
+        encoding="utf-8",
+    )
+    before = state_of(members)
+    code, output = run("import", "services", str(file), "--book", "gulou", "--database", members)
+    assert code == 1
+    assert "row 3: no member 'nobody'" in output
+    assert state_of(members) == before
+    file.write_text(
+        f"{SERVICES_HEADER}\nchen-xiulan,li-na,meals,60,{days_ago(1)},\n", encoding="utf-8"
+    )
+    code, output = run("import", "services", str(file), "--book", "gulou", "--database", members)
+    assert code == 1
+    assert "row 2: member 'chen-xiulan' may not provide: not registered as a volunteer" in output
+    assert state_of(members) == before
+
+
+# --- exports, reports and deadlines ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite file holding the demo community (book ``demo``); tests must not change it."""
+    path = str(tmp_path_factory.mktemp("demo") / "demo.db")
+    with TimeBank.open(path) as bank:
+        seed_demo(bank)
+    return path
+
+
+def test_export_passbook_as_csv_starts_with_a_bom(demo_db: str, tmp_path: Path) -> None:
+    """Excel on Chinese Windows needs the BOM to read UTF-8; each entry is one line."""
+    out = tmp_path / "li-na.csv"
+    args = ("export", "passbook", "--book", "demo", "--member", "li-na", "--database", demo_db)
+    code, output = run(*args, "--format", "csv", "--out", str(out))
+    assert code == 0, output
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfsequence,recorded_at,account_id,delta_minutes")
+    lines = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert [line["kind"] for line in lines] == ["service", "event", "gift"]
+
+
+def test_export_report_as_xlsx_loads_in_a_spreadsheet(demo_db: str, tmp_path: Path) -> None:
+    """The volunteer board as a workbook: a header row, then one row per volunteer."""
+    month = order_of(demo_db, "o-closed").history[0].at.astimezone(ZONE).strftime("%Y-%m")
+    out = tmp_path / "board.xlsx"
+    code, output = run(
+        *("export", "report", "board", "--book", "demo", "--database", demo_db),
+        *("--month", month, "--format", "xlsx", "--out", str(out)),
+    )
+    assert code == 0, output
+    sheet = openpyxl.load_workbook(out).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("place", "member_id", "name")
+    assert {row[2] for row in rows[1:]} >= {"李娜", "赵敏", "刘军"}
+
+
+def test_report_prints_a_table(demo_db: str) -> None:
+    """Reports print as tables: micro-wishes, and the orders of the demo's month."""
+    code, output = run("report", "wishes", "--book", "demo", "--database", demo_db)
+    assert code == 0, output
+    assert "micro-wishes" in output
+    assert "┃ community ┃ posted ┃ adopted ┃" in output
+    assert "│           │ 3      │ 2       │ 1         │ 1         │ 66.67" in output
+    code, output = run("report", "visits", "--book", "demo", "--database", demo_db)
+    assert (code, "吴淑珍" in output) == (0, True)
+
+
+def test_report_refuses_a_malformed_month(demo_db: str) -> None:
+    """A report period error is a one-line message, not a traceback."""
+    code, output = run(
+        "report", "orders", "--book", "demo", "--month", "11/2026", "--database", demo_db
+    )
+    assert code == 1
+    assert "a month is YYYY-MM, not '11/2026'" in output
+
+
+def test_run_deadlines_escalates_overdue_orders(demo_db: str, tmp_path: Path) -> None:
+    """Orders waiting more than a day for a volunteer go up the chain; a second run is quiet."""
+    copy = tmp_path / "demo.db"
+    shutil.copyfile(demo_db, copy)
+    code, output = run("run-deadlines", "--book", "demo", "--database", str(copy))
+    assert code == 0, output
+    assert "escalated: 3 (o-dispatched, o-published, o-requested)" in output
+    assert order_of(str(copy), "o-requested").escalation_level == 1
+    code, output = run("run-deadlines", "--book", "demo", "--database", str(copy))
+    assert (code, "escalated: 0" in output) == (0, True)

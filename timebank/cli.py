@@ -1,4 +1,12 @@
-"""The ``timebank`` command line: a demo, database migrations, and ``verify``.
+"""The ``timebank`` command line, over the facade (``timebank.bank``) and the HTTP API.
+
+- ``demo``: a day at a Nanjing community centre, in memory;
+- ``db upgrade``, ``verify``: the database schema, and every book's hash chain;
+- ``serve``: the HTTP API under uvicorn (``--demo`` seeds a demo community);
+- ``token``, ``openapi``: bearer tokens, and the API's OpenAPI schema;
+- ``import members|services``: members and paper service records from CSV or XLSX;
+- ``export passbook|report``, ``report``: passbooks and reports as CSV, XLSX, or a table;
+- ``run-deadlines``: escalations, expiry and reminders, once (for cron).
 
 Every command that touches a database takes ``--database`` (a SQLite file path
 or a URL; ``postgresql://`` uses psycopg 3), defaulting to ``$TIMEBANK_DATABASE``
@@ -7,12 +15,35 @@ or ``timebank.db`` in the current directory.
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import os
+import secrets
 import sys
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
+import msgspec
 
-from timebank.ledger import Ledger, ManualClock
+from timebank.ledger import Ledger, LedgerError, LimitExceeded, ManualClock
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from timebank.api import ApiSettings
+    from timebank.api.demo import DemoPeople
+    from timebank.bank import BankBook, TimeBank
+
+T = TypeVar("T")
 
 DATABASE_OPTION = click.option(
     "--database",
@@ -21,11 +52,33 @@ DATABASE_OPTION = click.option(
     show_default=True,
     help="SQLite file path or database URL.",
 )
+BOOK_OPTION = click.option("--book", "book_id", required=True, help="The book (programme) id.")
+SECRET_ENV = "TIMEBANK_TOKEN_SECRET"
+IMPORT_ROWS_MAX = 100_000
+PASSBOOK_PAGES_MAX = 10_000
+DEADLINE_BATCHES_MAX = 1_000
+Cell = str | int | Decimal | date | datetime | None
+Raw = Cell | float
+"""A cell as read from an import file (spreadsheets store numbers as floats)."""
+Row = dict[str, Raw]
 
 
 @click.group()
 def main() -> None:
     """timebank: a time-bank ledger of volunteer minutes."""
+
+
+@contextmanager
+def _opened(database: str) -> Iterator[TimeBank]:
+    """The bank in ``database``; store and ledger errors become a one-line message and exit 1."""
+    from timebank.bank import TimeBank
+    from timebank.store import StoreError
+
+    try:
+        with TimeBank.open(database) as bank:
+            yield bank
+    except (StoreError, LedgerError) as error:
+        raise click.ClickException(str(error)) from error
 
 
 @main.command()
@@ -134,7 +187,6 @@ def upgrade(database: str) -> None:
 @click.option("--book", "book_ids", multiple=True, help="Verify only this book (repeatable).")
 def verify(database: str, book_ids: tuple[str, ...]) -> None:
     """Recompute every book's hash chain and balances; exit 1 at the first break."""
-    from timebank.ledger import LedgerError
     from timebank.store import StoreError, open_store
 
     try:
@@ -163,3 +215,898 @@ def verify(database: str, book_ids: tuple[str, ...]) -> None:
         raise click.ClickException(str(error)) from error
     if broken:
         sys.exit(1)
+
+
+# --- the HTTP API ----------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@DATABASE_OPTION
+@click.option("--demo", is_flag=True, help="Seed the demo community (if absent); print tokens.")
+def serve(host: str, port: int, database: str, demo: bool) -> None:
+    """Serve the HTTP API with uvicorn until interrupted (Ctrl-C or SIGTERM).
+
+    Tokens are signed with $TIMEBANK_TOKEN_SECRET (32 characters or more). If
+    it is unset, this process makes up a random secret and prints an admin
+    token; such tokens stop working when the process ends. Other settings:
+    $TIMEBANK_CORS_ORIGINS, $TIMEBANK_RATE_LIMIT_PER_MINUTE.
+    """
+    import uvicorn
+
+    from timebank.api import ApiSettings, create_app
+
+    secret = os.environ.get(SECRET_ENV, "")
+    with _opened(database) as bank:
+        people = _demo_book(bank) if demo else None
+        try:
+            settings = ApiSettings.from_env(token_secret=secret or secrets.token_urlsafe(48))
+            app = create_app(bank, settings)
+        except ValueError as error:  # a short secret, or a malformed TIMEBANK_* number
+            raise click.ClickException(f"settings: {error}") from error
+        base = f"http://{host}:{port}"
+        click.echo(f"timebank API on {base} over {database}")
+        click.echo(f"  docs: {base}/schema/docs   OpenAPI: {base}/schema/openapi.json")
+        if not secret:
+            _print_secret_advice(settings, base)
+        if people is not None:
+            _print_demo_tokens(settings, people, base)
+        uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def _demo_book(bank: TimeBank) -> DemoPeople:
+    from timebank.api.demo import DEMO_BOOK, demo_people, seed_demo
+
+    if DEMO_BOOK in bank.book_ids():
+        click.echo(f"book {DEMO_BOOK!r} exists: not seeding it again")
+        return demo_people()
+    people = seed_demo(bank)
+    report = bank.book(DEMO_BOOK).verify()
+    click.echo(
+        f"seeded book {DEMO_BOOK!r}: {report.transactions_checked} transactions,"
+        f" verify {'ok' if report.ok else 'BROKEN'}"
+    )
+    return people
+
+
+def _hours(settings: ApiSettings) -> str:
+    return f"{settings.token_lifetime.total_seconds() / 3600:g} h"
+
+
+def _print_secret_advice(settings: ApiSettings, base: str) -> None:
+    from timebank.api import issue_token
+
+    lifetime = settings.token_lifetime
+    token = issue_token(
+        settings.token_secret, subject="admin", role="admin", book="*", lifetime=lifetime
+    )
+    click.echo(
+        f"\n{SECRET_ENV} is not set: tokens are signed with a random secret that dies with"
+        " this process.\n"
+        f"  an admin token for every book ({_hours(settings)}): {token}\n"
+        f"  for lasting tokens, set {SECRET_ENV} (32+ characters) and run"
+        " `timebank token --book B --subject S --role R`.\n"
+        f"  try: curl -H 'Authorization: Bearer <token>' {base}/health"
+    )
+
+
+def _print_demo_tokens(settings: ApiSettings, people: DemoPeople, base: str) -> None:
+    from timebank.api import issue_token
+
+    book, community = people.book_id, (people.community,)
+    rows = (
+        ("admin", "admin", "admin", ()),
+        ("coordinator", people.coordinator_id, "coordinator", community),
+        ("senior", people.senior_id, "member", ()),
+        ("senior's proxy", people.proxy_id, "member", ()),
+    )
+    click.echo(f"\ndemo bearer tokens for book {book!r} ({_hours(settings)}):")
+    for label, subject, role, communities in rows:
+        token = issue_token(
+            settings.token_secret,
+            subject=subject,
+            role=role,
+            book=book,
+            communities=communities,
+            lifetime=settings.token_lifetime,
+        )
+        click.echo(f"  {label} ({subject}): {token}")
+    completed = people.orders["completed"]
+    click.echo(
+        f"\ntry: curl -H 'Authorization: Bearer <senior token>'"
+        f" {base}/books/{book}/members/{people.senior_id}/balance\n"
+        f"  order {completed} is completed and awaits confirmation by the coordinator or"
+        f" the senior's proxy; docs: {base}/schema/docs\n"
+    )
+
+
+@main.command()
+@click.option("--book", "book_id", required=True, help="The book the token is for; * for all.")
+@click.option("--subject", required=True, help="Who the token names (a member id for members).")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "integration", "coordinator", "member"]),
+)
+@click.option("--community", "communities", multiple=True, help="A coordinator's community.")
+@click.option("--hours", default=12, show_default=True, type=click.IntRange(1, 24 * 366))
+def token(book_id: str, subject: str, role: str, communities: tuple[str, ...], hours: int) -> None:
+    """Print a bearer token signed with $TIMEBANK_TOKEN_SECRET."""
+    from timebank.api import issue_token
+
+    secret = os.environ.get(SECRET_ENV, "")
+    if not secret:
+        raise click.ClickException(f"{SECRET_ENV} is not set: the server's secret is needed")
+    try:
+        signed = issue_token(
+            secret,
+            subject=subject,
+            role=role,
+            book=book_id,
+            communities=communities,
+            lifetime=timedelta(hours=hours),
+        )
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(signed)
+
+
+@main.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+def openapi(out: Path | None) -> None:
+    """Write the HTTP API's OpenAPI 3.1 schema as JSON (no server, no database)."""
+    from litestar.serialization import encode_json
+
+    from timebank.api import ApiSettings, create_app
+    from timebank.bank import TimeBank
+
+    app = create_app(TimeBank(), ApiSettings(token_secret=secrets.token_urlsafe(48)))
+    schema = app.openapi_schema.to_schema()
+    text = msgspec.json.format(encode_json(schema), indent=2).decode() + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}", err=True)
+
+
+@main.command("run-deadlines")
+@DATABASE_OPTION
+@BOOK_OPTION
+def run_deadlines(database: str, book_id: str) -> None:
+    """Escalate overdue orders, expire stale ones and remind volunteers, once (for cron)."""
+    from timebank.bank import SYSTEM
+
+    escalated: list[str] = []
+    expired: list[str] = []
+    reminded: list[str] = []
+    with _opened(database) as bank:
+        book = bank.book(book_id)
+        for _ in range(DEADLINE_BATCHES_MAX):
+            run = book.run_deadlines(actor=SYSTEM)
+            escalated += run.escalated
+            expired += run.expired
+            reminded += run.reminded
+            if not run.more:
+                break
+    for label, ids in (("escalated", escalated), ("expired", expired), ("reminded", reminded)):
+        click.echo(f"{label}: {len(ids)}" + (f" ({', '.join(ids)})" if ids else ""))
+
+
+# --- imports ---------------------------------------------------------------------------------
+
+
+class CellInvalid(ValueError):
+    """A cell of an import file cannot be read as its column's type."""
+
+    def __init__(self, column: str, value: object, expected: str) -> None:
+        self.column = column
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{column} {str(value)[:64]!r} is not {expected}")
+
+
+MEMBER_COLUMNS = ("member_id", "name", "birth_date", "community")
+MEMBER_OPTIONAL = ("grid", "roles", "vetting", "flags")
+SERVICE_COLUMNS = ("provider_id", "recipient_id", "category", "raw_minutes", "served_at")
+SERVICE_OPTIONAL = ("note",)
+ALREADY = "already there"
+
+
+def _text(value: Raw) -> str:
+    """A cell as text: spreadsheets turn ids like 1001 into numbers, so integers come back."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _required(row: Row, column: str) -> str:
+    text = _text(row.get(column))
+    if not text:
+        raise CellInvalid(column, "", "filled in")
+    return text
+
+
+def _day(row: Row, column: str) -> date:
+    value = row.get(column)
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(_text(value))
+    except ValueError:
+        raise CellInvalid(column, value, "a date (YYYY-MM-DD)") from None
+
+
+def _moment(row: Row, column: str, zone: ZoneInfo) -> datetime:
+    """A datetime; one without an offset is local time in the bank's zone."""
+    value = row.get(column)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        try:
+            value = datetime.fromisoformat(_text(value))
+        except ValueError:
+            raise CellInvalid(column, value, "a date and time (YYYY-MM-DD HH:MM)") from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+
+
+def _whole(row: Row, column: str) -> int:
+    value = row.get(column)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = _text(value)
+    if text.isdigit() and len(text) <= 9:
+        return int(text)
+    raise CellInvalid(column, value, "a whole number of minutes")
+
+
+def _choices(row: Row, column: str, kind: Callable[[str], T], names: str) -> list[T]:
+    """Values separated by ``;`` (``volunteer;recipient``)."""
+    chosen: list[T] = []
+    for part in _text(row.get(column)).split(";"):
+        if part.strip():
+            try:
+                chosen.append(kind(part.strip().lower()))
+            except ValueError:
+                raise CellInvalid(column, part.strip(), f"one of: {names}") from None
+    return chosen
+
+
+def _read_rows(
+    path: Path, required: Sequence[str], optional: Sequence[str]
+) -> Iterator[tuple[int, Row]]:
+    """(row number as a spreadsheet shows it, cells by column) for each non-blank data row.
+
+    The header is row 1. Raises ``RowRefused`` for a bad header or an unreadable row.
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        records = _csv_records(path)
+    elif suffix == ".xlsx":
+        records = _xlsx_records(path)
+    else:
+        raise click.ClickException(f"{path}: use a .csv (UTF-8) or .xlsx file")
+    header: list[str] | None = None
+    for number, cells in records:
+        if header is None:
+            header = _header(cells, required, optional)
+            continue
+        if all(_text(cell) == "" for cell in cells):
+            continue
+        if number > IMPORT_ROWS_MAX + 1:
+            raise RowRefused(number, f"an import takes at most {IMPORT_ROWS_MAX:,} rows")
+        if any(_text(cell) for cell in cells[len(header) :]):
+            raise RowRefused(number, f"more cells than the {len(header)} columns")
+        yield number, dict(zip(header, cells, strict=False))
+    if header is None:
+        raise RowRefused(1, "the file is empty: a header row is needed")
+
+
+def _header(cells: Sequence[Raw], required: Sequence[str], optional: Sequence[str]) -> list[str]:
+    names = [_text(cell).lower() for cell in cells]
+    while names and not names[-1]:
+        names.pop()
+    known = (*required, *optional)
+    unknown = [name for name in names if name not in known]
+    missing = [name for name in required if name not in names]
+    if unknown or missing or len(set(names)) != len(names):
+        problems = [f"unknown column {name!r}" for name in unknown]
+        problems += [f"missing column {name!r}" for name in missing]
+        if len(set(names)) != len(names):
+            problems.append("a column is repeated")
+        raise RowRefused(1, "; ".join(problems) + f" (columns: {', '.join(known)})")
+    return names
+
+
+def _csv_records(path: Path) -> Iterator[tuple[int, list[Raw]]]:
+    """CSV records, UTF-8 with or without a BOM; a record may span lines."""
+    number = 0
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        reader = csv.reader(file)
+        try:
+            for number, record in enumerate(reader, start=1):
+                cells: list[Raw] = list(record)
+                yield number, cells
+        except (UnicodeDecodeError, csv.Error) as error:
+            reason = (
+                "it is not UTF-8 (in Excel, save it as 'CSV UTF-8')"
+                if isinstance(error, UnicodeDecodeError)
+                else str(error)
+            )
+            raise RowRefused(number + 1, f"the file cannot be read: {reason}") from error
+
+
+def _xlsx_records(path: Path) -> Iterator[tuple[int, list[Raw]]]:
+    """The first sheet's rows, streamed (openpyxl's read-only mode)."""
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds for a file that is not XLSX
+        raise RowRefused(1, f"the file cannot be read as XLSX: {error}") from error
+    try:
+        sheet = workbook.worksheets[0]
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield number, list(values)
+    finally:
+        workbook.close()
+
+
+class RowRefused(click.ClickException):
+    """A row of an import file broke a rule: ``row N: reason``, exit code 1."""
+
+    def __init__(self, row: int, reason: str) -> None:
+        self.row = row
+        self.reason = reason
+        super().__init__(f"row {row}: {reason}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ImportKind:
+    """What one kind of import reads, checks without writing, and applies."""
+
+    noun: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    rehearse: Callable[[BankBook, BankBook, Row], None]
+    """Check a row against the real book and the rules, writing only to a scratch book."""
+    apply: Callable[[BankBook, Row], str]
+    """Apply a row to the real book; says what happened (``registered``, ``already there``...)."""
+
+
+def _progress() -> Progress:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    console = Console(stderr=True)
+    return Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+
+
+def _import(database: str, book_id: str, path: Path, kind: _ImportKind) -> None:
+    """Check every row (nothing is written), then apply them in order."""
+    with _opened(database) as bank:
+        book = bank.book(book_id)
+        scratch = _scratch_book(book)
+        rows = 0
+        outcomes: Counter[str] = Counter()
+        checked = _stamp(path)
+        with _progress() as progress:
+            task = progress.add_task(f"checking {path.name}", total=None)
+            for number, row in _read_rows(path, kind.required, kind.optional):
+                _refusing(number, partial(kind.rehearse, book, scratch, row))
+                rows += 1
+                progress.advance(task)
+            if _stamp(path) != checked:
+                raise click.ClickException(f"{path} changed while it was checked: nothing imported")
+            task = progress.add_task(f"importing {path.name}", total=rows)
+            for number, row in _read_rows(path, kind.required, kind.optional):
+                outcomes[_refusing(number, partial(kind.apply, book, row), applying=True)] += 1
+                progress.advance(task)
+    counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
+    click.echo(f"{path.name}: {rows} rows checked; {kind.noun}: {counts or 'none'}")
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_size, status.st_mtime_ns
+
+
+def _refusing(number: int, call: Callable[[], T], *, applying: bool = False) -> T:
+    """Run ``call`` for a row; a broken rule becomes ``row N: reason``."""
+    try:
+        return call()
+    except (LedgerError, CellInvalid) as error:
+        reason = str(error)
+        if applying:
+            reason += (
+                " (rows before it were applied: fix the file and run the import again;"
+                " rows already imported are skipped)"
+            )
+        raise RowRefused(number, reason) from error
+
+
+def _scratch_book(book: BankBook) -> BankBook:
+    """An empty in-memory book under the same policy, to rehearse an import on."""
+    from timebank.bank import TimeBank
+
+    bank = TimeBank(clock=book.bank.clock, timezone=book.bank.zone.key)
+    return bank.create_book(book.book_id, book.policy().rules)
+
+
+# members
+
+
+def _member_fields(row: Row) -> dict[str, Any]:
+    from timebank.community import Role, Vetting
+
+    vetting = _choices(row, "vetting", Vetting, ", ".join(Vetting))
+    if len(vetting) > 1:
+        raise CellInvalid("vetting", _text(row.get("vetting")), "one level of vetting")
+    return {
+        "member_id": _required(row, "member_id"),
+        "name": _required(row, "name"),
+        "birth_date": _day(row, "birth_date"),
+        "community": _required(row, "community"),
+        "grid": _text(row.get("grid")),
+        "roles": frozenset(_choices(row, "roles", Role, ", ".join(Role))),
+        "vetting": vetting[0] if vetting else Vetting.PENDING,
+        "flags": frozenset(_text(f) for f in _text(row.get("flags")).split(";") if f.strip()),
+    }
+
+
+def _registered(book: BankBook, fields: dict[str, Any]) -> bool:
+    """Whether the member is already registered as the row says (an earlier import)."""
+    from timebank.community import MemberExists, MemberNotFound
+
+    try:
+        member = book.member(fields["member_id"])
+    except MemberNotFound:
+        return False
+    same = (member.name, member.birth_date, member.community) == (
+        fields["name"].strip(),
+        fields["birth_date"],
+        fields["community"],
+    )
+    if not same:
+        raise MemberExists(member_id=member.member_id)
+    return True
+
+
+def _rehearse_member(book: BankBook, scratch: BankBook, row: Row) -> None:
+    from timebank.bank import SYSTEM
+
+    fields = _member_fields(row)
+    if not _registered(book, fields):
+        scratch.register_member(**fields, actor=SYSTEM)  # an id repeated in the file is refused
+
+
+def _apply_member(book: BankBook, row: Row) -> str:
+    from timebank.bank import SYSTEM
+
+    fields = _member_fields(row)
+    if _registered(book, fields):
+        return ALREADY
+    book.register_member(**fields, actor=SYSTEM)
+    return "registered"
+
+
+MEMBERS = _ImportKind(
+    noun="members",
+    required=MEMBER_COLUMNS,
+    optional=MEMBER_OPTIONAL,
+    rehearse=_rehearse_member,
+    apply=_apply_member,
+)
+
+
+# paper service records
+
+
+def _service_fields(book: BankBook, row: Row, seen: dict[str, int]) -> dict[str, Any]:
+    """The row as ``credit_service`` arguments, with a request id derived from its content.
+
+    The id hashes the book, the row's values and how many identical rows came
+    before it in the file, so importing a file again (or a longer version of
+    it) finds each credit already there instead of crediting it twice.
+    """
+    fields: dict[str, Any] = {
+        "provider_id": _required(row, "provider_id"),
+        "recipient_id": _required(row, "recipient_id"),
+        "category": _required(row, "category"),
+        "raw_minutes": _whole(row, "raw_minutes"),
+        "served_at": _moment(row, "served_at", book.bank.zone),
+        "note": _text(row.get("note")),
+    }
+    values = [str(fields[name]) for name in sorted(fields) if name != "served_at"]
+    served_at = fields["served_at"].astimezone(UTC).isoformat()
+    content = "\x1f".join([book.book_id, *values, served_at])
+    seen[content] = seen.get(content, 0) + 1
+    digest = hashlib.sha256(f"{content}\x1f{seen[content]}".encode()).hexdigest()
+    fields["request_id"] = f"paper-{digest[:40]}"
+    return fields
+
+
+def _credited(book: BankBook, request_id: str) -> bool:
+    from timebank.community import CreditNotFound
+
+    try:
+        book.credit(request_id)
+    except CreditNotFound:
+        return False
+    return True
+
+
+def _copy_member(book: BankBook, scratch: BankBook, member_id: str) -> None:
+    """Register the real book's member in the scratch book, once."""
+    from timebank.bank import SYSTEM
+    from timebank.community import MemberNotActive, MemberNotFound, MemberStatus
+
+    try:
+        scratch.member(member_id)
+        return
+    except MemberNotFound:
+        pass
+    member = book.member(member_id)  # raises MemberNotFound for an unknown id
+    if member.status is not MemberStatus.ACTIVE:
+        raise MemberNotActive(member_id=member_id, status=member.status.value)
+    scratch.register_member(
+        member_id=member.member_id,
+        name=member.name,
+        birth_date=member.birth_date,
+        community=member.community,
+        grid=member.grid,
+        roles=member.roles,
+        vetting=member.vetting,
+        flags=member.flags,
+        actor=SYSTEM,
+    )
+
+
+def _services() -> _ImportKind:
+    from timebank.bank import SYSTEM
+    from timebank.community import CreditStatus, Provenance
+
+    # Identical rows seen so far, by content: the checking pass and the applying pass each
+    # count from the top of the file, so both derive the same request ids.
+    seen: dict[str, int] = {}
+    applied: dict[str, int] = {}
+
+    def rehearse(book: BankBook, scratch: BankBook, row: Row) -> None:
+        fields = _service_fields(book, row, seen)
+        if _credited(book, fields["request_id"]):
+            return
+        _copy_member(book, scratch, fields["provider_id"])
+        _copy_member(book, scratch, fields["recipient_id"])
+        # Balances start at zero on the scratch book: the real ones are checked on apply.
+        with suppress(LimitExceeded):
+            scratch.credit_service(**fields, provenance=Provenance.PAPER_RECORD, actor=SYSTEM)
+
+    def apply(book: BankBook, row: Row) -> str:
+        fields = _service_fields(book, row, applied)
+        if _credited(book, fields["request_id"]):
+            return ALREADY
+        credit = book.credit_service(**fields, provenance=Provenance.PAPER_RECORD, actor=SYSTEM)
+        return "held until confirmed" if credit.status is CreditStatus.PENDING else "credited"
+
+    return _ImportKind(
+        noun="service records",
+        required=SERVICE_COLUMNS,
+        optional=SERVICE_OPTIONAL,
+        rehearse=rehearse,
+        apply=apply,
+    )
+
+
+IMPORT_HELP = """
+
+Reads CSV (UTF-8, with or without a BOM) or XLSX (the first sheet), by the
+file's extension; the header row names the columns, and "row N" in a message
+is the row as a spreadsheet shows it (the header is row 1).
+
+Nothing is written until every row has passed a dry run: each row is decoded
+and checked against the book's rules on a scratch copy of its policy (ids,
+names, dates, categories, minutes, who may serve whom, that members exist), so
+a bad row stops the import with "row N: reason" and exit code 1, and the book
+is left unchanged. Only rules that depend on live balances, or on changes made
+to the book meanwhile, are first met while applying. Each row is then applied
+as its own transaction; if applying stops part way (a balance rule, a crash, a
+lost connection), run the same import again: rows already imported are
+recognised and skipped, never doubled.
+"""
+
+
+@main.group("import")
+def import_() -> None:
+    """Import members or paper service records from CSV or XLSX files."""
+
+
+@import_.command(
+    "members",
+    help="Register members from a file."
+    + IMPORT_HELP
+    + """
+Columns: member_id, name, birth_date (YYYY-MM-DD), community, and optionally
+grid, roles (volunteer;recipient;coordinator;admin), vetting (pending,
+community, street, rejected) and flags (separated by ;). Members are registered
+by the system. A member already registered with the same name, birth date and
+community is skipped; with different details, the row is refused.""",
+)
+@DATABASE_OPTION
+@BOOK_OPTION
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_members(database: str, book_id: str, file: Path) -> None:
+    _import(database, book_id, file, MEMBERS)
+
+
+@import_.command(
+    "services",
+    help="Credit paper service records from a file."
+    + IMPORT_HELP
+    + """
+Columns: provider_id, recipient_id, category, raw_minutes, served_at
+(YYYY-MM-DD HH:MM, local time unless it has an offset), and optionally note.
+Each is credited by the system with provenance paper_record (held until
+confirmed if the policy requires confirmation), under a request id derived from
+the row's values (and how many identical rows come before it), which is what
+makes a re-import credit nothing twice.""",
+)
+@DATABASE_OPTION
+@BOOK_OPTION
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_services(database: str, book_id: str, file: Path) -> None:
+    _import(database, book_id, file, _services())
+
+
+# --- exports and reports ---------------------------------------------------------------------
+
+REPORTS = ("orders", "board", "wishes", "gap", "liability", "inactive", "visits")
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Table:
+    title: str
+    header: list[str]
+    rows: list[list[Cell]]
+
+
+def _flat(item: msgspec.Struct) -> dict[str, Cell]:
+    """A report line as cells: a rate becomes its percentage, other nested values JSON."""
+    from timebank.bank import Rate
+
+    cells: dict[str, Cell] = {}
+    for name in item.__struct_fields__:
+        value = getattr(item, name)
+        if isinstance(value, Rate):
+            cells[f"{name}_percent"] = value.percent
+        elif value is None or isinstance(value, str | int | Decimal | date | datetime):
+            cells[name] = value
+        else:
+            cells[name] = msgspec.json.encode(value).decode()
+    return cells
+
+
+def _table(title: str, items: Sequence[msgspec.Struct], header: Sequence[str] = ()) -> _Table:
+    lines = [_flat(item) for item in items]
+    names = list(header) or (list(lines[0]) if lines else [])
+    return _Table(title=title, header=names, rows=[[ln.get(n) for n in names] for ln in lines])
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Period:
+    months: tuple[str, ...]
+    week: date | None
+    days: int
+    years: int
+    community: str | None
+
+
+def _this_month(book: BankBook) -> str:
+    return book.bank.clock.now().astimezone(book.bank.zone).strftime("%Y-%m")
+
+
+def _report(book: BankBook, name: str, period: _Period) -> _Table:
+    months = sorted(period.months) or [_this_month(book)]
+    if name == "orders":
+        report = book.order_report(months[0], months[-1])
+        lines = (report.total, *report.by_month, *report.by_category, *report.by_grid)
+        header = list(_flat(report.total))
+        return _table(f"orders {months[0]} to {months[-1]}", lines, header)
+    if name == "board":
+        return _table(f"volunteer board {months[-1]}", book.volunteer_board(months[-1]))
+    if name == "wishes":
+        return _table("micro-wishes", [book.wish_adoption(community=period.community)])
+    if name == "gap":
+        week = period.week or book.bank.clock.now().astimezone(book.bank.zone).date()
+        return _table(f"supply and demand, week of {week}", book.supply_demand_gap(week))
+    if name == "liability":
+        return _liability(book, period.years)
+    if name == "inactive":
+        days = period.days
+        return _table(f"inactive for {days} days", book.inactive_members(days=days))
+    assert name == "visits", name
+    return _table("care-file visits due", book.visits_due())
+
+
+def _liability(book: BankBook, years: int) -> _Table:
+    forecast = book.liability_forecast(years=years)
+    header = [
+        "part",
+        "label",
+        "members",
+        "minutes",
+        "claims_minutes",
+        "supply_minutes",
+        "cumulative_gap_minutes",
+    ]
+    lines: list[tuple[Cell, ...]] = [("total", str(forecast.as_of), None, forecast.total_minutes)]
+    lines += [("cohort", c.cohort, c.members, c.minutes) for c in forecast.cohorts]
+    lines += [
+        (
+            "year",
+            str(y.year),
+            None,
+            None,
+            y.claims_minutes,
+            y.supply_minutes,
+            y.cumulative_gap_minutes,
+        )
+        for y in forecast.years
+    ]
+    rows = [[*line, *[None] * (len(header) - len(line))] for line in lines]
+    return _Table(
+        title=f"liability, claims from age {forecast.claim_age}", header=header, rows=rows
+    )
+
+
+def _period_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    options = (
+        click.option(
+            "--month",
+            "months",
+            multiple=True,
+            help="YYYY-MM (repeatable: orders cover the first to the last). Default: this month.",
+        ),
+        click.option(
+            "--week",
+            type=click.DateTime(formats=["%Y-%m-%d"]),
+            help="A day of the week for the gap report. Default: today.",
+        ),
+        click.option("--days", default=90, show_default=True, help="Idle days (inactive)."),
+        click.option("--years", default=10, show_default=True, help="Forecast years (liability)."),
+        click.option("--community", help="One community (wishes)."),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _period(
+    months: tuple[str, ...], week: datetime | None, days: int, years: int, community: str | None
+) -> _Period:
+    day = None if week is None else week.date()
+    return _Period(months=months, week=day, days=days, years=years, community=community)
+
+
+def _write(table: _Table, fmt: str, out: Path) -> None:
+    from timebank.api.export import csv_bytes, xlsx_bytes
+
+    if fmt == "csv":
+        data = csv_bytes(table.header, table.rows)
+    else:
+        data = xlsx_bytes(table.header, table.rows, title=table.title)
+    out.write_bytes(data)
+    click.echo(f"wrote {out}: {table.title}, {len(table.rows)} rows")
+
+
+FORMAT_OPTION = click.option(
+    "--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True
+)
+OUT_OPTION = click.option(
+    "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="File to write."
+)
+
+
+@main.group()
+def export() -> None:
+    """Write passbooks and reports as CSV (UTF-8 with a BOM, for Excel) or XLSX."""
+
+
+@export.command("passbook")
+@DATABASE_OPTION
+@BOOK_OPTION
+@click.option("--member", "member_id", required=True, help="The member whose passbook to write.")
+@FORMAT_OPTION
+@OUT_OPTION
+def export_passbook(database: str, book_id: str, member_id: str, fmt: str, out: Path) -> None:
+    """A member's whole passbook (存折), one line per entry."""
+    from timebank.community import PassbookEntry
+    from timebank.ledger.limits import PAGE_SIZE_MAX
+
+    entries: list[PassbookEntry] = []
+    with _opened(database) as bank:
+        book = bank.book(book_id)
+        cursor: str | None = None
+        for _ in range(PASSBOOK_PAGES_MAX):
+            page = book.passbook(member_id, after=cursor, limit=PAGE_SIZE_MAX)
+            entries += page.entries
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    header = list(PassbookEntry.__struct_fields__)
+    _write(_table(f"passbook {member_id}", entries, header), fmt, out)
+
+
+@export.command("report")
+@click.argument("name", type=click.Choice(REPORTS))
+@DATABASE_OPTION
+@BOOK_OPTION
+@_period_options
+@FORMAT_OPTION
+@OUT_OPTION
+def export_report(
+    name: str,
+    database: str,
+    book_id: str,
+    months: tuple[str, ...],
+    week: datetime | None,
+    days: int,
+    years: int,
+    community: str | None,
+    fmt: str,
+    out: Path,
+) -> None:
+    """A report as a file: orders, board, wishes, gap, liability, inactive or visits."""
+    with _opened(database) as bank:
+        table = _report(bank.book(book_id), name, _period(months, week, days, years, community))
+    _write(table, fmt, out)
+
+
+def _shown(cell: Cell, zone: ZoneInfo) -> str:
+    """A cell for the terminal: times in the bank's zone, to the minute."""
+    if cell is None:
+        return ""
+    if isinstance(cell, datetime):
+        return cell.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return str(cell)
+
+
+@main.command("report")
+@click.argument("name", type=click.Choice(REPORTS))
+@DATABASE_OPTION
+@BOOK_OPTION
+@_period_options
+def report(
+    name: str,
+    database: str,
+    book_id: str,
+    months: tuple[str, ...],
+    week: datetime | None,
+    days: int,
+    years: int,
+    community: str | None,
+) -> None:
+    """Print a report as a table: orders, board, wishes, gap, liability, inactive or visits."""
+    from rich.console import Console
+    from rich.table import Table
+
+    with _opened(database) as bank:
+        table = _report(bank.book(book_id), name, _period(months, week, days, years, community))
+        zone = bank.zone
+    shown = Table(title=table.title)
+    for column in table.header:
+        shown.add_column(column, overflow="fold")
+    for row in table.rows:
+        shown.add_row(*(_shown(cell, zone) for cell in row))
+    if not table.rows:
+        shown.caption = "nothing to report"
+    Console(width=None if sys.stdout.isatty() else 240).print(shown)

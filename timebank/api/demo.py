@@ -1,0 +1,333 @@
+"""A demo community for trying the API: ``seed_demo(bank)`` fills a book called ``demo``.
+
+The book runs on Nanjing's published rules at 宁海路社区 (Ninghai Road community):
+a coordinator, younger-old volunteers (低龄老人) who serve older seniors (高龄老人),
+relatives (one of them the proxy of a senior who is not online), a sponsor,
+the supply and demand ledgers, service orders in every state, a group event,
+micro-wishes and a care file with a visit.
+
+Seeding needs three weeks of history (an order expires 14 days after it was
+requested), so it does not use the bank's clock: it opens a second
+``TimeBank`` over the same store with a ``ManualClock`` that starts three weeks
+before the bank's ``now`` and stops a day before it. Whatever the bank does
+next (with the real clock) happens after everything seeded.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from msgspec import Struct
+
+from timebank.bank import SYSTEM, BankBook, TimeBank, sponsor_account
+from timebank.community import (
+    OrderStatus,
+    Provenance,
+    RelationKind,
+    Role,
+    Urgency,
+    Vetting,
+    Window,
+)
+from timebank.ledger import ManualClock
+
+__all__ = ["DEMO_BOOK", "DemoPeople", "demo_people", "seed_demo"]
+
+DEMO_BOOK = "demo"
+COMMUNITY = "ninghai-road"
+SEEDED_DAYS = 21
+"""How far back the seeding clock starts; seeding advances it by less than this."""
+
+
+class DemoPeople(Struct, frozen=True, kw_only=True):
+    """Who is who in the demo book, for printing tokens and for tests."""
+
+    book_id: str
+    community: str
+    coordinator_id: str
+    senior_id: str
+    """An older senior who is not online: her son acts for her."""
+    proxy_id: str
+    """The senior's son, her authorised proxy."""
+    volunteer_id: str
+    sponsor_id: str
+    orders: dict[str, str]
+    """Order id by the status the order was left in (``completed`` awaits confirmation)."""
+
+
+def demo_people() -> DemoPeople:
+    """The people and orders of the demo book (the same every time it is seeded)."""
+    return DemoPeople(
+        book_id=DEMO_BOOK,
+        community=COMMUNITY,
+        coordinator_id="wang-fang",
+        senior_id="chen-xiulan",
+        proxy_id="huang-lei",
+        volunteer_id="li-na",
+        sponsor_id="jinling-bank",
+        orders={status.value: f"o-{status.value}" for status in OrderStatus},
+    )
+
+
+# member id, name, born, grid, roles, flags
+_MEMBERS: tuple[tuple[str, str, date, str, frozenset[Role], frozenset[str]], ...] = (
+    ("wang-fang", "王芳", date(1982, 4, 1), "g1", frozenset({Role.COORDINATOR}), frozenset()),
+    ("li-na", "李娜", date(1960, 3, 2), "g1", frozenset({Role.VOLUNTEER}), frozenset()),
+    ("liu-jun", "刘军", date(1958, 8, 9), "g1", frozenset({Role.VOLUNTEER}), frozenset()),
+    ("zhang-wei", "张伟", date(1962, 5, 1), "g2", frozenset({Role.VOLUNTEER}), frozenset()),
+    ("zhao-min", "赵敏", date(1964, 11, 20), "g2", frozenset({Role.VOLUNTEER}), frozenset()),
+    (
+        "chen-xiulan",
+        "陈秀兰",
+        date(1938, 6, 6),
+        "g1",
+        frozenset({Role.RECIPIENT}),
+        frozenset({"living_alone"}),
+    ),
+    ("zhou-guiying", "周桂英", date(1940, 2, 14), "g1", frozenset({Role.RECIPIENT}), frozenset()),
+    ("sun-jianguo", "孙建国", date(1942, 9, 30), "g2", frozenset({Role.RECIPIENT}), frozenset()),
+    (
+        "wu-shuzhen",
+        "吴淑珍",
+        date(1936, 1, 8),
+        "g2",
+        frozenset({Role.RECIPIENT}),
+        frozenset({"living_alone", "disabled"}),
+    ),
+    ("huang-lei", "黄磊", date(1968, 7, 7), "g1", frozenset(), frozenset()),
+)
+
+
+def seed_demo(bank: TimeBank, *, book_id: str = DEMO_BOOK) -> DemoPeople:
+    """Create and fill the demo book in ``bank``'s store; it must not exist yet."""
+    now = bank.clock.now()
+    clock = ManualClock(now - timedelta(days=SEEDED_DAYS), tick=timedelta(seconds=1))
+    seeding = TimeBank(bank.store, clock=clock, timezone=bank.zone.key)
+    book = seeding.create_book(book_id, "nanjing")
+    people = demo_people()
+    _community(book, people)
+    _supply_and_demand(book, clock)
+    _finished_orders(book, clock)
+    clock.advance(timedelta(days=13))  # two weeks after the first request
+    book.run_deadlines(actor=SYSTEM)  # the order nobody took expires
+    _open_orders(book, clock)
+    _event_wishes_and_care(book, clock)
+    assert clock.now() < now - timedelta(hours=12), "seeding ran past the bank's now"
+    return people
+
+
+def _community(book: BankBook, people: DemoPeople) -> None:
+    for member_id, name, born, grid, roles, flags in _MEMBERS:
+        book.register_member(
+            member_id=member_id,
+            name=name,
+            birth_date=born,
+            community=COMMUNITY,
+            grid=grid,
+            roles=roles,
+            vetting=Vetting.STREET if Role.VOLUNTEER in roles else Vetting.PENDING,
+            flags=flags,
+            actor=SYSTEM,
+        )
+    coordinator = people.coordinator_id
+    book.relate("li-na", "liu-jun", RelationKind.SPOUSE, actor=coordinator)
+    book.relate("li-na", "wu-shuzhen", RelationKind.PARENT, actor=coordinator)
+    book.relate("chen-xiulan", "huang-lei", RelationKind.CHILD, actor=coordinator)
+    book.authorise_proxy(people.senior_id, people.proxy_id, note="儿子 代为操作", actor=coordinator)
+    book.add_sponsor(people.sponsor_id, "金陵银行", actor=coordinator)
+    book.grant(
+        member_id="chen-xiulan",
+        minutes=600,
+        reason="独居老人 企业资助",
+        source=sponsor_account(people.sponsor_id),
+        actor=coordinator,
+        request_id="grant-chen-xiulan",
+    )
+
+
+def _supply_and_demand(book: BankBook, clock: ManualClock) -> None:
+    mornings = [Window(weekday=d, start_minute=8 * 60, end_minute=12 * 60) for d in range(5)]
+    afternoons = [Window(weekday=d, start_minute=14 * 60, end_minute=17 * 60) for d in range(6)]
+    for volunteer_id, categories, windows, capacity in (
+        ("li-na", ["companionship", "meals"], mornings, 300),
+        ("liu-jun", ["repairs", "errands"], afternoons, 240),
+        ("zhang-wei", ["companionship", "health", "errands"], afternoons, 360),
+        ("zhao-min", ["cleaning", "meals", "daily_care"], mornings, 300),
+    ):
+        book.add_offer(
+            volunteer_id=volunteer_id,
+            categories=categories,
+            windows=windows,
+            capacity_minutes_per_week=capacity,
+            actor=volunteer_id,
+            offer_id=f"offer-{volunteer_id}",
+        )
+    book.add_need(
+        recipient_id="chen-xiulan",
+        category="meals",
+        estimated_minutes=60,
+        windows=[Window(weekday=d, start_minute=10 * 60, end_minute=12 * 60) for d in range(5)],
+        urgency=Urgency.HIGH,
+        note="午餐送餐",
+        actor="huang-lei",
+        need_id="need-chen-meals",
+    )
+    book.add_need(
+        recipient_id="sun-jianguo",
+        category="repairs",
+        estimated_minutes=90,
+        once_at=clock.now() + timedelta(days=2),
+        note="厨房水管漏水",
+        actor="wang-fang",
+        need_id="need-sun-repairs",
+    )
+
+
+def _finished_orders(book: BankBook, clock: ManualClock) -> None:
+    """Orders that end their run: expired (later), closed, rated, confirmed, rejected, cancelled."""
+    coordinator = "wang-fang"
+    book.request_order(
+        recipient_id="zhou-guiying",
+        category="companionship",
+        estimated_minutes=60,
+        actor=coordinator,
+        order_id="o-expired",
+    )
+    clock.advance(timedelta(hours=2))
+    for order_id, recipient, volunteer, category, minutes in (
+        ("o-closed", "chen-xiulan", "li-na", "meals", 45),
+        ("o-rated", "wu-shuzhen", "zhao-min", "cleaning", 90),
+        ("o-confirmed", "sun-jianguo", "liu-jun", "repairs", 75),
+        ("o-rejected", "zhou-guiying", "zhang-wei", "errands", 40),
+    ):
+        book.request_order(
+            recipient_id=recipient,
+            category=category,
+            estimated_minutes=minutes + 15,
+            actor=coordinator,
+            order_id=order_id,
+        )
+        book.dispatch_order(order_id, volunteer_id=volunteer, actor=coordinator)
+        book.accept_order(order_id, volunteer_id=volunteer, actor=volunteer)
+        clock.advance(timedelta(hours=20))
+        book.start_order(order_id, actor=volunteer)
+        clock.advance(timedelta(minutes=minutes))
+        book.complete_order(order_id, actual_minutes=minutes, actor=volunteer)
+        clock.advance(timedelta(hours=3))
+        if order_id == "o-rejected":
+            book.reject_order(order_id, reason="没有买到要的药", actor=coordinator)
+            continue
+        book.confirm_order(order_id, actor=coordinator)
+    book.rate_order("o-closed", rating=5, comment="饭菜送到 很热情", actor="huang-lei")
+    book.rate_order("o-rated", rating=4, comment="打扫得很干净", actor=coordinator)
+    book.close_order("o-closed", follow_up="电话回访 老人满意", actor=coordinator)
+    book.request_order(
+        recipient_id="sun-jianguo",
+        need_id="need-sun-repairs",
+        actor=coordinator,
+        order_id="o-cancelled",
+    )
+    book.dispatch_order("o-cancelled", volunteer_id="liu-jun", actor=coordinator)
+    book.cancel_order("o-cancelled", reason="家人已经修好", actor=coordinator)
+
+
+def _open_orders(book: BankBook, clock: ManualClock) -> None:
+    """Orders still under way: requested, dispatched, published, accepted, started, completed."""
+    coordinator = "wang-fang"
+    for order_id, recipient, category, payer in (
+        ("o-requested", "zhou-guiying", "health", None),
+        ("o-dispatched", "wu-shuzhen", "meals", None),
+        ("o-published", "sun-jianguo", "errands", None),
+        ("o-accepted", "zhou-guiying", "companionship", None),
+        ("o-started", "wu-shuzhen", "daily_care", None),
+        ("o-completed", "chen-xiulan", "meals", "recipient"),
+    ):
+        book.request_order(
+            recipient_id=recipient,
+            category=category,
+            estimated_minutes=60,
+            payer=payer,
+            actor="huang-lei" if recipient == "chen-xiulan" else coordinator,
+            order_id=order_id,
+        )
+    book.dispatch_order("o-dispatched", volunteer_id="zhao-min", actor=coordinator)
+    book.publish_order("o-published", actor=coordinator)
+    for order_id, volunteer in (
+        ("o-accepted", "zhang-wei"),
+        ("o-started", "zhao-min"),
+        ("o-completed", "li-na"),
+    ):
+        book.dispatch_order(order_id, volunteer_id=volunteer, actor=coordinator)
+        book.accept_order(order_id, volunteer_id=volunteer, actor=volunteer)
+    clock.advance(timedelta(hours=2))
+    book.start_order("o-started", actor="zhao-min")
+    book.start_order("o-completed", actor="li-na")
+    clock.advance(timedelta(minutes=50))
+    book.complete_order("o-completed", actual_minutes=50, actor="li-na")
+
+
+def _event_wishes_and_care(book: BankBook, clock: ManualClock) -> None:
+    coordinator = "wang-fang"
+    clock.advance(timedelta(days=1))
+    held_at: datetime = clock.now() - timedelta(hours=3)
+    event = book.create_event(
+        title="重阳节敬老活动",
+        category="community",
+        held_at=held_at,
+        place="宁海路社区活动中心",
+        actor=coordinator,
+        event_id="event-chongyang",
+    )
+    book.credit_event(
+        event.event_id,
+        {"li-na": 120, "liu-jun": 120, "zhang-wei": 90, "zhao-min": 120},
+        actor=coordinator,
+        request_id="event-chongyang-credit",
+    )
+    visit = book.credit_service(
+        provider_id="zhang-wei",
+        recipient_id="sun-jianguo",
+        category="health",
+        raw_minutes=60,
+        served_at=clock.now() - timedelta(days=2),
+        provenance=Provenance.PAPER_RECORD,
+        note="纸质服务记录 量血压",
+        actor=coordinator,
+        request_id="paper-zhang-wei-1",
+    )
+    book.confirm_credit(visit.credit_id, actor=coordinator)
+    book.give(
+        giver_id="li-na",
+        receiver_id="wu-shuzhen",
+        minutes=30,
+        actor="li-na",
+        request_id="gift-li-na-mother",
+    )
+    book.post_wish(
+        resident_id="wu-shuzhen", title="想要一副老花镜", actor=coordinator, wish_id="wish-glasses"
+    )
+    book.adopt_wish("wish-glasses", adopter="zhao-min", actor="zhao-min")
+    book.fulfil_wish("wish-glasses", actor="zhao-min")
+    book.confirm_wish("wish-glasses", credit_minutes=30, actor=coordinator)
+    book.post_wish(
+        resident_id="zhou-guiying", title="修好收音机", actor=coordinator, wish_id="wish-radio"
+    )
+    book.adopt_wish("wish-radio", adopter="org:鼓楼供电所", actor=coordinator)
+    book.post_wish(
+        resident_id="sun-jianguo", title="陪我去公园下棋", actor=coordinator, wish_id="wish-chess"
+    )
+    book.open_care_file(
+        "wu-shuzhen",
+        visits_per_month=2,
+        needs="独居 行动不便",
+        contacts="女儿李娜",
+        actor=coordinator,
+    )
+    book.record_visit(
+        "wu-shuzhen",
+        visitor_id="li-na",
+        visited_at=clock.now() - timedelta(hours=1),
+        note="上门探访 身体平稳",
+        actor="li-na",
+        visit_id="visit-wu-1",
+    )
