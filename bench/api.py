@@ -155,32 +155,53 @@ def seed(database: str, orders: int) -> list[str]:
 # --- the load ---------------------------------------------------------------------------
 
 
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> int:
+    """Send one request on a keep-alive connection; read the whole response; its status."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
 async def drive(
     port: int, paths: list[str], method: str, headers: dict[str, str], concurrency: int
 ) -> tuple[float, list[float], int]:
-    import httpx
-
+    """Send every path once from ``concurrency`` keep-alive connections (a minimal HTTP/1.1
+    client, so that the load generator costs far less than the servers it measures)."""
     latencies: list[float] = []
     errors = 0
     queue = list(reversed(paths))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", headers=headers, limits=limits, timeout=30
-    ) as client:
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
 
-        async def worker() -> None:
-            nonlocal errors
+    async def worker() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
             while queue:
                 path = queue.pop()
+                request = (
+                    f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}"
+                    "Content-Length: 0\r\n\r\n"
+                ).encode()
                 began = time.perf_counter()
-                response = await client.request(method, path)
+                status = await _exchange(reader, writer, request)
                 latencies.append((time.perf_counter() - began) * 1000)
-                if response.status_code >= 300:
+                if status >= 300:
                     errors += 1
+        finally:
+            writer.close()
 
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - began
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - began
     return len(paths) / elapsed, latencies, errors
 
 

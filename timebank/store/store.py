@@ -71,6 +71,9 @@ class SqlStore:
         self._sqlite = engine.dialect.name == "sqlite"
         self._retries_lock = threading.Lock()
         self._retries: Counter[str] = Counter()
+        # SQLite has one writer at a time. Threads of this process queue for it here,
+        # in order, rather than in SQLite's busy handler, which sleeps and retries.
+        self._sqlite_writer = threading.RLock() if self._sqlite else None
 
     @property
     def engine(self) -> Engine:
@@ -158,7 +161,10 @@ class SqlStore:
             unit.flush()
             return result
 
-        return self._run(attempt)
+        if self._sqlite_writer is None:
+            return self._run(attempt)
+        with self._sqlite_writer:
+            return self._run(attempt)
 
     @contextmanager
     def read_snapshot(self, book_id: str) -> Iterator[tuple[Connection, SqlReader]]:
