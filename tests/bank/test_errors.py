@@ -39,6 +39,7 @@ from timebank.community import (
     EventNotFound,
     GiftNotAllowed,
     GroupMinutesOnlyDonated,
+    IdempotencyKeyReused,
     MemberExists,
     MemberNotActive,
     MemberNotFound,
@@ -602,6 +603,19 @@ def order_from_a_closed_need(bank: TimeBank) -> tuple[BankBook, Action]:
     book.request_order(need_id="need-1", actor="coord", order_id="order-1")
     book.close_need("need-1", actor="coord")
     return book, lambda: book.request_order(need_id="need-1", actor="coord", order_id="order-2")
+
+
+@case(IdempotencyKeyReused, key="register-wu")
+def same_idempotency_key_another_request(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    with bank.idempotent("register-wu", "wu born 1950"):
+        register(book)
+
+    def again() -> object:
+        with bank.idempotent("register-wu", "wu born 1951"):
+            return register(book, birth_date=date(1951, 1, 1))
+
+    return book, again
 
 
 @case(OrderTransitionNotAllowed, order_id="order-1", status="confirmed", action="reject")

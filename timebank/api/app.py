@@ -50,15 +50,37 @@ SECURITY_HEADERS = {
 }
 
 
+def _request_id(scope: Scope) -> str:
+    """The request's id: kept from ``X-Request-Id`` if sent (at most 64 characters), else new."""
+    state = scope["state"]
+    if "request_id" not in state:
+        sent = next((v for k, v in scope.get("headers", []) if k.lower() == b"x-request-id"), b"")
+        state["request_id"] = sent.decode("latin-1")[:64] or uuid.uuid4().hex
+    return str(state["request_id"])
+
+
+async def _stamp(message: Message, scope: Scope) -> None:
+    """Add the request id and security headers to every response.
+
+    A ``before_send`` hook, not a middleware, so that the answers Litestar gives
+    outside the route's middleware (no such route, 401 from the token check,
+    429 from the rate limit) carry them too.
+    """
+    if message["type"] == "http.response.start":
+        headers = MutableScopeHeaders.from_message(message)
+        headers["x-request-id"] = _request_id(scope)
+        for name, value in SECURITY_HEADERS.items():
+            headers.setdefault(name, value)
+
+
 def _request_log(app: ASGIApp) -> ASGIApp:
-    """Give each request an id (kept from ``X-Request-Id`` if sent), add headers, log it."""
+    """Log each request with its id, status and duration."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if str(scope["type"]) != "http":
             await app(scope, receive, send)
             return
-        sent = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
-        request_id = sent.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        request_id = _request_id(scope)
         started = time.perf_counter()
         status = 500
 
@@ -66,10 +88,6 @@ def _request_log(app: ASGIApp) -> ASGIApp:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableScopeHeaders.from_message(message)
-                headers["x-request-id"] = request_id
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
             await send(message)
 
         try:
@@ -137,6 +155,7 @@ def create_app(bank: TimeBank, settings: ApiSettings) -> Litestar:
             ),
         ],
         exception_handlers=exception_handlers,
+        before_send=[_stamp],
         on_app_init=[auth.on_app_init],
         middleware=middleware,
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins))

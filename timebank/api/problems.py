@@ -104,7 +104,7 @@ def problem(
 
 
 def _domain(request: Request[Any, Any, Any], error: LedgerError) -> Response[dict[str, Any]]:
-    data = error.to_dict().get("data", {})
+    data = {key: value for key, value in error.to_dict().items() if key != "code"}
     return problem(
         request, code=error.code, status=status_of(error), detail_en=str(error), data=data
     )
@@ -161,9 +161,22 @@ def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[A
     )
 
 
+def _too_deep(request: Request[Any, Any, Any], error: RecursionError) -> Response[Any]:
+    """msgspec refuses JSON nested deeper than it can decode with a ``RecursionError``."""
+    if "deserializing" not in str(error):
+        return _unexpected(request, error)
+    return problem(
+        request,
+        code="request_malformed",
+        status=400,
+        detail_en="the JSON body is nested too deeply",
+    )
+
+
 exception_handlers: dict[type[Exception] | int, Any] = {
     LedgerError: _domain,
     ValidationException: _validation,
+    RecursionError: _too_deep,
     HTTPException: _http,
     Exception: _unexpected,
 }
