@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from tests.store.databases import postgres_schema, sqlite_path
+from tests.store.databases import postgres_base_url, postgres_schema, sqlite_path
 from timebank.api import ApiSettings, create_app, issue_token
 from timebank.bank import SYSTEM, TimeBank
 from timebank.community.model import Role
@@ -41,6 +41,8 @@ def bank(request: pytest.FixtureRequest, clock: ManualClock, tmp_path: Path) -> 
         with TimeBank.open(sqlite_path(tmp_path), clock=clock) as opened:
             yield opened
     else:
+        if postgres_base_url() is None:
+            pytest.skip("set TIMEBANK_TEST_POSTGRES_URL to run the PostgreSQL tests")
         with postgres_schema() as (url, _schema), TimeBank.open(url, clock=clock) as opened:
             yield opened
 

@@ -25,7 +25,7 @@ from timebank.community.model import Role
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def served(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[tuple[Any, TimeBank]]:
-    from tests.store.databases import postgres_schema, sqlite_path
+    from tests.store.databases import postgres_base_url, postgres_schema, sqlite_path
 
     def build(bank: TimeBank) -> tuple[Any, TimeBank]:
         book = bank.create_book("gulou", "nanjing")
@@ -50,6 +50,8 @@ def served(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[tuple[Any,
         with TimeBank.open(sqlite_path(tmp_path)) as bank:
             yield build(bank)
     else:
+        if postgres_base_url() is None:
+            pytest.skip("set TIMEBANK_TEST_POSTGRES_URL to run the PostgreSQL tests")
         with postgres_schema() as (url, _schema), TimeBank.open(url) as bank:
             yield build(bank)
 

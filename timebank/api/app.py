@@ -60,50 +60,41 @@ def _request_id(scope: Scope) -> str:
 
 
 async def _stamp(message: Message, scope: Scope) -> None:
-    """Add the request id and security headers to every response.
+    """Add the request id and security headers to every response, and log the request.
 
     A ``before_send`` hook, not a middleware, so that the answers Litestar gives
     outside the route's middleware (no such route, 401 from the token check,
-    429 from the rate limit) carry them too.
+    429 from the rate limit) carry them, and are logged with their real status.
     """
-    if message["type"] == "http.response.start":
-        headers = MutableScopeHeaders.from_message(message)
-        headers["x-request-id"] = _request_id(scope)
-        for name, value in SECURITY_HEADERS.items():
-            headers.setdefault(name, value)
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    request_id = _request_id(scope)
+    headers["x-request-id"] = request_id
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
+    started = scope["state"].get("started")
+    log.info(
+        json.dumps(
+            {
+                "request_id": request_id,
+                "method": scope.get("method"),
+                "path": scope.get("path"),
+                "status": message["status"],
+                "ms": None if started is None else round((time.perf_counter() - started) * 1000, 2),
+            }
+        )
+    )
 
 
-def _request_log(app: ASGIApp) -> ASGIApp:
-    """Log each request with its id, status and duration."""
+def _request_clock(app: ASGIApp) -> ASGIApp:
+    """Note when each request arrived, for the log line ``_stamp`` writes."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if str(scope["type"]) != "http":
-            await app(scope, receive, send)
-            return
-        request_id = _request_id(scope)
-        started = time.perf_counter()
-        status = 500
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await app(scope, receive, sending)
-        finally:
-            log.info(
-                json.dumps(
-                    {
-                        "request_id": request_id,
-                        "method": scope.get("method"),
-                        "path": scope.get("path"),
-                        "status": status,
-                        "ms": round((time.perf_counter() - started) * 1000, 2),
-                    }
-                )
-            )
+        if str(scope["type"]) == "http":
+            scope["state"]["started"] = time.perf_counter()
+            _request_id(scope)
+        await app(scope, receive, send)
 
     return middleware
 
@@ -123,7 +114,7 @@ def create_app(bank: TimeBank, settings: ApiSettings) -> Litestar:
             *reports.ROUTES,
         ],
     )
-    middleware: list[Any] = [_request_log]
+    middleware: list[Any] = [_request_clock]
     if settings.rate_limit_per_minute:
         limit = RateLimitConfig(
             rate_limit=("minute", settings.rate_limit_per_minute),
