@@ -484,3 +484,36 @@ def test_malformed_requests_are_400_problems_never_500(
         "scheduled_at": "2026-11-03T10:00:00",
     }
     assert api.post(f"{BOOK}/orders", json=naive, headers=coordinator).status_code == 422
+
+
+def test_orders_filter_by_category_area_and_time(
+    api: Any, coordinator: H, admin: H, clock: ManualClock
+) -> None:
+    """Filters combine with visibility; a time without a zone is refused, never guessed."""
+    seed(api, coordinator, admin)
+    order(
+        api, coordinator, recipient_id="chen", category="meals", estimated_minutes=30, order_id="a"
+    )
+    clock.advance(timedelta(days=3))
+    order(
+        api,
+        coordinator,
+        recipient_id="chen",
+        category="companionship",
+        estimated_minutes=60,
+        order_id="b",
+    )
+
+    def ids(query: str) -> list[str]:
+        page = ok(api.get(f"{BOOK}/orders?{query}", headers=coordinator))
+        return [o["order_id"] for o in page["items"]]
+
+    assert ids("category=meals") == ["a"]
+    assert ids("community=ninghai") == ["a", "b"]
+    assert ids("community=elsewhere") == []
+    since = (clock.now() - timedelta(days=1)).isoformat().replace("+00:00", "Z")
+    assert ids(f"requested_from={since}") == ["b"]
+    assert ids(f"requested_until={since}") == ["a"]
+    naive = api.get(f"{BOOK}/orders?requested_from=2026-11-01T00:00:00", headers=coordinator)
+    assert naive.status_code == 422
+    assert naive.json()["code"] == "timestamp_not_aware"

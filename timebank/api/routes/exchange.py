@@ -29,6 +29,7 @@ from timebank.community import MemberNotFound, NeedNotFound, OfferNotFound, Orde
 from timebank.community.exchange import Offer, Order, OrderStatus, ServiceNeed, Urgency
 from timebank.community.matching import WINDOWS_MAX, Ranked, WeekMatch, Window
 from timebank.community.port import OutboxMessage
+from timebank.ledger import TimestampNotAware
 
 __all__ = ["BOOK", "ROUTES", "Id", "Limit", "Sight", "Text", "scan"]
 
@@ -462,15 +463,34 @@ async def list_orders(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     status: FromQuery[OrderStatus | None] = None,
+    category: FromQuery[str | None] = None,
+    community: FromQuery[str | None] = None,
+    grid: FromQuery[str | None] = None,
+    requested_from: FromQuery[datetime | None] = None,
+    requested_until: FromQuery[datetime | None] = None,
     after: FromQuery[str | None] = None,
     limit: Limit = 50,
 ) -> Page[Order]:
+    """Filters combine: status, category, community, grid, and ``[from, until)`` of the request."""
+    for name, moment in (("requested_from", requested_from), ("requested_until", requested_until)):
+        if moment is not None and moment.utcoffset() is None:
+            raise TimestampNotAware(field=name)
+
+    def wanted(order: Order) -> bool:
+        return (
+            (category is None or order.category == category)
+            and (community is None or order.community == community)
+            and (grid is None or order.grid == grid)
+            and (requested_from is None or order.requested_at >= requested_from)
+            and (requested_until is None or order.requested_at < requested_until)
+        )
+
     def call(principal: Principal, book: BankBook) -> Page[Order]:
         sight = Sight(principal, book)
         return scan(
             lambda cursor, size: book.orders(status=status, after=cursor, limit=size),
             lambda order: order.order_id,
-            sight.order,
+            lambda order: wanted(order) and sight.order(order),
             after,
             limit,
         )
