@@ -72,6 +72,29 @@ def test_facade_loads_sqlalchemy_only_when_opening_a_database() -> None:
     assert not {m for m in loaded if m.split(".")[0] in {"sqlalchemy", "litestar"}}
 
 
+def test_the_api_reaches_the_books_only_through_the_facade() -> None:
+    """Importing the HTTP API loads no SQLAlchemy or store, and no api module imports them."""
+    import ast
+    from pathlib import Path
+
+    loaded = _loaded_after_import("timebank.api")
+    assert not {
+        m for m in loaded if m.split(".")[0] in {"sqlalchemy", "alembic", "psycopg"}
+    } and not {m for m in loaded if m.startswith("timebank.store")}
+    root = Path(importlib.import_module("timebank.api").__file__).parent  # type: ignore[arg-type]
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] not in {"sqlalchemy", "alembic", "psycopg"}, path
+                assert not name.startswith("timebank.store"), (path, name)
+
+
 @pytest.mark.parametrize("name", PACKAGES)
 def test_public_api_is_sorted_and_complete(name: str) -> None:
     """__all__ is sorted, and every name in it exists."""

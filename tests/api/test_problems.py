@@ -30,7 +30,7 @@ import timebank.community.errors as bank_errors
 import timebank.ledger.errors as ledger_errors
 import timebank.store.errors as store_errors
 from tests.api.conftest import SECRET, Tokens
-from timebank.api import ApiSettings, create_app
+from timebank.api import ApiSettings, create_app, issue_token
 from timebank.api.catalog import TITLES, ZH_DETAILS
 from timebank.api.problems import _HTTP_CODES
 from timebank.bank import SYSTEM, BankBook, TimeBank
@@ -607,3 +607,38 @@ def test_the_docs_page_loads_only_local_assets_and_they_are_served(api: Any) -> 
         served = api.get(asset)
         assert served.status_code == 200, asset
         assert len(served.content) > 1000, asset
+
+
+@get("/test-only/store-busy", sync_to_thread=False)
+def store_busy() -> None:
+    """Fail as the store does when the database stayed busy past its retries."""
+    from timebank.store.errors import StoreBusy
+
+    raise StoreBusy("the database stayed busy", attempts=5)
+
+
+@get("/test-only/bug", sync_to_thread=False)
+def bug() -> None:
+    raise ZeroDivisionError("a bug")
+
+
+def test_an_unavailable_database_is_503_and_a_bug_is_a_bare_500() -> None:
+    """The store's own failures say "try again"; anything else says nothing of the server."""
+    bank = TimeBank()
+    app = create_app(bank, ApiSettings(token_secret=SECRET, rate_limit_per_minute=0))
+    app.register(store_busy)
+    app.register(bug)
+    with TestClient(app) as client:
+        busy = client.get("/test-only/store-busy", headers={"Authorization": "Bearer x"})
+        assert busy.status_code == 401  # the token is checked first
+        token = issue_token(SECRET, subject="ops", role="admin", book="*")
+        headers = {"Authorization": f"Bearer {token}"}
+        busy = client.get("/test-only/store-busy", headers=headers)
+        assert busy.status_code == 503
+        assert busy.headers["retry-after"] == "1"
+        assert assert_problem(busy)["code"] == "store_unavailable"
+        broken = client.get("/test-only/bug", headers=headers)
+        assert broken.status_code == 500
+        body = assert_problem(broken)
+        assert body["code"] == "internal_error"
+        assert "ZeroDivision" not in broken.text

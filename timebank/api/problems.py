@@ -141,9 +141,9 @@ def _http(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any
 
 
 def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    from timebank.store import StoreError
-
-    if isinstance(error, StoreError):
+    # The store's own errors (the database unavailable, busy, or a COMMIT whose outcome
+    # was lost) are told apart by their module: the API does not import the store.
+    if type(error).__module__.startswith("timebank.store"):
         log.warning("store unavailable: %s", error)
         return problem(
             request,
