@@ -581,6 +581,8 @@ class _ImportKind:
     """Check a row against the real book and the rules, writing only to a scratch book."""
     apply: Callable[[BankBook, Row], str]
     """Apply a row to the real book; says what happened (``registered``, ``already there``...)."""
+    restart: Callable[[], None] = lambda: None
+    """Forget what ``apply`` counted, before the rows are applied (again) from the top."""
 
 
 def _progress() -> Progress:
@@ -609,9 +611,16 @@ def _import(database: str, book_id: str, path: Path, kind: _ImportKind) -> None:
             if _stamp(path) != checked:
                 raise click.ClickException(f"{path} changed while it was checked: nothing imported")
             task = progress.add_task(f"importing {path.name}", total=rows)
-            for number, row in _read_rows(path, kind.required, kind.optional):
-                outcomes[_refusing(number, partial(kind.apply, book, row), applying=True)] += 1
-                progress.advance(task)
+
+            def apply_all() -> None:
+                # The store runs this again, from the top, after a transient failure.
+                outcomes.clear()
+                kind.restart()
+                for number, row in _read_rows(path, kind.required, kind.optional):
+                    outcomes[_refusing(number, partial(kind.apply, book, row))] += 1
+                    progress.advance(task)
+
+            book.atomic(apply_all)
     counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
     click.echo(f"{path.name}: {rows} rows checked; {kind.noun}: {counts or 'none'}")
 
@@ -621,18 +630,12 @@ def _stamp(path: Path) -> tuple[int, int]:
     return status.st_size, status.st_mtime_ns
 
 
-def _refusing(number: int, call: Callable[[], T], *, applying: bool = False) -> T:
+def _refusing(number: int, call: Callable[[], T]) -> T:
     """Run ``call`` for a row; a broken rule becomes ``row N: reason``."""
     try:
         return call()
     except (LedgerError, CellInvalid) as error:
-        reason = str(error)
-        if applying:
-            reason += (
-                " (rows before it were applied: fix the file and run the import again;"
-                " rows already imported are skipped)"
-            )
-        raise RowRefused(number, reason) from error
+        raise RowRefused(number, str(error)) from error
 
 
 def _scratch_book(book: BankBook) -> BankBook:
@@ -804,6 +807,7 @@ def _services() -> _ImportKind:
         optional=SERVICE_OPTIONAL,
         rehearse=rehearse,
         apply=apply,
+        restart=applied.clear,
     )
 
 
@@ -813,15 +817,14 @@ Reads CSV (UTF-8, with or without a BOM) or XLSX (the first sheet), by the
 file's extension; the header row names the columns, and "row N" in a message
 is the row as a spreadsheet shows it (the header is row 1).
 
-Nothing is written until every row has passed a dry run: each row is decoded
-and checked against the book's rules on a scratch copy of its policy (ids,
-names, dates, categories, minutes, who may serve whom, that members exist), so
-a bad row stops the import with "row N: reason" and exit code 1, and the book
-is left unchanged. Only rules that depend on live balances, or on changes made
-to the book meanwhile, are first met while applying. Each row is then applied
-as its own transaction; if applying stops part way (a balance rule, a crash, a
-lost connection), run the same import again: rows already imported are
-recognised and skipped, never doubled.
+Every row is first checked against the book's rules on a scratch copy of its
+policy (ids, names, dates, categories, minutes, who may serve whom, that members
+exist), with nothing written; then all the rows are applied in one database
+transaction. A bad row, found in either pass (a rule that depends on live
+balances is only met in the second), stops the import with "row N: reason" and
+exit code 1, and the book is left exactly as it was: the whole file is imported
+or none of it. Running the same file again imports nothing twice: rows already
+imported are recognised and skipped.
 """
 
 

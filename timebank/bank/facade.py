@@ -14,6 +14,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -65,6 +66,9 @@ from timebank.ledger.verify import VerifyReport
 __all__ = ["SYSTEM", "BankBook", "TimeBank"]
 
 T = TypeVar("T")
+
+_ATOMIC: ContextVar[tuple[str, Any] | None] = ContextVar("timebank_atomic", default=None)
+"""The book and unit of the ``BankBook.atomic`` block running in this context."""
 
 REQUEST_ID_LENGTH_MAX = 64
 DEFAULT_ZONE = "Asia/Shanghai"
@@ -186,6 +190,14 @@ class BankBook(ExchangeDesk):
         """
         check_record_id("actor", actor)
         scope = IDEMPOTENCY.get()
+        outer = _ATOMIC.get()
+        if outer is not None and outer[0] == self.book_id:
+            # Inside ``atomic``: join its unit; a refusal aborts the whole of it.
+            ctx = Context(self._book, outer[1], self.bank.clock.now(), self.bank.zone, actor)
+            try:
+                return use_case(ctx)
+            except Refused as refused:
+                raise refused.error from None
 
         def work(unit: Any) -> T | Refused:
             ctx = Context(self._book, unit, self.bank.clock.now(), self.bank.zone, actor)
@@ -207,6 +219,27 @@ class BankBook(ExchangeDesk):
         if scope is not None:
             scope.raise_replayed_error()
         return outcome
+
+    def atomic(self, work: Callable[[], T]) -> T:
+        """Run ``work``, which calls this book's methods, as one unit of work: all or nothing.
+
+        Every call on this book inside ``work`` (in this thread) joins one
+        transaction; if any raises, a rule broken or a ledger refusal alike,
+        nothing of any of them is kept. This is how an import of many rows is
+        applied. It needs a store that can roll back several ledger requests
+        (SQLite or PostgreSQL); the memory store refuses it.
+        """
+        if not getattr(self.bank.store, "rolls_back_units", False):
+            raise TypeError("atomic needs a database store (SQLite or PostgreSQL)")
+
+        def outer(unit: Any) -> T:
+            token = _ATOMIC.set((self.book_id, unit))
+            try:
+                return work()
+            finally:
+                _ATOMIC.reset(token)
+
+        return self.bank.store.transact(self.book_id, outer)
 
     def read(self, reading: Callable[[Snapshot, Any], T]) -> T:
         with self.bank.store.read(self.book_id) as reader:

@@ -51,6 +51,9 @@ class _Reader:
 class SqlBankStore:
     """Books and everything kept beside them in one SQL database. Safe to share between threads."""
 
+    rolls_back_units = True
+    """A unit that raises leaves no trace, however many ledger requests it made."""
+
     def __init__(self, store: SqlStore) -> None:
         self._store = store
 
