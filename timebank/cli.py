@@ -583,6 +583,8 @@ class _ImportKind:
     """Apply a row to the real book; says what happened (``registered``, ``already there``...)."""
     restart: Callable[[], None] = lambda: None
     """Forget what ``apply`` counted, before the rows are applied (again) from the top."""
+    pending: Callable[[], Sequence[str]] = tuple
+    """Ids of what was applied but waits for someone's confirmation, to print after the count."""
 
 
 def _progress() -> Progress:
@@ -623,6 +625,8 @@ def _import(database: str, book_id: str, path: Path, kind: _ImportKind) -> None:
             book.atomic(apply_all)
     counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
     click.echo(f"{path.name}: {rows} rows checked; {kind.noun}: {counts or 'none'}")
+    for pending_id in kind.pending():
+        click.echo(f"  held until confirmed: {pending_id}")
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -783,6 +787,7 @@ def _services() -> _ImportKind:
     # count from the top of the file, so both derive the same request ids.
     seen: dict[str, int] = {}
     applied: dict[str, int] = {}
+    held: list[str] = []  # credit ids, so a coordinator can confirm them (no listing finds them)
 
     def rehearse(book: BankBook, scratch: BankBook, row: Row) -> None:
         fields = _service_fields(book, row, seen)
@@ -799,7 +804,14 @@ def _services() -> _ImportKind:
         if _credited(book, fields["request_id"]):
             return ALREADY
         credit = book.credit_service(**fields, provenance=Provenance.PAPER_RECORD, actor=SYSTEM)
-        return "held until confirmed" if credit.status is CreditStatus.PENDING else "credited"
+        if credit.status is CreditStatus.PENDING:
+            held.append(credit.credit_id)
+            return "held until confirmed"
+        return "credited"
+
+    def restart() -> None:
+        applied.clear()
+        held.clear()
 
     return _ImportKind(
         noun="service records",
@@ -807,7 +819,8 @@ def _services() -> _ImportKind:
         optional=SERVICE_OPTIONAL,
         rehearse=rehearse,
         apply=apply,
-        restart=applied.clear,
+        restart=restart,
+        pending=lambda: tuple(held),
     )
 
 
@@ -1105,6 +1118,9 @@ def report(
     with _opened(database) as bank:
         table = _report(bank.book(book_id), name, _period(months, week, days, years, community))
         zone = bank.zone
+    if not table.header:  # no lines, so no columns: rich would print nothing at all
+        click.echo(f"{table.title}: nothing to report")
+        return
     shown = Table(title=table.title)
     for column in table.header:
         shown.add_column(column, overflow="fold")
