@@ -127,6 +127,29 @@ def test_a_coordinator_credits_a_volunteer_and_the_recipients_proxy_confirms(
     assert balance(api, people["zhang"], "zhang")["own_minutes"] == 90
 
 
+def test_credits_awaiting_confirmation_are_listed_for_those_who_may_see_them(
+    api: Any, people: People
+) -> None:
+    credit(api, people["wang"], service("zhang", "chen", credit_id="visit-1"))
+    earned(api, people, "zhang", 60)
+
+    def listed(who: str, query: str = "status=pending") -> list[str]:
+        page = api.get(f"/books/gulou/credits?{query}", headers=people[who])
+        assert page.status_code == 200, page.text
+        return [c["credit_id"] for c in page.json()["items"]]
+
+    assert listed("wang") == ["visit-1"]
+    assert listed("li") == ["visit-1"]  # Chen's proxy
+    assert listed("zhang", "provider_id=zhang") == sorted(listed("wang", "provider_id=zhang"))
+    assert len(listed("wang", "provider_id=zhang")) == 2
+    assert listed("sun") == []  # a coordinator of another community
+    assert listed("liu") == []  # a stranger
+    api.post("/books/gulou/credits/visit-1/confirm", headers=people["li"])
+    assert listed("wang") == []
+    bad = api.get("/books/gulou/credits?status=nonsense", headers=people["wang"])
+    assert bad.status_code == 400
+
+
 def test_a_disputed_credit_moves_nothing(api: Any, people: People) -> None:
     credit(api, people["wang"], service("zhang", "chen", credit_id="visit-1"))
     disputed = api.post(

@@ -26,7 +26,7 @@ from timebank.bank.context import SYSTEM, Context, Refused, Snapshot
 from timebank.bank.desk import ExchangeDesk
 from timebank.bank.events import MinutesExpiry
 from timebank.bank.idempotency import IDEMPOTENCY, IdempotencyScope
-from timebank.bank.members import check_record_id
+from timebank.bank.members import check_choice, check_record_id
 from timebank.bank.passbook import MemberBalance, balances, liability, passbook
 from timebank.bank.records import Programme
 from timebank.bank.suggest import SupplyCache
@@ -42,6 +42,7 @@ from timebank.community.errors import (
 from timebank.community.memory import MemoryBankStore
 from timebank.community.model import (
     Credit,
+    CreditStatus,
     Event,
     Member,
     MemberStatus,
@@ -470,6 +471,40 @@ class BankBook(ExchangeDesk):
 
     def reverse_credit(self, credit_id: str, *, reason: str, actor: str) -> Credit:
         return self.run(actor, partial(moving.reverse_credit, credit_id=credit_id, reason=reason))
+
+    def credits(
+        self,
+        *,
+        status: CreditStatus | None = None,
+        provider_id: str | None = None,
+        after: str | None = None,
+        limit: int = PAGE_SIZE_DEFAULT,
+    ) -> list[Credit]:
+        """A page of credits in id order: of one status (``pending``: awaiting confirmation),
+        of one provider, or both."""
+        limit = _page_limit(limit)
+        chosen = None if status is None else check_choice("status", CreditStatus, status)
+        if provider_id is not None:
+            check_record_id("provider_id", provider_id)
+        if after is not None:
+            check_record_id("after", after, REQUEST_ID_LENGTH_MAX + 8)
+
+        def reading(snap: Snapshot, _: Any) -> list[Credit]:
+            records = snap.records
+            source = (
+                records.all_credits() if provider_id is None else records.credits_of(provider_id)
+            )
+            found = []
+            for record in source:
+                if (after is None or record.credit_id > after) and (
+                    chosen is None or record.status is chosen
+                ):
+                    found.append(record)
+                    if len(found) == limit:
+                        break
+            return found
+
+        return self.read(reading)
 
     def credit(self, credit_id: str) -> Credit:
         found = self.read(lambda snap, _: snap.records.credit(credit_id))

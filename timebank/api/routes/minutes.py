@@ -15,11 +15,11 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from litestar import Request, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from msgspec import Meta, Struct
 
 from timebank.api.auth import Principal, Role, can_see, see_member
-from timebank.api.deps import act, look, require_staff
+from timebank.api.deps import Page, act, look, require_staff
 from timebank.bank import BankBook, MinutesExpiry
 from timebank.bank.events import ATTENDEES_MAX
 from timebank.community import (
@@ -28,7 +28,7 @@ from timebank.community import (
     MemberNotFound,
     RedemptionNotFound,
 )
-from timebank.community.model import Credit, Event, Provenance, Redemption
+from timebank.community.model import Credit, CreditStatus, Event, Provenance, Redemption
 
 __all__ = ["ROUTES"]
 
@@ -199,6 +199,29 @@ async def credit_service(
         )
 
     return await act(request, book_id, Credit, call)
+
+
+@get(BOOK + "/credits", tags=["credits"], summary="A page of the credits the caller may see")
+async def list_credits(
+    request: Request[Any, Any, Any],
+    book_id: FromPath[str],
+    status: FromQuery[CreditStatus | None] = None,
+    provider_id: FromQuery[str | None] = None,
+    after: FromQuery[str | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+) -> Page[Credit]:
+    """``?status=pending`` lists what waits for confirmation, for instance after an import."""
+
+    def call(principal: Principal, book: BankBook) -> Page[Credit]:
+        page = book.credits(status=status, provider_id=provider_id, after=after, limit=limit)
+        seen = [
+            c
+            for c in page
+            if _sees_parties(principal, book, (c.provider_id, c.recipient_id), every=False)
+        ]
+        return Page(items=seen, next=page[-1].credit_id if len(page) == limit else None)
+
+    return await look(request, book_id, call)
 
 
 @get(CREDIT, tags=["credits"], summary="One credit")
@@ -470,6 +493,7 @@ async def record_death(
 
 ROUTES = [
     credit_service,
+    list_credits,
     get_credit,
     confirm_credit,
     dispute_credit,
