@@ -169,3 +169,33 @@ def test_a_bulk_import_killed_with_sigkill_leaves_a_whole_store(sqlite_url: str)
         with store.engine.connect() as connection:
             requests = connection.exec_driver_sql("SELECT count(*) FROM requests").scalar()
         assert requests == opening + imported
+
+
+class _ServerError(Exception):
+    """A driver error carrying a SQLSTATE, as psycopg's do."""
+
+    def __init__(self, sqlstate: str | None) -> None:
+        super().__init__(f"sqlstate {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "verdict"),
+    [
+        ("57P01", "disconnect"),  # terminated by an administrator (pg_terminate_backend)
+        ("57P02", "disconnect"),  # the server crashed
+        ("57P03", "disconnect"),  # the server is starting up or shutting down
+        ("08006", "disconnect"),
+        ("40001", "contention"),
+        ("40P01", "contention"),
+        ("42P01", "fatal"),
+    ],
+)
+def test_a_terminated_backend_is_a_disconnect_however_it_is_reported(
+    sqlstate: str, verdict: str
+) -> None:
+    """Whether the driver sees 57P01 or only a closed socket is a race; both are retried."""
+    from timebank.store.retry import classify
+
+    error = sa.exc.DBAPIError("INSERT", None, _ServerError(sqlstate))
+    assert classify(error) == verdict

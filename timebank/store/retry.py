@@ -3,7 +3,8 @@
 Transient: PostgreSQL serialization failures (SQLSTATE 40001) and deadlocks
 (40P01), a lock that could not be had in time (55P03), SQLite's busy and
 locked results, a connection pool with no connection free in time, and a
-connection that dropped before the commit. Anything else is not retried.
+connection that dropped before the commit (including a backend the server
+terminated, 57P01-57P03). Anything else is not retried.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ BACKOFF_BASE_SECONDS: Final = 0.002
 BACKOFF_CAP_SECONDS: Final = 0.25
 
 _RETRY_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+_SHUTDOWN_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+"""The server ended the session (an administrator, a crash, a restart): a new connection may work.
+
+Whether a killed backend reports 57P01 before the socket closes, or the driver
+only sees the socket close, is a race; both are the same disconnect."""
 _SQLITE_BUSY = 5
 _SQLITE_LOCKED = 6
 
@@ -46,7 +52,7 @@ def classify(error: exc.SQLAlchemyError) -> Verdict:
             return "contention"
     if isinstance(error, exc.IntegrityError):
         return "integrity"
-    if sqlstate is not None and sqlstate.startswith("08"):  # connection exceptions
+    if sqlstate is not None and (sqlstate.startswith("08") or sqlstate in _SHUTDOWN_SQLSTATES):
         return "disconnect"
     if (
         isinstance(error, exc.OperationalError)
