@@ -30,6 +30,7 @@ from timebank.bank.minutes import (
     check_redeem_age,
     check_service,
     net,
+    payer_for,
     receive,
     settle_hold,
     spend,
@@ -525,7 +526,8 @@ def _for_recipient(ctx: Context, order: Order, action: str) -> str | None:
     return ctx.acting_for(order.recipient_id, action, coordinator_ok=True)
 
 
-def _for_volunteer(ctx: Context, order: Order, volunteer_id: str, action: str) -> str | None:
+def _for_volunteer(ctx: Context, volunteer_id: str, action: str) -> str | None:
+    """The volunteer, their proxy, or a coordinator acts on the volunteer's side."""
     return ctx.acting_for(volunteer_id, action, coordinator_ok=True)
 
 
@@ -560,7 +562,7 @@ def decline_order(ctx: Context, *, order_id: str, reason: str) -> Order:
     order = _order(ctx, order_id)
     _allow(order, OrderAction.DECLINE)
     assert order.dispatched_to is not None
-    on_behalf_of = _for_volunteer(ctx, order, order.dispatched_to, "decline an order")
+    on_behalf_of = _for_volunteer(ctx, order.dispatched_to, "decline an order")
     note = _reason("decline an order", reason)
     return _advance(
         ctx, order, OrderAction.DECLINE, on_behalf_of=on_behalf_of, note=note, dispatched_to=None
@@ -578,37 +580,32 @@ def _eligible(ctx: Context, rules: PolicyRules, order: Order, volunteer_id: str)
 def _payer_debits(
     ctx: Context, rules: PolicyRules, order: Order, minutes: int
 ) -> tuple[str, list[Posting]]:
-    payer = order.payer
-    if payer is None:
-        recipient = ctx.member(order.recipient_id)
-        if recipient.flags & rules.subsidised_flags and rules.subsidised_payer is not None:
-            payer = rules.subsidised_payer
-        else:
-            payer = rules.payer_default
-    if payer in ("recipient", "gifted"):
-        saver = ctx.active_member(order.recipient_id)
+    """Who pays the reservation, and the debits: as ``payer_for`` decides, plus ``gifted``."""
+    recipient = ctx.active_member(order.recipient_id)
+    if order.payer != "gifted":
+        account, saver = payer_for(ctx, rules, recipient, order.payer)
+        if saver is None:
+            return account, [debit(account, minutes)]
         check_redeem_age(ctx, rules, saver)
-        if payer == "recipient":
-            return member_account(saver.member_id), spend(ctx, rules, saver.member_id, minutes)
-        gifted = member_account(saver.member_id, GIFTED)
-        available = ctx.account(gifted).available_minutes
-        if available < minutes:
-            raise InsufficientMinutes(
-                account_id=gifted,
-                available_minutes=available,
-                requested_minutes=minutes,
-                balance_minutes_min=0,
-            )
-        return gifted, [debit(gifted, minutes)]
-    account = check_programme(ctx, payer)
-    return account, [debit(account, minutes)]
+        return account, spend(ctx, rules, saver.member_id, minutes)
+    check_redeem_age(ctx, rules, recipient)
+    gifted = member_account(recipient.member_id, GIFTED)
+    available = ctx.account(gifted).available_minutes
+    if available < minutes:
+        raise InsufficientMinutes(
+            account_id=gifted,
+            available_minutes=available,
+            requested_minutes=minutes,
+            balance_minutes_min=0,
+        )
+    return gifted, [debit(gifted, minutes)]
 
 
 def accept_order(ctx: Context, *, order_id: str, volunteer_id: str) -> Order:
     """A volunteer accepts (接单): the payer's reserved minutes are held for them."""
     order = _order(ctx, order_id)
     _allow(order, OrderAction.ACCEPT)
-    on_behalf_of = _for_volunteer(ctx, order, volunteer_id, "accept an order")
+    on_behalf_of = _for_volunteer(ctx, volunteer_id, "accept an order")
     if order.status is OrderStatus.DISPATCHED and order.dispatched_to != volunteer_id:
         raise OrderTransitionNotAllowed(
             order_id=order_id, status=order.status.value, action="be accepted by another volunteer"
@@ -673,7 +670,7 @@ def start_order(ctx: Context, *, order_id: str) -> Order:
     order = _order(ctx, order_id)
     _allow(order, OrderAction.START)
     assert order.volunteer_id is not None
-    on_behalf_of = _for_volunteer(ctx, order, order.volunteer_id, "check in")
+    on_behalf_of = _for_volunteer(ctx, order.volunteer_id, "check in")
     return _advance(ctx, order, OrderAction.START, on_behalf_of=on_behalf_of, started_at=ctx.now)
 
 
@@ -682,7 +679,7 @@ def complete_order(ctx: Context, *, order_id: str, actual_minutes: int) -> Order
     order = _order(ctx, order_id)
     _allow(order, OrderAction.COMPLETE)
     assert order.volunteer_id is not None
-    on_behalf_of = _for_volunteer(ctx, order, order.volunteer_id, "check out")
+    on_behalf_of = _for_volunteer(ctx, order.volunteer_id, "check out")
     policy = ctx.records.policy(order.policy_version)
     assert policy is not None
     check_service(policy.rules, order.category, actual_minutes)

@@ -103,17 +103,16 @@ class OrderReport(Struct, frozen=True, kw_only=True):
 
 
 def check_month(field: str, value: object) -> str:
-    ok = type(value) is str and len(value) == 7 and value[4] == "-"
-    if ok:
-        assert isinstance(value, str)
-        year, month = value[:4], value[5:]
-        ok = year.isdigit() and month.isdigit() and 1 <= int(month) <= 12
-    if not ok:
-        raise ReportPeriodInvalid(
-            field=field, reason=f"a month is YYYY-MM, not {str(value)[:16]!r}"
-        )
-    assert isinstance(value, str)
-    return value
+    if (
+        isinstance(value, str)
+        and len(value) == 7
+        and value[4] == "-"
+        and value[:4].isdigit()
+        and value[5:].isdigit()
+        and 1 <= int(value[5:]) <= 12
+    ):
+        return value
+    raise ReportPeriodInvalid(field=field, reason=f"a month is YYYY-MM, not {str(value)[:16]!r}")
 
 
 def _months_between(first: str, last: str) -> int:
