@@ -5,8 +5,8 @@ embedding application calls, and encodes the result; the API never touches
 SQL. Around the handlers: bearer-token authentication, per-object visibility
 (``auth``), idempotency keys (``deps.act``), RFC 9457 problems (``problems``),
 rate limiting, CORS, security headers, a request id on every response and a
-structured log line per request, and an OpenAPI 3.1 schema whose Swagger UI is
-served from files shipped with the package (no CDN).
+structured log line per request, and an OpenAPI 3.1 schema whose Swagger UI 5
+is served from the files the ``openapi-ui-bundles`` package ships (no CDN).
 """
 
 from __future__ import annotations
@@ -17,15 +17,17 @@ import time
 import uuid
 from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Router, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import NotFoundException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.static_files import create_static_files_router
+from litestar.params import FromPath
+from litestar.response import File
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+from openapi_ui_bundles import swagger_ui
 
 import timebank
 from timebank.api.auth import jwt_auth
@@ -38,6 +40,13 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("timebank.api.access")
 ASSETS = "/schema/assets"
+ASSET_TYPES = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui-standalone-preset.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+}
+"""The Swagger UI files the docs page loads; nothing else of the package is served."""
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -99,6 +108,17 @@ def _request_clock(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+@get(ASSETS + "/{name:str}", include_in_schema=False, sync_to_thread=False)
+def asset(name: FromPath[str]) -> File:
+    """A file of the Swagger UI that ``openapi-ui-bundles`` ships, by its name."""
+    media_type = ASSET_TYPES.get(name)
+    if media_type is None:
+        raise NotFoundException("no such asset")
+    return File(
+        swagger_ui.static_path / name, media_type=media_type, content_disposition_type="inline"
+    )
+
+
 def create_app(bank: TimeBank, settings: ApiSettings) -> Litestar:
     """The API over ``bank`` (any store: memory, SQLite, PostgreSQL)."""
     auth = jwt_auth(settings.token_secret, settings.token_lifetime)
@@ -132,7 +152,7 @@ def create_app(bank: TimeBank, settings: ApiSettings) -> Litestar:
                 js_url=f"{ASSETS}/swagger-ui-bundle.js",
                 css_url=f"{ASSETS}/swagger-ui.css",
                 standalone_preset_js_url=f"{ASSETS}/swagger-ui-standalone-preset.js",
-                favicon="",
+                favicon=f'<link rel="icon" type="image/png" href="{ASSETS}/favicon-32x32.png">',
             )
         ],
     )
@@ -141,9 +161,7 @@ def create_app(bank: TimeBank, settings: ApiSettings) -> Litestar:
             system.health,
             system.ready,
             api,
-            create_static_files_router(
-                path=ASSETS, directories=[swagger_ui_path], include_in_schema=False
-            ),
+            asset,
         ],
         exception_handlers=exception_handlers,
         before_send=[_stamp],
