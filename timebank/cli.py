@@ -1088,12 +1088,12 @@ def export_report(
 
 
 def _shown(cell: Cell, zone: ZoneInfo) -> str:
-    """A cell for the terminal: times in the bank's zone, to the minute."""
+    """A cell for the terminal: times in the bank's zone, to the minute; no control characters."""
     if cell is None:
         return ""
     if isinstance(cell, datetime):
         return cell.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-    return str(cell)
+    return "".join("\ufffd" if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in str(cell))
 
 
 @main.command("report")
@@ -1114,6 +1114,7 @@ def report(
     """Print a report as a table: orders, board, wishes, gap, liability, inactive or visits."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     with _opened(database) as bank:
         table = _report(bank.book(book_id), name, _period(months, week, days, years, community))
@@ -1125,7 +1126,7 @@ def report(
     for column in table.header:
         shown.add_column(column, overflow="fold")
     for row in table.rows:
-        shown.add_row(*(_shown(cell, zone) for cell in row))
+        shown.add_row(*(Text(_shown(cell, zone)) for cell in row))  # text, not rich markup
     if not table.rows:
         shown.caption = "nothing to report"
     Console(width=None if sys.stdout.isatty() else 240).print(shown)
