@@ -225,25 +225,41 @@ def verify(database: str, book_ids: tuple[str, ...]) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @DATABASE_OPTION
 @click.option("--demo", is_flag=True, help="Seed the demo community (if absent); print tokens.")
-def serve(host: str, port: int, database: str, demo: bool) -> None:
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    help="Address or network (10.0.0.0/8) of a reverse proxy whose X-Forwarded-For names the"
+    " client (repeatable). Default: $TIMEBANK_TRUSTED_PROXIES, else none.",
+)
+def serve(
+    host: str, port: int, database: str, demo: bool, trusted_proxies: tuple[str, ...]
+) -> None:
     """Serve the HTTP API with uvicorn until interrupted (Ctrl-C or SIGTERM).
 
     Tokens are signed with $TIMEBANK_TOKEN_SECRET (32 characters or more). If
     it is unset, this process makes up a random secret and prints an admin
     token; such tokens stop working when the process ends. Other settings:
-    $TIMEBANK_CORS_ORIGINS, $TIMEBANK_RATE_LIMIT_PER_MINUTE.
+    $TIMEBANK_CORS_ORIGINS, $TIMEBANK_RATE_LIMIT_PER_MINUTE, $TIMEBANK_TRUSTED_PROXIES.
+
+    Proxy headers (X-Forwarded-For) are believed only from the trusted proxies:
+    the rate limit counts requests by the address they name, or else by the
+    connection's own address.
     """
     import uvicorn
 
     from timebank.api import ApiSettings, create_app
 
     secret = os.environ.get(SECRET_ENV, "")
+    overrides: dict[str, object] = {"token_secret": secret or secrets.token_urlsafe(48)}
+    if trusted_proxies:
+        overrides["trusted_proxies"] = trusted_proxies
     with _opened(database) as bank:
         people = _demo_book(bank) if demo else None
         try:
-            settings = ApiSettings.from_env(token_secret=secret or secrets.token_urlsafe(48))
+            settings = ApiSettings.from_env(**overrides)
             app = create_app(bank, settings)
-        except ValueError as error:  # a short secret, or a malformed TIMEBANK_* number
+        except ValueError as error:  # a short secret, a malformed TIMEBANK_* number or proxy
             raise click.ClickException(f"settings: {error}") from error
         base = f"http://{host}:{port}"
         click.echo(f"timebank API on {base} over {database}")
@@ -252,7 +268,9 @@ def serve(host: str, port: int, database: str, demo: bool) -> None:
             _print_secret_advice(settings, base)
         if people is not None:
             _print_demo_tokens(settings, people, base)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        # The app reads X-Forwarded-For itself, from settings.trusted_proxies only; uvicorn's
+        # own reading would believe any process on 127.0.0.1.
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 def _demo_book(bank: TimeBank) -> DemoPeople:

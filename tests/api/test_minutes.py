@@ -262,7 +262,8 @@ def test_an_idempotency_key_credits_once_and_refuses_another_body(api: Any, peop
     assert balance(api, people["zhang"], "zhang")["own_minutes"] == 90
 
 
-def test_malformed_credit_requests_are_400_problems(api: Any, people: People) -> None:
+def test_malformed_credit_requests_are_problems(api: Any, people: People) -> None:
+    """JSON of the wrong shape or types is a 422 naming the field; no JSON at all is a 400."""
     bodies: list[Any] = [
         {**service("zhang", "chen"), "raw_minutes": "ninety"},
         {**service("zhang", "chen"), "raw_minutes": 1.5},
@@ -275,7 +276,7 @@ def test_malformed_credit_requests_are_400_problems(api: Any, people: People) ->
     ]
     for body in bodies:
         sent = api.post("/books/gulou/credits", json=body, headers=people["wang"])
-        assert sent.status_code == 400, (body, sent.text)
+        assert sent.status_code == (400 if body is None else 422), (body, sent.text)
         assert sent.headers["content-type"].startswith("application/problem+json")
     raw = api.post(
         "/books/gulou/credits",
@@ -295,7 +296,7 @@ def test_malformed_credit_requests_are_400_problems(api: Any, people: People) ->
             sent = api.post(
                 f"/books/gulou/credits/visit-1{suffix}", json=body, headers=people["wang"]
             )
-            assert sent.status_code == 400, sent.text
+            assert sent.status_code == 422, sent.text
 
 
 # --- redemptions ---------------------------------------------------------------------------------
@@ -399,7 +400,7 @@ def test_strangers_learn_nothing_of_a_redemption(api: Any, people: People) -> No
     over = api.post(
         "/books/gulou/redemptions/r1/complete", json={"spent_minutes": "all"}, headers=people["li"]
     )
-    assert over.status_code == 400
+    assert over.status_code == 422
 
 
 # --- gifts, donations, grants ---------------------------------------------------------------------
@@ -446,7 +447,7 @@ def test_gifts_donations_and_grants_refuse_callers_who_cannot_see_the_member(
         for broken in ({**body, "minutes": "an hour"}, {**body, "surprise": True}, {}):
             assert api.post(
                 f"/books/gulou{path}", json=broken, headers=people["wang"]
-            ).status_code == (400)
+            ).status_code == (422)
 
 
 def test_a_coordinator_grants_minutes_from_a_fund_to_those_it_covers(
@@ -527,11 +528,11 @@ def test_events_refuse_attendees_and_callers_out_of_reach(api: Any, people: Peop
     assert api.get("/books/gulou/events/ghost/credits", headers=people["wang"]).status_code == 404
     too_many = {"attendees": {f"m{i}": 60 for i in range(301)}}
     for broken in (too_many, {"attendees": ["zhang"]}, {"attendees": {"zhang": "1h"}}, {}):
-        assert api.post(path, json=broken, headers=people["wang"]).status_code == 400
+        assert api.post(path, json=broken, headers=people["wang"]).status_code == 422
     assert api.post(path, json={"attendees": {}}, headers=people["wang"]).status_code == 422
     for broken in ({**event, "held_at": "soon"}, {**event, "group": "yes"}, {"title": "x"}):
         assert api.post("/books/gulou/events", json=broken, headers=people["wang"]).status_code == (
-            400
+            422
         )
     assert balance(api, people["zhang"], "zhang")["group_minutes"] == 0
 
@@ -560,7 +561,7 @@ def test_old_minutes_expire_into_the_pool_when_the_policy_says_so(
     assert balance(api, people["zhang"], "zhang")["own_minutes"] == 0
     pool = api.get("/books/gulou/programme-accounts/pool/balance", headers=people["wang"])
     assert pool.json()["posted_minutes"] == 120
-    assert api.post("/books/gulou/expiry", json={"limit": "all"}, headers=keyed).status_code == 400
+    assert api.post("/books/gulou/expiry", json={"limit": "all"}, headers=keyed).status_code == 422
 
 
 def test_a_death_is_recorded_by_a_coordinator_who_can_see_the_member(
@@ -577,7 +578,7 @@ def test_a_death_is_recorded_by_a_coordinator_who_can_see_the_member(
     ).status_code == (403)
     for broken in ({"died_on": "last week"}, {**body, "heirs": "li"}, {**body, "x": 1}):
         sent = api.post("/books/gulou/members/chen/death", json=broken, headers=people["wang"])
-        assert sent.status_code == 400
+        assert sent.status_code == 422
     recorded = api.post("/books/gulou/members/chen/death", json=body, headers=people["wang"])
     assert recorded.status_code == 200, recorded.text
     assert recorded.json() == {"transaction_id": None}

@@ -68,7 +68,10 @@ def domain_errors() -> list[type[LedgerError]]:
 ERRORS = domain_errors()
 CONCRETE = [cls for cls in ERRORS if dataclasses.fields(cls)]
 """The errors raised on purpose (the families, ``NotFound`` and the rest, carry no data)."""
-HTTP_CODES = {*_HTTP_CODES.values(), "http_error", "store_unavailable", "internal_error"}
+HTTP_CODES = {
+    *_HTTP_CODES.values(),
+    *("http_error", "store_unavailable", "internal_error", "request_body_invalid"),
+}
 
 
 FUZZ_BANKS = pytest.mark.parametrize("bank", ["memory", "sqlite"], indirect=True)
@@ -134,7 +137,7 @@ def test_the_catalog_names_no_problem_that_does_not_exist() -> None:
     """A typo in a code would leave the real problem untitled."""
     codes = {cls.code for cls in ERRORS}
     assert set(TITLES) <= codes | HTTP_CODES
-    assert set(ZH_DETAILS) <= codes
+    assert set(ZH_DETAILS) <= codes | {"request_body_invalid"}
 
 
 @pytest.mark.parametrize("cls", ERRORS, ids=lambda cls: cls.code)

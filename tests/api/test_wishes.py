@@ -159,7 +159,7 @@ def test_an_idempotency_key_replays_an_adoption(
     assert len(ok(api.get(f"{BOOK}/wishes/w-1", headers=coordinator))["history"]) == 2
 
 
-def test_malformed_bodies_are_400_problems(
+def test_malformed_bodies_are_422_problems(
     api: Any, coordinator: H, admin: H, tokens: Tokens
 ) -> None:
     """Wrong types, unknown fields and missing fields never reach the desk."""
@@ -175,8 +175,8 @@ def test_malformed_bodies_are_400_problems(
         ("/members/chen/visits", {"visitor_id": "zhang", "visited_at": "yesterday"}),
     ):
         response = api.post(BOOK + path, json=body, headers=coordinator)
-        assert response.status_code == 400, (path, response.text)
-        assert response.json()["code"] == "request_malformed"
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["code"] == "request_body_invalid"
     bad_day = api.get(f"{BOOK}/visits-due", params={"on": "soon"}, headers=coordinator)
     assert bad_day.status_code == 400
     too_many = api.post(

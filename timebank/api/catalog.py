@@ -3,7 +3,8 @@
 ``TITLES`` maps a problem code to its (English, Chinese) title; ``ZH_DETAILS``
 maps a domain error's code to a Chinese template over the same fields as the
 error's English ``template`` (``tests/api/test_problems.py`` checks both are
-complete, and that the placeholders match). The Chinese is written for a
+complete, and that the placeholders match), and ``request_body_invalid`` to one
+over the field it names. The Chinese is written for a
 community-centre coordinator, not for a programmer; it uses ASCII ``:`` and
 ``()`` and the ideographic ``。`` and ``、`` so that ruff's RUF001 stays on.
 """
@@ -15,6 +16,10 @@ __all__ = ["TITLES", "ZH_DETAILS"]
 TITLES: dict[str, tuple[str, str]] = {
     # HTTP and operations
     "request_malformed": ("The request is malformed", "请求格式有误"),
+    "request_body_invalid": (
+        "A value in the request body is invalid",
+        "请求内容中有一项不符合要求",
+    ),
     "not_authenticated": ("A valid bearer token is needed", "需要有效的访问令牌"),
     "forbidden": ("Not allowed", "无权执行此操作"),
     "not_found": ("Not found", "未找到"),
@@ -150,6 +155,8 @@ TITLES: dict[str, tuple[str, str]] = {
 }
 
 ZH_DETAILS: dict[str, str] = {
+    # HTTP: a JSON body whose value at ``field`` has the wrong type or shape
+    "request_body_invalid": "请求内容中的 {field} 类型或取值不符合要求",
     # the families
     "ledger_error": "违反了记账规则",
     "request_invalid": "请求内容不符合要求",

@@ -7,6 +7,10 @@ Every domain error maps by its family to one status (``RequestInvalid`` and
 error's own data. Litestar's own errors (a malformed body, a missing token, a
 rate limit) become problems the same way, and anything unexpected is a bare
 500 problem that says nothing of the server's insides.
+
+A body that is not JSON at all is a 400 (``request_malformed``); a JSON body
+whose values do not fit the operation (a string or a float where an integer
+belongs, a missing field) is a 422 (``request_body_invalid``) naming the field.
 """
 
 from __future__ import annotations
@@ -29,7 +33,14 @@ from timebank.api.catalog import TITLES, ZH_DETAILS
 from timebank.community import ActorNotAuthorised
 from timebank.ledger import Conflict, LedgerError, LimitExceeded, NotFound, RequestInvalid
 
-__all__ = ["MEDIA_TYPE", "exception_handlers", "language", "problem", "status_of"]
+__all__ = [
+    "MEDIA_TYPE",
+    "BodyInvalid",
+    "exception_handlers",
+    "language",
+    "problem",
+    "status_of",
+]
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:timebank:problem:"
@@ -52,6 +63,19 @@ def language(request: Request[Any, Any, Any]) -> str:
         if primary in ("zh", "en") and q > best_q:
             best, best_q = primary, q
     return best
+
+
+class BodyInvalid(Exception):
+    """A well-formed JSON body with a value of the wrong type or shape at ``field``.
+
+    ``field`` is a JSON path (``$.raw_minutes``, ``$.legs[0].minutes``; ``$`` for the
+    body itself); ``reason`` is what was expected, in English.
+    """
+
+    def __init__(self, *, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
 
 
 def status_of(error: LedgerError) -> int:
@@ -121,6 +145,16 @@ def _validation(request: Request[Any, Any, Any], error: ValidationException) -> 
     )
 
 
+def _body_invalid(request: Request[Any, Any, Any], error: BodyInvalid) -> Response[Any]:
+    return problem(
+        request,
+        code="request_body_invalid",
+        status=HTTP_422_UNPROCESSABLE_ENTITY,
+        detail_en=f"the body's {error.field} is invalid: {error.reason}",
+        data={"field": error.field, "reason": error.reason},
+    )
+
+
 _HTTP_CODES = {
     400: "request_malformed",
     401: "not_authenticated",
@@ -175,6 +209,7 @@ def _too_deep(request: Request[Any, Any, Any], error: RecursionError) -> Respons
 
 exception_handlers: dict[type[Exception] | int, Any] = {
     LedgerError: _domain,
+    BodyInvalid: _body_invalid,
     ValidationException: _validation,
     RecursionError: _too_deep,
     HTTPException: _http,
