@@ -186,32 +186,52 @@ def upgrade(database: str) -> None:
 @DATABASE_OPTION
 @click.option("--book", "book_ids", multiple=True, help="Verify only this book (repeatable).")
 def verify(database: str, book_ids: tuple[str, ...]) -> None:
-    """Recompute every book's hash chain and balances; exit 1 at the first break."""
+    """Recompute every book's hash chain, balances, statements, holds, reversals and
+    remembered outcomes; print each broken book's first break; exit 1 if any broke.
+
+    A break names its kind, where it is (account, transaction, sequence) and the table
+    it was found in. A book whose row in books is gone while its other rows remain is
+    verified too, and reported broken.
+    """
+    from timebank.ledger import Book, BookNotFound, StoredRowInvalid
     from timebank.store import StoreError, open_store
+
+    def printable(text: str) -> str:
+        # Ids and details come from the database, which may have been tampered with:
+        # control characters are shown escaped, never sent to the terminal.
+        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
     try:
         with open_store(database, migrate=False) as store:
             ledger = Ledger(store)
+            # A books row whose id was overwritten with a number or bytes names no book;
+            # the book it was is listed among the stray ids instead.
+            ids = (*ledger.book_ids(), *store.stray_book_ids())
+            known = {book_id for book_id in ids if isinstance(book_id, str)}
             broken = 0
-            for book_id in book_ids or ledger.book_ids():
-                report = ledger.book(book_id).verify()
+            for book_id in book_ids or sorted(known):
+                if book_id not in known:
+                    raise BookNotFound(book_id=book_id)
+                report = Book(store, ledger.clock, book_id).verify()
                 counts = f"{report.transactions_checked} transactions, {report.accounts_checked}"
                 if report.first_break is None:
-                    click.echo(f"{book_id}: ok ({counts} accounts)")
+                    click.echo(printable(f"{book_id}: ok ({counts} accounts)"))
                     continue
                 broken += 1
                 found = report.first_break
                 where = ", ".join(
                     f"{name} {value}"
                     for name, value in (
-                        ("sequence", found.sequence),
-                        ("transaction", found.transaction_id),
                         ("account", found.account_id),
+                        ("transaction", found.transaction_id),
+                        ("sequence", found.sequence),
+                        ("table", found.table),
                     )
                     if value is not None
                 )
-                click.echo(f"{book_id}: BROKEN {found.kind.value} at {where}: {found.detail}")
-    except (StoreError, LedgerError) as error:
+                line = f"{book_id}: BROKEN {found.kind.value} at {where}: {found.detail}"
+                click.echo(printable(line))
+    except (StoreError, LedgerError, StoredRowInvalid) as error:
         raise click.ClickException(str(error)) from error
     if broken:
         sys.exit(1)

@@ -55,12 +55,33 @@ def test_detects_a_rewritten_hash(ledger: tuple[Ledger, MemoryStore]) -> None:
     """Rewriting a record and its own hash breaks the link from the next record."""
     from timebank.ledger import transaction_hash
 
+    book_state = state(ledger[1])
+    journal = book_state._journal
+    altered = replace(journal[1], code="edited")
+    journal[1] = replace(altered, hash=transaction_hash(altered))
+    book_state._records["h1"] = journal[1]  # the remembered outcome is rewritten too
+    found = ledger[0].book("b").verify().first_break
+    assert found is not None
+    assert (found.kind, found.sequence, found.table) == (BreakKind.CHAIN_BROKEN, 3, "transactions")
+
+
+def test_a_rewritten_record_disagrees_with_its_remembered_request(
+    ledger: tuple[Ledger, MemoryStore],
+) -> None:
+    """A record rewritten with a fresh hash no longer matches the request kept under its id."""
+    from timebank.ledger import transaction_hash
+
     journal = state(ledger[1])._journal
     altered = replace(journal[1], code="edited")
     journal[1] = replace(altered, hash=transaction_hash(altered))
     found = ledger[0].book("b").verify().first_break
     assert found is not None
-    assert (found.kind, found.sequence) == (BreakKind.CHAIN_BROKEN, 3)
+    assert (found.kind, found.sequence, found.transaction_id, found.table) == (
+        BreakKind.OUTCOME_MISMATCH,
+        2,
+        "h1",
+        "requests",
+    )
 
 
 def test_detects_a_deleted_record(ledger: tuple[Ledger, MemoryStore]) -> None:

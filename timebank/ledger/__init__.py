@@ -85,6 +85,10 @@ from timebank.ledger.port import (
     LedgerReader,
     LedgerStore,
     LedgerUnit,
+    StoredHold,
+    StoredOutcome,
+    StoredReversal,
+    StoredRowInvalid,
 )
 from timebank.ledger.verify import BreakKind, VerifyBreak, VerifyReport
 
@@ -151,6 +155,10 @@ __all__ = [
     "Reverse",
     "Side",
     "StatementPage",
+    "StoredHold",
+    "StoredOutcome",
+    "StoredReversal",
+    "StoredRowInvalid",
     "SystemClock",
     "TimestampNotAware",
     "Transaction",

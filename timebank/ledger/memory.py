@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import threading
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
 
@@ -38,7 +38,16 @@ from timebank.ledger.model import (
     Transfer,
     VoidHold,
 )
-from timebank.ledger.port import ChainHead, Commit, Committed, LedgerUnit, T
+from timebank.ledger.port import (
+    ChainHead,
+    Commit,
+    Committed,
+    LedgerUnit,
+    StoredHold,
+    StoredOutcome,
+    StoredReversal,
+    T,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -210,6 +219,48 @@ class _MemoryBook:
         start = 0 if after is None else bisect.bisect_right(ids, after)
         return [self._accounts[i] for i in ids[start : start + limit]]
 
+    # --- what verify() lists -----------------------------------------------------
+
+    def holds(self, *, after: str | None, limit: int) -> Sequence[StoredHold]:
+        return [self._stored_hold(i) for i in _page(self._holds, after, limit)]
+
+    def _stored_hold(self, hold_id: str) -> StoredHold:
+        hold = self._holds[hold_id]
+        record = self._records[hold_id]
+        assert isinstance(record, Transaction)
+        return StoredHold(
+            hold_id=hold_id,
+            sequence=record.sequence,
+            status=hold.status,
+            expires_at=hold.expires_at,
+            resolved_by=hold.resolved_by,
+        )
+
+    def reversals(self, *, after: str | None, limit: int) -> Sequence[StoredReversal]:
+        return [
+            StoredReversal(original_id=i, reversal_id=self._reversals[i])
+            for i in _page(self._reversals, after, limit)
+        ]
+
+    def outcomes(self, *, after: str | None, limit: int) -> Sequence[StoredOutcome]:
+        return [self._outcome(i) for i in _page(self._records, after, limit)]
+
+    def outcomes_of(self, transaction_ids: Sequence[str]) -> dict[str, StoredOutcome]:
+        return {i: self._outcome(i) for i in transaction_ids if i in self._records}
+
+    def _outcome(self, transaction_id: str) -> StoredOutcome:
+        found = self._records[transaction_id]
+        if isinstance(found, Transaction):
+            return StoredOutcome(
+                transaction_id=transaction_id,
+                sequence=found.sequence,
+                request=self._request_of(found),
+                error=None,
+            )
+        return StoredOutcome(
+            transaction_id=transaction_id, sequence=None, request=found.request, error=found.error
+        )
+
     # --- writes ------------------------------------------------------------
 
     def lock_accounts(self, account_ids: Sequence[str]) -> list[Account | None]:
@@ -322,6 +373,13 @@ class _Lines:
     def balances(self, index: int) -> tuple[int, int, int]:
         state = self.states[index]
         return state.posted_minutes, state.debits_pending_minutes, state.credits_pending_minutes
+
+
+def _page(keys: Iterable[str], after: str | None, limit: int) -> list[str]:
+    """Up to ``limit`` keys greater than ``after``, in order."""
+    ids = sorted(keys)
+    start = 0 if after is None else bisect.bisect_right(ids, after)
+    return ids[start : start + limit]
 
 
 def _recorded_at(record: Transaction) -> datetime:

@@ -12,6 +12,11 @@ writes each decision with one ``append`` call, so a store never has to undo
 half of a decision.
 
 ``MemoryStore`` in ``timebank.ledger.memory`` is the reference implementation.
+
+A reader hands back what its storage holds. When a stored row cannot be read
+as the ledger's values at all (text where a number belongs, a time that does
+not parse, a journal row with no record), it raises ``StoredRowInvalid``
+naming the row, never a decoding error: ``verify()`` reports it as a break.
 """
 
 from __future__ import annotations
@@ -28,12 +33,24 @@ from timebank.ledger.model import (
     Balance,
     Entry,
     HoldRecord,
+    HoldStatus,
     Rejection,
     Request,
     Transaction,
 )
 
-__all__ = ["ChainHead", "Commit", "Committed", "LedgerReader", "LedgerStore", "LedgerUnit"]
+__all__ = [
+    "ChainHead",
+    "Commit",
+    "Committed",
+    "LedgerReader",
+    "LedgerStore",
+    "LedgerUnit",
+    "StoredHold",
+    "StoredOutcome",
+    "StoredReversal",
+    "StoredRowInvalid",
+]
 
 T = TypeVar("T")
 
@@ -72,6 +89,55 @@ class Commit(Struct, frozen=True, kw_only=True):
     """
     hold: HoldRecord | None
     """The hold this transaction creates or resolves, in its new state."""
+
+
+class StoredRowInvalid(Exception):
+    """A stored row cannot be read as the ledger's values: it was tampered with, or the store broke.
+
+    ``table`` names where the row is kept (a SQL store's table; ``books`` for the head),
+    ``sequence`` the journal record it belongs to when it belongs to one, ``key`` its id
+    otherwise (an account, a hold, a transaction id), and ``detail`` what is wrong.
+    """
+
+    def __init__(
+        self, *, table: str, detail: str, sequence: int | None = None, key: str | None = None
+    ) -> None:
+        where = f" #{sequence}" if sequence is not None else f" {key!r}" if key is not None else ""
+        super().__init__(f"{table}{where}: {detail}")
+        self.table = table
+        self.detail = detail
+        self.sequence = sequence
+        self.key = key
+
+
+class StoredHold(Struct, frozen=True, kw_only=True, gc=False):
+    """A hold's state as stored, listed for ``verify()`` (``sequence``: the hold's own record)."""
+
+    hold_id: str
+    sequence: int
+    status: HoldStatus
+    expires_at: datetime | None
+    resolved_by: str | None
+
+
+class StoredReversal(Struct, frozen=True, kw_only=True, gc=False):
+    """One stored link from a reversed transaction to its reversal, listed for ``verify()``."""
+
+    original_id: str
+    reversal_id: str
+
+
+class StoredOutcome(Struct, frozen=True, kw_only=True):
+    """What a store remembers for one transaction id, listed for ``verify()``.
+
+    Committed: ``sequence`` with the request (None if the ledger made the record) and no
+    error. Refused: no sequence, the request and the error's dict.
+    """
+
+    transaction_id: str
+    sequence: int | None
+    request: Request | None
+    error: dict[str, object] | None
 
 
 class LedgerReader(Protocol):
@@ -116,6 +182,22 @@ class LedgerReader(Protocol):
 
     def accounts(self, *, after: str | None, limit: int) -> Sequence[Account]:
         """Up to ``limit`` accounts with id > ``after``, in id order."""
+        ...
+
+    def holds(self, *, after: str | None, limit: int) -> Sequence[StoredHold]:
+        """Up to ``limit`` holds, of any status, with id > ``after``, in id order."""
+        ...
+
+    def reversals(self, *, after: str | None, limit: int) -> Sequence[StoredReversal]:
+        """Up to ``limit`` reversal links with original id > ``after``, in that order."""
+        ...
+
+    def outcomes(self, *, after: str | None, limit: int) -> Sequence[StoredOutcome]:
+        """Up to ``limit`` remembered outcomes with transaction id > ``after``, in id order."""
+        ...
+
+    def outcomes_of(self, transaction_ids: Sequence[str]) -> dict[str, StoredOutcome]:
+        """The remembered outcomes of these ids (a journal page's, for ``verify()``)."""
         ...
 
 

@@ -5,6 +5,12 @@ path reuses these objects; SQLAlchemy's compiled cache then makes each
 execution a lookup plus the driver call. ``_pg`` variants lock rows
 (``SELECT ... FOR UPDATE``); SQLite needs no row locks because
 ``BEGIN IMMEDIATE`` already gives a writer the whole file.
+
+The reads select times and JSON through ``stored_text``: the text the
+database keeps, which ``timebank.store.codec`` parses and checks. A value no
+driver type could load (a PostgreSQL timestamp of ``infinity``, malformed JSON
+in a SQLite file) is then reported by the codec rather than failing the fetch.
+Their columns come in the order of the codec's ``*_COLUMNS``.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from timebank.store.tables import (
     accounts,
@@ -30,6 +38,7 @@ __all__ = [
     "ACCOUNTS_IN",
     "ACCOUNTS_IN_FOR_UPDATE",
     "BALANCE_BEFORE",
+    "BOOK_HAS_ROWS",
     "BOOK_IDS",
     "DUE_HOLDS",
     "EFFECTIVE_DELTAS",
@@ -39,6 +48,8 @@ __all__ = [
     "HEAD",
     "HEAD_FOR_UPDATE",
     "HOLD",
+    "HOLDS_AFTER",
+    "HOLDS_FIRST",
     "INSERT_ACCOUNT",
     "INSERT_BOOK",
     "INSERT_HOLD",
@@ -47,25 +58,90 @@ __all__ = [
     "INSERT_REVERSAL",
     "INSERT_TRANSACTION",
     "JOURNAL",
+    "JOURNAL_STRAYS",
     "LAST_SEQUENCE_AT",
+    "OUTCOMES_AFTER",
+    "OUTCOMES_FIRST",
+    "POSTINGS_AFTER",
     "POSTINGS_OF",
     "POSTINGS_RANGE",
     "REVERSAL",
+    "REVERSALS_AFTER",
+    "REVERSALS_FIRST",
+    "STRAY_BOOK_IDS",
     "TRANSACTION",
     "TRANSACTIONS_IN",
     "UPDATE_ACCOUNT",
     "UPDATE_HEAD",
     "UPDATE_HOLD",
+    "stored_text",
 ]
+
+
+class _StoredText(sa.sql.functions.FunctionElement[str]):
+    type = sa.Text()
+    inherit_cache = True
+
+
+@compiles(_StoredText)
+def _as_stored(element: _StoredText, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_StoredText, "postgresql")
+def _as_text(element: _StoredText, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
+
+
+def stored_text(column: sa.ColumnElement[Any]) -> sa.Label[str]:
+    """A time or JSON column as the text the database keeps, under the column's name.
+
+    SQLite's values come back as stored (text, or whatever was written there);
+    PostgreSQL's are cast to text, which its drivers load whatever the value.
+    """
+    return _StoredText(column).label(column.key)
+
 
 _book: sa.BindParameter[str] = sa.bindparam("book_id")
 p = postings.c
 t = transactions.c
 a = accounts.c
+h = holds.c
+r = requests.c
 
-HEAD = sa.select(books.c.head_sequence, books.c.head_hash, books.c.head_recorded_at).where(
-    books.c.id == _book
+_transaction_columns = (
+    t.book_id,
+    t.sequence,
+    t.transaction_id,
+    t.kind,
+    t.code,
+    stored_text(t.metadata),
+    stored_text(t.recorded_at),
+    stored_text(t.effective_at),
+    stored_text(t.expires_at),
+    t.related_id,
+    t.previous_hash,
+    t.hash,
 )
+_posting_columns = (p.sequence, p.posting_index, p.account_id, p.side, p.amount_minutes)
+_account_columns = (
+    a.book_id,
+    a.id,
+    a.balance_minutes_min,
+    a.balance_minutes_max,
+    stored_text(a.metadata),
+    stored_text(a.opened_at),
+    stored_text(a.closed_at),
+    a.posted_minutes,
+    a.debits_pending_minutes,
+    a.credits_pending_minutes,
+)
+_hold_columns = (h.hold_id, h.sequence, h.status, stored_text(h.expires_at), h.resolved_by)
+_outcome_columns = (r.transaction_id, r.request, r.sequence, stored_text(r.error))
+
+HEAD = sa.select(
+    books.c.head_sequence, books.c.head_hash, stored_text(books.c.head_recorded_at)
+).where(books.c.id == _book)
 HEAD_FOR_UPDATE = HEAD.with_for_update()
 BOOK_IDS = sa.select(books.c.id).order_by(books.c.id)
 INSERT_BOOK = sa.insert(books)
@@ -79,32 +155,43 @@ UPDATE_HEAD = (
     )
 )
 
-FIND = sa.select(requests.c.request, requests.c.sequence, requests.c.error).where(
-    requests.c.book_id == _book, requests.c.transaction_id == sa.bindparam("transaction_id")
+FIND = sa.select(*_outcome_columns).where(
+    r.book_id == _book, r.transaction_id == sa.bindparam("transaction_id")
 )
-FIND_MANY = sa.select(
-    requests.c.transaction_id, requests.c.request, requests.c.sequence, requests.c.error
-).where(
-    requests.c.book_id == _book,
-    requests.c.transaction_id.in_(sa.bindparam("ids", expanding=True)),
+FIND_MANY = sa.select(*_outcome_columns).where(
+    r.book_id == _book, r.transaction_id.in_(sa.bindparam("ids", expanding=True))
 )
-TRANSACTIONS_IN = sa.select(transactions).where(
+OUTCOMES_FIRST = (
+    sa.select(*_outcome_columns)
+    .where(r.book_id == _book)
+    .order_by(r.transaction_id)
+    .limit(sa.bindparam("limit"))
+)
+OUTCOMES_AFTER = (
+    sa.select(*_outcome_columns)
+    .where(r.book_id == _book, r.transaction_id > sa.bindparam("after"))
+    .order_by(r.transaction_id)
+    .limit(sa.bindparam("limit"))
+)
+TRANSACTIONS_IN = sa.select(*_transaction_columns).where(
     t.book_id == _book, t.sequence.in_(sa.bindparam("seqs", expanding=True))
 )
-TRANSACTION = sa.select(transactions).where(t.book_id == _book, t.sequence == sa.bindparam("seq"))
+TRANSACTION = sa.select(*_transaction_columns).where(
+    t.book_id == _book, t.sequence == sa.bindparam("seq")
+)
 POSTINGS_OF = (
-    sa.select(p.sequence, p.account_id, p.side, p.amount_minutes)
+    sa.select(*_posting_columns)
     .where(p.book_id == _book, p.sequence.in_(sa.bindparam("seqs", expanding=True)))
     .order_by(p.sequence, p.posting_index)
 )
 JOURNAL = (
-    sa.select(transactions)
+    sa.select(*_transaction_columns)
     .where(t.book_id == _book, t.sequence > sa.bindparam("after"))
     .order_by(t.sequence)
     .limit(sa.bindparam("limit"))
 )
 POSTINGS_RANGE = (
-    sa.select(p.sequence, p.account_id, p.side, p.amount_minutes)
+    sa.select(*_posting_columns)
     .where(
         p.book_id == _book,
         p.sequence > sa.bindparam("after"),
@@ -112,20 +199,39 @@ POSTINGS_RANGE = (
     )
     .order_by(p.sequence, p.posting_index)
 )
+# Journal rows that no page of the journal reaches: a sequence that is missing or below 1.
+JOURNAL_STRAYS = sa.union_all(
+    sa.select(sa.literal("transactions").label("tbl"), t.sequence).where(
+        t.book_id == _book, sa.or_(t.sequence.is_(None), t.sequence < 1)
+    ),
+    sa.select(sa.literal("postings").label("tbl"), p.sequence).where(
+        p.book_id == _book, sa.or_(p.sequence.is_(None), p.sequence < 1)
+    ),
+).limit(1)
+# The first posting after a sequence (after the journal's last record, there should be none).
+POSTINGS_AFTER = (
+    sa.select(p.sequence)
+    .where(p.book_id == _book, p.sequence > sa.bindparam("after"))
+    .order_by(p.sequence)
+    .limit(1)
+)
 
-ACCOUNT = sa.select(accounts).where(a.book_id == _book, a.id == sa.bindparam("account_id"))
+ACCOUNT = sa.select(*_account_columns).where(a.book_id == _book, a.id == sa.bindparam("account_id"))
 ACCOUNTS_IN = (
-    sa.select(accounts)
+    sa.select(*_account_columns)
     .where(a.book_id == _book, a.id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(a.id)
 )
 # Rows are locked in the order the scan meets them: by id, so every writer locks alike.
 ACCOUNTS_IN_FOR_UPDATE = ACCOUNTS_IN.with_for_update()
 ACCOUNTS_FIRST = (
-    sa.select(accounts).where(a.book_id == _book).order_by(a.id).limit(sa.bindparam("limit"))
+    sa.select(*_account_columns)
+    .where(a.book_id == _book)
+    .order_by(a.id)
+    .limit(sa.bindparam("limit"))
 )
 ACCOUNTS_AFTER = (
-    sa.select(accounts)
+    sa.select(*_account_columns)
     .where(a.book_id == _book, a.id > sa.bindparam("after"))
     .order_by(a.id)
     .limit(sa.bindparam("limit"))
@@ -142,9 +248,21 @@ UPDATE_ACCOUNT = (
     )
 )
 
-HOLD = sa.select(holds).where(holds.c.book_id == _book, holds.c.hold_id == sa.bindparam("hold_id"))
+HOLD = sa.select(*_hold_columns).where(h.book_id == _book, h.hold_id == sa.bindparam("hold_id"))
+HOLDS_FIRST = (
+    sa.select(*_hold_columns)
+    .where(h.book_id == _book)
+    .order_by(h.hold_id)
+    .limit(sa.bindparam("limit"))
+)
+HOLDS_AFTER = (
+    sa.select(*_hold_columns)
+    .where(h.book_id == _book, h.hold_id > sa.bindparam("after"))
+    .order_by(h.hold_id)
+    .limit(sa.bindparam("limit"))
+)
 DUE_HOLDS = (
-    sa.select(holds)
+    sa.select(*_hold_columns)
     .where(
         holds.c.book_id == _book,
         holds.c.status == "pending",
@@ -163,6 +281,32 @@ UPDATE_HOLD = (
 REVERSAL = sa.select(reversals.c.reversal_id).where(
     reversals.c.book_id == _book, reversals.c.original_id == sa.bindparam("original_id")
 )
+_reversal_columns = (reversals.c.original_id, reversals.c.reversal_id)
+REVERSALS_FIRST = (
+    sa.select(*_reversal_columns)
+    .where(reversals.c.book_id == _book)
+    .order_by(reversals.c.original_id)
+    .limit(sa.bindparam("limit"))
+)
+REVERSALS_AFTER = (
+    sa.select(*_reversal_columns)
+    .where(reversals.c.book_id == _book, reversals.c.original_id > sa.bindparam("after"))
+    .order_by(reversals.c.original_id)
+    .limit(sa.bindparam("limit"))
+)
+
+_ledger_tables = (accounts, transactions, postings, holds, reversals, requests)
+# Whether any ledger table has rows of a book (that may have lost its row in books).
+BOOK_HAS_ROWS = sa.select(
+    sa.or_(*(sa.exists().where(table.c.book_id == _book) for table in _ledger_tables))
+)
+# Book ids that ledger rows carry but books does not: a book whose row was removed or renamed.
+_named = sa.union(*(sa.select(table.c.book_id) for table in _ledger_tables)).subquery()
+STRAY_BOOK_IDS = (
+    sa.select(_named.c.book_id)
+    .where(_named.c.book_id.is_not(None), ~sa.exists().where(books.c.id == _named.c.book_id))
+    .order_by(_named.c.book_id)
+)
 INSERT_REVERSAL = sa.insert(reversals)
 INSERT_REQUEST = sa.insert(requests)
 INSERT_TRANSACTION = sa.insert(transactions)
@@ -176,8 +320,8 @@ _entry_columns: tuple[Any, ...] = (
     t.transaction_id,
     t.kind,
     t.code,
-    t.recorded_at,
-    t.effective_at,
+    stored_text(t.recorded_at),
+    stored_text(t.effective_at),
 )
 _joined = postings.join(transactions, sa.and_(t.book_id == p.book_id, t.sequence == p.sequence))
 ENTRIES = (

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, exc
 from sqlalchemy.engine import URL
@@ -32,8 +32,9 @@ from sqlalchemy.engine import URL
 from timebank.ledger.errors import BookExists, BookNotFound
 from timebank.ledger.hashing import GENESIS_HASH
 from timebank.ledger.model import BookHead
-from timebank.ledger.port import LedgerReader, LedgerUnit
+from timebank.ledger.port import LedgerReader, LedgerUnit, StoredRowInvalid
 from timebank.store import statements as sql
+from timebank.store.codec import head_from_row
 from timebank.store.engine import SQLITE_BEGIN_OPTION, make_engine, sqlite_execute
 from timebank.store.errors import (
     CommitOutcomeUnknown,
@@ -127,7 +128,10 @@ class SqlStore:
 
     def book_ids(self) -> Sequence[str]:
         def work(connection: Connection) -> list[str]:
-            return list(connection.execute(sql.BOOK_IDS).scalars())
+            with _lenient_text(connection):
+                ids = connection.execute(sql.BOOK_IDS).scalars().all()
+            # A row whose id was overwritten with a number or bytes names no book.
+            return [book_id for book_id in ids if type(book_id) is str]
 
         return self._run(work)
 
@@ -168,12 +172,16 @@ class SqlStore:
 
     @contextmanager
     def read_snapshot(self, book_id: str) -> Iterator[tuple[Connection, SqlReader]]:
-        """``read``, also giving the snapshot's connection for statements of its own."""
+        """``read``, also giving the snapshot's connection for statements of its own.
+
+        A book whose row in ``books`` is gone while other tables still hold its rows
+        is read all the same; its reader's ``head()`` raises ``StoredRowInvalid``.
+        """
         try:
             connection = self._engine.connect()
         except exc.SQLAlchemyError as error:
             raise _final(classify(error), 1, error) from error
-        with connection:
+        with connection, _lenient_text(connection):
             try:
                 if self._lock_rows:
                     connection.begin()
@@ -183,11 +191,23 @@ class SqlStore:
                 else:
                     connection.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN"})
                     connection.begin()
-                yield connection, SqlReader(connection, _head(connection, book_id, lock=False))
+                head = _snapshot_head(connection, book_id)
+                yield connection, SqlReader(connection, book_id, head)
             except exc.SQLAlchemyError as error:
                 raise _final(classify(error), 1, error) from error
             finally:
                 _rollback(connection)
+
+    def stray_book_ids(self) -> list[str]:
+        """Book ids that ledger rows carry but ``books`` has no row for (a removed or
+        renamed book row); ``read`` still opens them, for ``verify()``."""
+
+        def work(connection: Connection) -> list[str]:
+            with _lenient_text(connection):
+                ids = connection.execute(sql.STRAY_BOOK_IDS).scalars().all()
+            return [book_id for book_id in ids if type(book_id) is str]
+
+        return self._run(work)
 
     # --- running units of work -----------------------------------------------------------
 
@@ -291,17 +311,41 @@ def open_store(
     return SqlStore(engine, attempts_max=attempts_max)
 
 
-def _head(connection: Connection, book_id: str, *, lock: bool) -> BookHead:
-    statement = sql.HEAD_FOR_UPDATE if lock else sql.HEAD
-    row = connection.execute(statement, {"book_id": book_id}).first()
+def _snapshot_head(connection: Connection, book_id: str) -> BookHead | StoredRowInvalid:
+    """The book's head, or why it cannot be read; ``BookNotFound`` for a book with no rows."""
+    row = connection.execute(sql.HEAD, {"book_id": book_id}).first()
     if row is None:
-        raise BookNotFound(book_id=book_id)
-    return BookHead(
-        book_id=book_id,
-        sequence=row.head_sequence,
-        hash=row.head_hash,
-        recorded_at=row.head_recorded_at,
-    )
+        if not connection.execute(sql.BOOK_HAS_ROWS, {"book_id": book_id}).scalar():
+            raise BookNotFound(book_id=book_id)
+        return StoredRowInvalid(
+            table="books", key=book_id, detail="no row, though other tables hold the book's rows"
+        )
+    try:
+        return head_from_row(book_id, row)
+    except StoredRowInvalid as invalid:
+        return invalid
+
+
+@contextmanager
+def _lenient_text(connection: Connection) -> Iterator[None]:
+    """On SQLite, text that is not UTF-8 comes back as bytes, which the codec reports as a
+    bad value, instead of failing the whole fetch (PostgreSQL keeps only valid text)."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver: Any = connection.connection.driver_connection
+    driver.text_factory = _text_or_bytes
+    try:
+        yield
+    finally:
+        driver.text_factory = str
+
+
+def _text_or_bytes(data: bytes) -> str | bytes:
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return data
 
 
 def _rollback(connection: Connection) -> None:

@@ -32,15 +32,26 @@ from timebank.ledger.model import (
     Rejection,
     Transaction,
 )
-from timebank.ledger.port import Commit, Committed
+from timebank.ledger.port import (
+    Commit,
+    Committed,
+    StoredHold,
+    StoredOutcome,
+    StoredReversal,
+    StoredRowInvalid,
+)
 from timebank.store import statements as sql
 from timebank.store.codec import (
     account_from_row,
     account_row,
-    decode_request,
+    balances_from_row,
     encode_request,
+    entry_values,
     hold_from_row,
+    outcome_from_row,
     posting_from_row,
+    reversal_from_row,
+    stored_hold_from_row,
     transaction_from_row,
 )
 from timebank.store.fast import RawDriver, raw_driver
@@ -52,15 +63,28 @@ _CHUNK = 500
 
 
 class SqlReader:
-    """Reads of one book inside one database transaction."""
+    """Reads of one book inside one database transaction.
 
-    def __init__(self, connection: Connection, head: BookHead) -> None:
+    Every row is checked as it is decoded (``timebank.store.codec``): a row that
+    cannot be the ledger's raises ``StoredRowInvalid``, and so do journal rows
+    that no record accounts for (postings without their record, a sequence
+    below 1 or missing).
+    """
+
+    def __init__(
+        self, connection: Connection, book_id: str, head: BookHead | StoredRowInvalid
+    ) -> None:
         self._connection = connection
         self._head = head
-        self.book_id = head.book_id
+        self.book_id = book_id
 
     def head(self) -> BookHead:
-        return self._head
+        head = self._head
+        if isinstance(head, StoredRowInvalid):
+            raise StoredRowInvalid(
+                table=head.table, detail=head.detail, sequence=head.sequence, key=head.key
+            )
+        return head
 
     def account(self, account_id: str) -> Account | None:
         row = self._connection.execute(
@@ -72,58 +96,46 @@ class SqlReader:
         row = self._connection.execute(
             sql.FIND, {"book_id": self.book_id, "transaction_id": transaction_id}
         ).first()
-        if row is None:
-            return None
-        return self._outcome(row.request, row.sequence, row.error)
+        return None if row is None else self._outcome(outcome_from_row(row))
 
-    def _outcome(
-        self, request: str | None, sequence: int | None, error: dict[str, object] | None
-    ) -> Committed | Rejection:
-        if sequence is None:
-            assert request is not None
-            assert error is not None
-            return Rejection(
-                request=decode_request(request), error_code=str(error["code"]), error=error
-            )
-        transaction = self._transaction(sequence)
-        return Committed(
-            request=None if request is None else decode_request(request), transaction=transaction
-        )
+    def _outcome(self, outcome: StoredOutcome) -> Committed | Rejection:
+        if outcome.sequence is None:
+            return _rejection(outcome)
+        return Committed(request=outcome.request, transaction=self._transaction(outcome))
 
     def find_many(self, transaction_ids: Sequence[str]) -> dict[str, Committed | Rejection]:
         """Three queries per chunk of ids, whatever their number: requests, records, legs."""
         found: dict[str, Committed | Rejection] = {}
-        unique = list(dict.fromkeys(transaction_ids))
-        execute = self._connection.execute
-        for start in range(0, len(unique), _CHUNK):
-            rows = execute(
-                sql.FIND_MANY, {"book_id": self.book_id, "ids": unique[start : start + _CHUNK]}
-            ).all()
-            sequences = [row.sequence for row in rows if row.sequence is not None]
-            records: dict[int, Transaction] = {}
-            if sequences:
-                legs = self._postings_of(sequences)
-                for record in execute(
-                    sql.TRANSACTIONS_IN, {"book_id": self.book_id, "seqs": sequences}
-                ):
-                    records[record.sequence] = transaction_from_row(record, legs[record.sequence])
-            for row in rows:
-                request = None if row.request is None else decode_request(row.request)
-                if row.sequence is None:
-                    assert request is not None
-                    error: dict[str, object] = row.error
-                    found[row.transaction_id] = Rejection(
-                        request=request, error_code=str(error["code"]), error=error
-                    )
-                else:
-                    found[row.transaction_id] = Committed(
-                        request=request, transaction=records[row.sequence]
-                    )
+        committed: dict[int, StoredOutcome] = {}
+        for outcome in self.outcomes_of(transaction_ids).values():
+            if outcome.sequence is None:
+                found[outcome.transaction_id] = _rejection(outcome)
+            else:
+                committed[outcome.sequence] = outcome
+        sequences = list(committed)
+        for start in range(0, len(sequences), _CHUNK):
+            chunk = sequences[start : start + _CHUNK]
+            legs = self._postings_of(chunk)
+            for row in self._connection.execute(
+                sql.TRANSACTIONS_IN, {"book_id": self.book_id, "seqs": chunk}
+            ):
+                record = transaction_from_row(row, legs[row.sequence])
+                outcome = committed.pop(record.sequence)
+                found[outcome.transaction_id] = Committed(
+                    request=outcome.request, transaction=record
+                )
+        if committed:
+            raise _no_record(min(committed.values(), key=_sequence_of))
         return found
 
-    def _transaction(self, sequence: int) -> Transaction:
-        execute = self._connection.execute
-        row = execute(sql.TRANSACTION, {"book_id": self.book_id, "seq": sequence}).one()
+    def _transaction(self, outcome: StoredOutcome) -> Transaction:
+        sequence = outcome.sequence
+        assert sequence is not None
+        row = self._connection.execute(
+            sql.TRANSACTION, {"book_id": self.book_id, "seq": sequence}
+        ).first()
+        if row is None:
+            raise _no_record(outcome)
         return transaction_from_row(row, self._postings_of([sequence])[sequence])
 
     def _postings_of(self, sequences: Sequence[int]) -> dict[int, list[Posting]]:
@@ -131,7 +143,8 @@ class SqlReader:
         for row in self._connection.execute(
             sql.POSTINGS_OF, {"book_id": self.book_id, "seqs": list(sequences)}
         ):
-            found[row.sequence].append(posting_from_row(row))
+            sequence, _index, posting = posting_from_row(row)
+            found[sequence].append(posting)
         return found
 
     def hold(self, hold_id: str) -> HoldRecord | None:
@@ -140,12 +153,15 @@ class SqlReader:
         ).first()
         if row is None:
             return None
-        return hold_from_row(row, self._postings_of([row.sequence])[row.sequence])
+        sequence = stored_hold_from_row(row).sequence
+        return hold_from_row(row, self._postings_of([sequence])[sequence])
 
     def reversal_of(self, transaction_id: str) -> str | None:
-        reversal_id: str | None = self._connection.execute(
+        reversal_id = self._connection.execute(
             sql.REVERSAL, {"book_id": self.book_id, "original_id": transaction_id}
         ).scalar()
+        if reversal_id is not None and type(reversal_id) is not str:
+            reversal_from_row((transaction_id, reversal_id))  # raises, naming the row
         return reversal_id
 
     def entries(self, account_id: str, *, after: int | None, limit: int) -> Sequence[Entry]:
@@ -162,39 +178,36 @@ class SqlReader:
         ).all()
         if not rows:
             return []
-        before: Sequence[int] = (0, 0, 0)
+        before: tuple[int, int, int] = (0, 0, 0)
         if after:
             previous = execute(
                 sql.BALANCE_BEFORE,
                 {"book_id": self.book_id, "account_id": account_id, "seq": after},
             ).first()
             if previous is not None:
-                before = tuple(previous)
+                before = balances_from_row(previous, after)
         result = []
         for row in rows:
-            after_entry = (
-                row.posted_minutes,
-                row.debits_pending_minutes,
-                row.credits_pending_minutes,
-            )
+            sequence, balances, record = entry_values(row)
+            transaction_id, kind, code, recorded_at, effective_at = record
             result.append(
                 Entry(
                     account_id=account_id,
-                    sequence=row.sequence,
-                    transaction_id=row.transaction_id,
-                    kind=Kind(row.kind),
-                    code=row.code,
-                    recorded_at=row.recorded_at,
-                    effective_at=row.recorded_at if row.effective_at is None else row.effective_at,
-                    posted_delta_minutes=after_entry[0] - before[0],
-                    debits_pending_delta_minutes=after_entry[1] - before[1],
-                    credits_pending_delta_minutes=after_entry[2] - before[2],
-                    posted_minutes=after_entry[0],
-                    debits_pending_minutes=after_entry[1],
-                    credits_pending_minutes=after_entry[2],
+                    sequence=sequence,
+                    transaction_id=transaction_id,
+                    kind=kind,
+                    code=code,
+                    recorded_at=recorded_at,
+                    effective_at=recorded_at if effective_at is None else effective_at,
+                    posted_delta_minutes=balances[0] - before[0],
+                    debits_pending_delta_minutes=balances[1] - before[1],
+                    credits_pending_delta_minutes=balances[2] - before[2],
+                    posted_minutes=balances[0],
+                    debits_pending_minutes=balances[1],
+                    credits_pending_minutes=balances[2],
                 )
             )
-            before = after_entry
+            before = balances
         return result
 
     def balance_recorded_at(self, account_id: str, moment: datetime) -> Balance:
@@ -208,7 +221,7 @@ class SqlReader:
                 sql.BALANCE_BEFORE,
                 {"book_id": self.book_id, "account_id": account_id, "seq": sequence},
             ).first()
-        values = (0, 0, 0) if row is None else tuple(row)
+        values = (0, 0, 0) if row is None else balances_from_row(row, sequence)
         return _balance(account_id, values)
 
     def balance_effective_at(self, account_id: str, moment: datetime) -> Balance:
@@ -221,28 +234,119 @@ class SqlReader:
     def journal(self, *, after: int, limit: int) -> Sequence[Transaction]:
         assert limit > 0
         execute = self._connection.execute
-        rows = execute(sql.JOURNAL, {"book_id": self.book_id, "after": after, "limit": limit}).all()
+        book_id = self.book_id
+        if after == 0:
+            self._check_no_strays()
+        rows = execute(sql.JOURNAL, {"book_id": book_id, "after": after, "limit": limit}).all()
+        if len(rows) < limit:
+            # The end of the journal: no posting may come after its last record.
+            self._check_no_postings_after(rows[-1].sequence if rows else after)
         if not rows:
             return []
-        legs: dict[int, list[Posting]] = {row.sequence: [] for row in rows}
+        legs: dict[Any, list[Posting]] = {row.sequence: [] for row in rows}
         for leg in execute(
-            sql.POSTINGS_RANGE,
-            {"book_id": self.book_id, "after": after, "last": rows[-1].sequence},
+            sql.POSTINGS_RANGE, {"book_id": book_id, "after": after, "last": rows[-1].sequence}
         ):
-            legs[leg.sequence].append(posting_from_row(leg))
+            bucket = legs.get(leg.sequence)
+            if bucket is None:
+                raise _postings_without_record(leg.sequence)
+            sequence, index, posting = posting_from_row(leg)
+            if index != len(bucket):
+                raise StoredRowInvalid(
+                    table="postings",
+                    sequence=sequence,
+                    detail=f"posting_index {index} where the record's posting {len(bucket)}"
+                    " belongs: its postings are not numbered 0, 1, 2, ...",
+                )
+            bucket.append(posting)
         return [transaction_from_row(row, legs[row.sequence]) for row in rows]
+
+    def _check_no_strays(self) -> None:
+        stray = self._connection.execute(sql.JOURNAL_STRAYS, {"book_id": self.book_id}).first()
+        if stray is not None:
+            raise StoredRowInvalid(
+                table=stray.tbl,
+                sequence=stray.sequence if type(stray.sequence) is int else None,
+                detail=f"a row with sequence {stray.sequence!r}, which no record can have",
+            )
+
+    def _check_no_postings_after(self, last: Any) -> None:
+        found = self._connection.execute(
+            sql.POSTINGS_AFTER, {"book_id": self.book_id, "after": last}
+        ).scalar()
+        if found is not None:
+            raise _postings_without_record(found)
 
     def accounts(self, *, after: str | None, limit: int) -> Sequence[Account]:
         assert limit > 0
-        if after is None:
-            rows = self._connection.execute(
-                sql.ACCOUNTS_FIRST, {"book_id": self.book_id, "limit": limit}
-            )
-        else:
-            rows = self._connection.execute(
-                sql.ACCOUNTS_AFTER, {"book_id": self.book_id, "after": after, "limit": limit}
-            )
+        rows = self._page(sql.ACCOUNTS_FIRST, sql.ACCOUNTS_AFTER, after, limit)
         return [account_from_row(row) for row in rows]
+
+    def holds(self, *, after: str | None, limit: int) -> Sequence[StoredHold]:
+        assert limit > 0
+        rows = self._page(sql.HOLDS_FIRST, sql.HOLDS_AFTER, after, limit)
+        return [stored_hold_from_row(row) for row in rows]
+
+    def reversals(self, *, after: str | None, limit: int) -> Sequence[StoredReversal]:
+        assert limit > 0
+        rows = self._page(sql.REVERSALS_FIRST, sql.REVERSALS_AFTER, after, limit)
+        return [reversal_from_row(row) for row in rows]
+
+    def outcomes(self, *, after: str | None, limit: int) -> Sequence[StoredOutcome]:
+        assert limit > 0
+        rows = self._page(sql.OUTCOMES_FIRST, sql.OUTCOMES_AFTER, after, limit)
+        return [outcome_from_row(row) for row in rows]
+
+    def outcomes_of(self, transaction_ids: Sequence[str]) -> dict[str, StoredOutcome]:
+        found: dict[str, StoredOutcome] = {}
+        unique = list(dict.fromkeys(transaction_ids))
+        for start in range(0, len(unique), _CHUNK):
+            for row in self._connection.execute(
+                sql.FIND_MANY, {"book_id": self.book_id, "ids": unique[start : start + _CHUNK]}
+            ):
+                outcome = outcome_from_row(row)
+                found[outcome.transaction_id] = outcome
+        return found
+
+    def _page(self, first: Any, following: Any, after: str | None, limit: int) -> Sequence[Any]:
+        """One page of a listing keyed by id: ``first`` when ``after`` is None."""
+        execute = self._connection.execute
+        if after is None:
+            return execute(first, {"book_id": self.book_id, "limit": limit}).all()
+        return execute(following, {"book_id": self.book_id, "after": after, "limit": limit}).all()
+
+
+def _sequence_of(outcome: StoredOutcome) -> int:
+    assert outcome.sequence is not None
+    return outcome.sequence
+
+
+def _no_record(outcome: StoredOutcome) -> StoredRowInvalid:
+    return StoredRowInvalid(
+        table="requests",
+        sequence=outcome.sequence,
+        key=outcome.transaction_id,
+        detail=f"committed as #{outcome.sequence}, which has no transactions row",
+    )
+
+
+def _postings_without_record(sequence: Any) -> StoredRowInvalid:
+    return StoredRowInvalid(
+        table="transactions",
+        sequence=sequence if type(sequence) is int else None,
+        detail=f"no record #{sequence!r}, though postings rows carry that sequence",
+    )
+
+
+def _rejection(outcome: StoredOutcome) -> Rejection:
+    request, error = outcome.request, outcome.error
+    if request is None or error is None:
+        raise StoredRowInvalid(
+            table="requests",
+            key=outcome.transaction_id,
+            detail="a refusal needs both its request and its error",
+        )
+    return Rejection(request=request, error_code=str(error["code"]), error=error)
 
 
 class SqlUnit(SqlReader):
@@ -338,7 +442,7 @@ class SqlUnit(SqlReader):
         if row is None:
             return None
         request, sequence, error = row
-        return self._outcome(request, sequence, raw.json_out(error))
+        return self._outcome(outcome_from_row((transaction_id, request, sequence, error)))
 
     def find_many(self, transaction_ids: Sequence[str]) -> dict[str, Committed | Rejection]:
         self._ready()
@@ -390,11 +494,28 @@ class SqlUnit(SqlReader):
         rows = self._connection.execute(
             sql.DUE_HOLDS, {"book_id": self.book_id, "moment": moment, "limit": limit}
         ).all()
-        legs = self._postings_of([row.sequence for row in rows]) if rows else {}
-        due = [hold_from_row(row, legs[row.sequence]) for row in rows]
+        sequences = [stored_hold_from_row(row).sequence for row in rows]
+        legs = self._postings_of(sequences) if rows else {}
+        due = [hold_from_row(row, legs[seq]) for row, seq in zip(rows, sequences, strict=True)]
         for hold in due:
             self._holds[hold.hold_id] = hold
         return due
+
+    def holds(self, *, after: str | None, limit: int) -> Sequence[StoredHold]:
+        self.flush()
+        return super().holds(after=after, limit=limit)
+
+    def reversals(self, *, after: str | None, limit: int) -> Sequence[StoredReversal]:
+        self.flush()
+        return super().reversals(after=after, limit=limit)
+
+    def outcomes(self, *, after: str | None, limit: int) -> Sequence[StoredOutcome]:
+        self.flush()
+        return super().outcomes(after=after, limit=limit)
+
+    def outcomes_of(self, transaction_ids: Sequence[str]) -> dict[str, StoredOutcome]:
+        self.flush()
+        return super().outcomes_of(transaction_ids)
 
     # --- writes --------------------------------------------------------------------
 
