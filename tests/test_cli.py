@@ -105,21 +105,22 @@ def run_with(env: dict[str, str | None], *args: str) -> tuple[int, str]:
 
 
 def test_token_is_signed_with_the_servers_secret() -> None:
-    """A coordinator's token names its subject, role, book and communities, for N hours."""
+    """A coordinator's token names its subject, role and book, for N hours; the book itself
+    says which communities they coordinate."""
     code, output = run_with(
         {"TIMEBANK_TOKEN_SECRET": SECRET},
         *("token", "--book", "gulou", "--subject", "wang", "--role", "coordinator"),
-        *("--community", "ninghai", "--hours", "2"),
+        *("--hours", "2"),
     )
     assert code == 0, output
     token = Token.decode(output.strip(), SECRET, "HS256")
     assert token.sub == "wang"
-    assert token.extras == {"role": "coordinator", "book": "gulou", "communities": ["ninghai"]}
+    assert token.extras == {"role": "coordinator", "book": "gulou"}
     assert token.exp - token.iat == timedelta(hours=2)
 
 
 def test_token_refuses_without_a_secret_or_for_a_member_of_every_book() -> None:
-    """No secret, no token; and a member's token is for one book."""
+    """No secret, no token; a person's token is for one book, and never for 'system'."""
     code, output = run_with(
         {"TIMEBANK_TOKEN_SECRET": None}, "token", "--book", "b", "--subject", "s", "--role", "admin"
     )
@@ -135,7 +136,13 @@ def test_token_refuses_without_a_secret_or_for_a_member_of_every_book() -> None:
         "--role",
         "member",
     )
-    assert (code, "a member's token is for one book" in output) == (1, True)
+    assert (code, "one book, not every book" in output) == (1, True)
+    for role in ("member", "coordinator"):
+        code, output = run_with(
+            {"TIMEBANK_TOKEN_SECRET": SECRET},
+            *("token", "--book", "gulou", "--subject", "system", "--role", role),
+        )
+        assert (code, "never 'system'" in output) == (1, True), output
 
 
 def test_openapi_writes_the_schema_without_a_server(tmp_path: Path) -> None:

@@ -146,11 +146,11 @@ def database(kind: str, directory: Path) -> Iterator[str]:
 def test_serve_demo_answers_over_http(kind: str, tmp_path: Path) -> None:
     """Health, the schema and its docs, a balance, and confirming the demo's completed order."""
     people = demo_people()
-    book, community = people.book_id, people.community
+    book = people.book_id
     coordinator_args = ("--subject", people.coordinator_id, "--role", "coordinator")
     with ThreadPoolExecutor(max_workers=2) as pool:  # tokens are issued while the server starts
         tokens = [
-            pool.submit(cli, "token", "--book", book, *coordinator_args, "--community", community),
+            pool.submit(cli, "token", "--book", book, *coordinator_args),
             pool.submit(
                 cli, "token", "--book", book, "--subject", people.proxy_id, "--role", "member"
             ),

@@ -332,21 +332,20 @@ def _print_secret_advice(settings: ApiSettings, base: str) -> None:
 def _print_demo_tokens(settings: ApiSettings, people: DemoPeople, base: str) -> None:
     from timebank.api import issue_token
 
-    book, community = people.book_id, (people.community,)
+    book = people.book_id
     rows = (
-        ("admin", "admin", "admin", ()),
-        ("coordinator", people.coordinator_id, "coordinator", community),
-        ("senior", people.senior_id, "member", ()),
-        ("senior's proxy", people.proxy_id, "member", ()),
+        ("admin", "admin", "admin"),
+        ("coordinator", people.coordinator_id, "coordinator"),
+        ("senior", people.senior_id, "member"),
+        ("senior's proxy", people.proxy_id, "member"),
     )
     click.echo(f"\ndemo bearer tokens for book {book!r} ({_hours(settings)}):")
-    for label, subject, role, communities in rows:
+    for label, subject, role in rows:
         token = issue_token(
             settings.token_secret,
             subject=subject,
             role=role,
             book=book,
-            communities=communities,
             lifetime=settings.token_lifetime,
         )
         click.echo(f"  {label} ({subject}): {token}")
@@ -360,17 +359,22 @@ def _print_demo_tokens(settings: ApiSettings, people: DemoPeople, base: str) -> 
 
 
 @main.command()
-@click.option("--book", "book_id", required=True, help="The book the token is for; * for all.")
-@click.option("--subject", required=True, help="Who the token names (a member id for members).")
+@click.option(
+    "--book", "book_id", required=True, help="The book the token is for; * (admins) for all."
+)
+@click.option("--subject", required=True, help="Who the token names (a member id for people).")
 @click.option(
     "--role",
     required=True,
     type=click.Choice(["admin", "integration", "coordinator", "member"]),
 )
-@click.option("--community", "communities", multiple=True, help="A coordinator's community.")
 @click.option("--hours", default=12, show_default=True, type=click.IntRange(1, 24 * 366))
-def token(book_id: str, subject: str, role: str, communities: tuple[str, ...], hours: int) -> None:
-    """Print a bearer token signed with $TIMEBANK_TOKEN_SECRET."""
+def token(book_id: str, subject: str, role: str, hours: int) -> None:
+    """Print a bearer token signed with $TIMEBANK_TOKEN_SECRET.
+
+    A token says who is calling; what a person may do comes from the book's records
+    at each request (a coordinator's communities are those the book gives them).
+    """
     from timebank.api import issue_token
 
     secret = os.environ.get(SECRET_ENV, "")
@@ -382,7 +386,6 @@ def token(book_id: str, subject: str, role: str, communities: tuple[str, ...], h
             subject=subject,
             role=role,
             book=book_id,
-            communities=communities,
             lifetime=timedelta(hours=hours),
         )
     except ValueError as error:

@@ -2,7 +2,8 @@
 
 ``api`` is a ``litestar.testing.TestClient`` over a fresh bank with one book,
 ``gulou`` (Nanjing's rules), holding a coordinator ``wang`` of community
-``ninghai``, and ``tokens`` signs a bearer token for anyone. Tests talk only
+``ninghai`` and a coordinator ``qian`` of community ``dongshan``, and ``tokens``
+signs a bearer token for anyone (what they may do is the book's to say). Tests talk only
 HTTP to it; ``api.bank`` is there for checks a caller could not make.
 """
 
@@ -58,6 +59,14 @@ def api(bank: TimeBank) -> Iterator[TestClient[object]]:
         roles={Role.COORDINATOR},
         actor=SYSTEM,
     )
+    book.register_member(
+        member_id="qian",
+        name="钱进",
+        birth_date=date(1979, 9, 9),
+        community="dongshan",
+        roles={Role.COORDINATOR},
+        actor=SYSTEM,
+    )
     app = create_app(bank, ApiSettings(token_secret=SECRET, rate_limit_per_minute=0))
     with TestClient(app) as client:
         client.bank = bank  # type: ignore[attr-defined]
@@ -66,16 +75,10 @@ def api(bank: TimeBank) -> Iterator[TestClient[object]]:
 
 @pytest.fixture
 def tokens() -> Tokens:
-    """``tokens("wang", "coordinator", communities=("ninghai",))`` -> Authorization headers."""
+    """``tokens("wang", "coordinator")`` -> Authorization headers."""
 
-    def make(
-        subject: str,
-        role: str = "member",
-        *,
-        book: str = "gulou",
-        communities: tuple[str, ...] = (),
-    ) -> dict[str, str]:
-        token = issue_token(SECRET, subject=subject, role=role, book=book, communities=communities)
+    def make(subject: str, role: str = "member", *, book: str = "gulou") -> dict[str, str]:
+        token = issue_token(SECRET, subject=subject, role=role, book=book)
         return {"Authorization": f"Bearer {token}"}
 
     return make
@@ -83,7 +86,7 @@ def tokens() -> Tokens:
 
 @pytest.fixture
 def coordinator(tokens: Tokens) -> dict[str, str]:
-    return tokens("wang", "coordinator", communities=("ninghai",))
+    return tokens("wang", "coordinator")
 
 
 @pytest.fixture

@@ -75,18 +75,22 @@ def test_only_an_admin_creates_books_and_only_from_a_known_preset(
 # --- policies ----------------------------------------------------------------------------------
 
 
-def test_a_coordinator_adds_a_draft_policy_and_activates_it(
-    api: Any, coordinator: dict[str, str], tokens: Tokens
+def test_an_admin_adds_a_draft_policy_and_activates_it(
+    api: Any, coordinator: dict[str, str], admin: dict[str, str]
 ) -> None:
-    active = api.get("/books/gulou/policy", headers=tokens("chen"))
+    """The rules apply to every community, so the programme's administrator sets them."""
+    active = api.get("/books/gulou/policy", headers=coordinator)
     assert active.status_code == 200
     assert (active.json()["version"], active.json()["status"]) == (1, "active")
     rules = {"name": "Gulou 2027", "stored_minutes_max": 60_000, "expiry_days": 3650}
-    draft = api.post("/books/gulou/policies", json=rules, headers=coordinator)
+    refused = api.post("/books/gulou/policies", json=rules, headers=coordinator)
+    assert refused.status_code == 403, refused.text
+    draft = api.post("/books/gulou/policies", json=rules, headers=admin)
     assert draft.status_code == 201, draft.text
     assert (draft.json()["version"], draft.json()["status"]) == (2, "draft")
     assert api.get("/books/gulou/policy", headers=coordinator).json()["version"] == 1
-    activated = api.post("/books/gulou/policies/2/activate", headers=coordinator)
+    assert api.post("/books/gulou/policies/2/activate", headers=coordinator).status_code == 403
+    activated = api.post("/books/gulou/policies/2/activate", headers=admin)
     assert activated.status_code == 200, activated.text
     assert api.get("/books/gulou/policy", headers=coordinator).json()["rules"]["name"] == (
         "Gulou 2027"
@@ -96,23 +100,23 @@ def test_a_coordinator_adds_a_draft_policy_and_activates_it(
 
 
 def test_policies_are_refused_to_members_malformed_rules_and_other_books(
-    api: Any, coordinator: dict[str, str], tokens: Tokens
+    api: Any, coordinator: dict[str, str], admin: dict[str, str], tokens: Tokens
 ) -> None:
     rules = {"name": "Gulou 2027"}
-    member = api.post("/books/gulou/policies", json=rules, headers=tokens("chen"))
+    member = api.post("/books/gulou/policies", json=rules, headers=tokens("wang"))
     assert member.status_code == 403
     assert api.post("/books/gulou/policies/1/activate", headers=tokens("chen")).status_code == 403
     for malformed in ({"name": "x", "unknown_rule": True}, {"unit_minutes": 60}, {"name": 7}):
-        refused = api.post("/books/gulou/policies", json=malformed, headers=coordinator)
+        refused = api.post("/books/gulou/policies", json=malformed, headers=admin)
         assert refused.status_code == 422, refused.text
         assert refused.json()["code"] == "request_body_invalid"
     unusable = api.post(
-        "/books/gulou/policies", json={"name": "x", "unit_minutes": 0}, headers=coordinator
+        "/books/gulou/policies", json={"name": "x", "unit_minutes": 0}, headers=admin
     )
     assert unusable.status_code == 422
-    missing = api.post("/books/gulou/policies/9/activate", headers=coordinator)
+    missing = api.post("/books/gulou/policies/9/activate", headers=admin)
     assert missing.status_code == 404
-    elsewhere = tokens("chen", book="xihu")
+    elsewhere = tokens("wang", book="xihu")
     for path in ("/books/gulou/policy", "/books/gulou/policies"):
         assert api.get(path, headers=elsewhere).status_code == 404
     assert len(api.get("/books/gulou/policies", headers=coordinator).json()) == 1
@@ -122,19 +126,18 @@ def test_policies_are_refused_to_members_malformed_rules_and_other_books(
 
 
 def test_sponsors_and_merchants_open_programme_accounts_staff_can_read(
-    api: Any, coordinator: dict[str, str]
+    api: Any, coordinator: dict[str, str], admin: dict[str, str]
 ) -> None:
-    sponsor = api.post(
-        "/books/gulou/sponsors",
-        json={"sponsor_id": "acme", "name": "Acme Ltd"},
-        headers=coordinator,
-    )
+    """The programme's partners are the administrator's to add; its coordinators read them."""
+    body = {"sponsor_id": "acme", "name": "Acme Ltd"}
+    assert api.post("/books/gulou/sponsors", json=body, headers=coordinator).status_code == 403
+    sponsor = api.post("/books/gulou/sponsors", json=body, headers=admin)
     assert sponsor.status_code == 201, sponsor.text
     assert sponsor.json()["account_id"] == "sponsor.acme"
     merchant = api.post(
         "/books/gulou/merchants",
         json={"merchant_id": "barber", "name": "Li's barbers"},
-        headers=coordinator,
+        headers=admin,
     )
     assert merchant.json()["account_id"] == "merchant.barber"
     balance = api.get(

@@ -40,12 +40,21 @@ def test_strangers_learn_nothing_and_other_communities_are_out_of_reach(
         missing = api.get(f"/books/gulou/members/ghost{path}", headers=tokens("zhao"))
         assert stranger.status_code == missing.status_code == 404
         assert stranger.json()["type"] == missing.json()["type"]
-    elsewhere = tokens("li", "coordinator", communities=("gulou-other",))
+    elsewhere = tokens("qian", "coordinator")  # coordinates dongshan
     assert api.get("/books/gulou/members/chen", headers=elsewhere).status_code == 404
-    assert register(api, elsewhere, {**CHEN, "member_id": "x"}).status_code == 404
-    assert api.get("/books/gulou/members", headers=elsewhere).json() == {"items": [], "next": None}
+    assert register(api, elsewhere, {**CHEN, "member_id": "x"}).status_code == 403
+    assert api.get("/books/gulou/members", headers=elsewhere).json() == {
+        "items": [qian(api, elsewhere)],  # only the members of their own community
+        "next": None,
+    }
+    # A token names a person; someone the book does not know may do nothing at all.
+    assert api.get("/books/gulou/members/chen", headers=tokens("li")).status_code == 403
     assert api.get("/books/other/members/chen", headers=coordinator).status_code == 404
     assert api.get("/books/gulou/members/chen").status_code == 401
+
+
+def qian(api: Any, headers: dict[str, str]) -> Any:
+    return api.get("/books/gulou/members/qian", headers=headers).json()
 
 
 def test_a_proxy_sees_the_member_they_act_for(

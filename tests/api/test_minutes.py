@@ -61,7 +61,7 @@ def people(api: Any, coordinator: dict[str, str], admin: dict[str, str], tokens:
         "chen": tokens("chen"),
         "li": tokens("li"),
         "zhao": tokens("zhao"),
-        "sun": tokens("sun", "coordinator", communities=("xinjiekou",)),
+        "sun": tokens("sun", "coordinator"),
         "liu": tokens("liu"),
         "elsewhere": tokens("zhang", book="xihu"),
     }
@@ -238,7 +238,7 @@ def test_a_coordinator_stays_inside_their_communities(api: Any, people: People) 
         json={"reason": "x"},
         headers=people["wang"],
     )
-    assert reverse.status_code == 404
+    assert reverse.status_code == 403  # wang sees zhao's side, but liu is not his to correct
     seen_by_sun = api.get(f"/books/gulou/credits/{own.json()['credit_id']}", headers=people["sun"])
     assert seen_by_sun.json()["provider_id"] == "liu"
 
@@ -440,7 +440,8 @@ def test_gifts_donations_and_grants_refuse_callers_who_cannot_see_the_member(
         for path, body in (("/gifts", gift), ("/donations", donation), ("/grants", grant)):
             refused = api.post(f"/books/gulou{path}", json=body, headers=people[who])
             assert refused.status_code == 404, (who, path, refused.text)
-    assert api.post("/books/gulou/gifts", json=gift, headers=people["chen"]).status_code == 403
+    # chen may not see li (li is her proxy, not the other way round): li is not there for her.
+    assert api.post("/books/gulou/gifts", json=gift, headers=people["chen"]).status_code == 404
     assert api.post("/books/gulou/grants", json=grant, headers=people["li"]).status_code == 403
     assert balance(api, people["li"], "li")["own_minutes"] == 120
     for path, body in (("/gifts", gift), ("/donations", donation), ("/grants", grant)):
@@ -516,9 +517,9 @@ def test_events_refuse_attendees_and_callers_out_of_reach(api: Any, people: Peop
     assert across.status_code == 404
     assert across.json()["code"] == "member_not_found"
     assert api.post(path, json={"attendees": {"liu": 60}}, headers=people["sun"]).status_code == 201
-    for who in ("zhao", "elsewhere"):
+    for who, status in (("zhao", 403), ("elsewhere", 404)):  # a member; another book's token
         sent = api.post(path, json={"attendees": {"zhang": 60}}, headers=people[who])
-        assert sent.status_code == 404
+        assert sent.status_code == status
     missing = api.post(
         "/books/gulou/events/ghost/credits",
         json={"attendees": {"zhang": 60}},
@@ -546,10 +547,10 @@ def test_old_minutes_expire_into_the_pool_when_the_policy_says_so(
     earned(api, people, "zhang", 120)
     rules = api.get("/books/gulou/policy", headers=people["wang"]).json()["rules"]
     draft = api.post(
-        "/books/gulou/policies", json={**rules, "expiry_days": 30}, headers=people["wang"]
+        "/books/gulou/policies", json={**rules, "expiry_days": 30}, headers=people["admin"]
     )
     assert draft.status_code == 201, draft.text
-    api.post(f"/books/gulou/policies/{draft.json()['version']}/activate", headers=people["wang"])
+    api.post(f"/books/gulou/policies/{draft.json()['version']}/activate", headers=people["admin"])
     clock.advance(timedelta(days=31))
     assert api.post("/books/gulou/expiry", json={}, headers=people["wang"]).status_code == 403
     keyed = {**people["admin"], "Idempotency-Key": "expiry-2026-12"}

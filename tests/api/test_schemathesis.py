@@ -58,9 +58,7 @@ def served(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[tuple[Any,
 
 HEADERS = {
     "Authorization": "Bearer "
-    + issue_token(
-        SECRET, subject="wang", role="coordinator", book="gulou", communities=("ninghai",)
-    )
+    + issue_token(SECRET, subject="wang", role="coordinator", book="gulou")
 }
 EXAMPLES_PER_OPERATION = 6
 

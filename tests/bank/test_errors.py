@@ -27,6 +27,7 @@ from timebank.community import (
     AttendeesInvalid,
     BankError,
     BirthDateInvalid,
+    BookingsOpenAtDeath,
     CareFileNotFound,
     CategoryUnknown,
     ChoiceUnknown,
@@ -64,7 +65,6 @@ from timebank.community import (
     RatingOutOfRange,
     ReasonRequired,
     RecipientNotEligible,
-    RecordExists,
     RecordIdInvalid,
     Redemption,
     RedemptionAgeNotReached,
@@ -76,6 +76,7 @@ from timebank.community import (
     ReportPeriodInvalid,
     Role,
     ScheduleInvalid,
+    SelfApproval,
     SelfDealing,
     ServiceMinutesOutOfRange,
     StoredMinutesCapExceeded,
@@ -137,12 +138,13 @@ def served(
     book: BankBook, provider: str, recipient: str, raw_minutes: int = 120, **options: Any
 ) -> Credit:
     """A service its recipient confirms as they record it: posted at once."""
+    served_at = options.pop("served_at", None) or book.bank.clock.now()
     return book.credit_service(
         provider_id=provider,
         recipient_id=recipient,
         category="companionship",
         raw_minutes=raw_minutes,
-        served_at=book.bank.clock.now(),
+        served_at=served_at,
         provenance=Provenance.RECIPIENT_CONFIRMATION,
         actor=recipient,
         **options,
@@ -204,13 +206,13 @@ def whole_state(book: BankBook) -> tuple[Any, ...]:
 MONDAY_MORNING = Window(weekday=0, start_minute=9 * 60, end_minute=12 * 60)
 
 
-def offered(book: BankBook, offer_id: str = "offer-1") -> Any:
+def offered(book: BankBook, offer_id: str = "offer-1", capacity_minutes_per_week: int = 240) -> Any:
     """li offers companionship on Monday mornings."""
     return book.add_offer(
         volunteer_id="li",
         categories=["companionship"],
         windows=[MONDAY_MORNING],
-        capacity_minutes_per_week=240,
+        capacity_minutes_per_week=capacity_minutes_per_week,
         actor="li",
         offer_id=offer_id,
     )
@@ -303,7 +305,7 @@ def proxy_note_too_long(bank: TimeBank) -> tuple[BankBook, Action]:
 def policy_with_no_possible_duration(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     rules = PolicyRules(name="short visits", record_minutes_min=90, record_minutes_max=60)
-    return book, lambda: book.add_policy(rules, actor="coord")
+    return book, lambda: book.add_policy(rules, actor=SYSTEM)
 
 
 @case(CategoryUnknown, category="juggling")
@@ -395,7 +397,7 @@ def relate_to_a_stranger(bank: TimeBank) -> tuple[BankBook, Action]:
 @case(PolicyNotFound, version=7)
 def activate_a_missing_policy(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    return book, lambda: book.activate_policy(7, actor="coord")
+    return book, lambda: book.activate_policy(7, actor=SYSTEM)
 
 
 @case(NoActivePolicy, book_id="plain")
@@ -503,7 +505,7 @@ def relate_twice_differently(bank: TimeBank) -> tuple[BankBook, Action]:
 @case(PolicyNotDraft, version=1, status="active")
 def activate_the_active_policy(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    return book, lambda: book.activate_policy(1, actor="coord")
+    return book, lambda: book.activate_policy(1, actor=SYSTEM)
 
 
 @case(ActorNotAuthorised, actor="li", action="register a member")
@@ -548,7 +550,7 @@ def gift_to_an_unrelated_member(bank: TimeBank) -> tuple[BankBook, Action]:
 @case(MerchantRedemptionNotAllowed, merchant_id="suguo")
 def buy_goods_where_services_only(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    book.add_merchant("suguo", "苏果超市", actor="coord")
+    book.add_merchant("suguo", "苏果超市", actor=SYSTEM)
     served(book, "zhang", "li")
     return book, lambda: book.book_redemption(
         saver_id="li", minutes=30, merchant_id="suguo", actor="li"
@@ -589,11 +591,28 @@ def cancel_twice(bank: TimeBank) -> tuple[BankBook, Action]:
     return book, lambda: book.cancel_redemption("visit-2", actor="zhang")
 
 
-@case(RecordExists, kind="offer", record_id="offer-1")
-def offer_the_same_id_twice(bank: TimeBank) -> tuple[BankBook, Action]:
+@case(
+    IdempotencyConflict, transaction_id="offer-1", field="capacity_minutes_per_week", label="offer"
+)
+def offer_the_same_id_for_another_offer(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     offered(book)
-    return book, lambda: offered(book)
+    return book, lambda: offered(book, capacity_minutes_per_week=90)
+
+
+@case(SelfApproval, actor="coord", member_id="coord")
+def coordinator_grants_to_themselves(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: book.grant(member_id="coord", minutes=30, reason="need", actor="coord")
+
+
+@case(BookingsOpenAtDeath, member_id="zhang", held_minutes=30, incoming_minutes=0)
+def death_while_a_redemption_holds_minutes(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    served(book, "zhang", "li")
+    booked(book, request_id="visit-2")
+    today = book.bank.clock.now().date()
+    return book, lambda: book.record_death("zhang", died_on=today, actor="coord")
 
 
 @case(NeedNotOpen, need_id="need-1")
@@ -656,7 +675,7 @@ def pay_beyond_the_credit_line(bank: TimeBank) -> tuple[BankBook, Action]:
 )
 def grant_beyond_the_cap(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    book.add_sponsor("red-cross", "Red Cross", actor="coord")
+    book.add_sponsor("red-cross", "Red Cross", actor=SYSTEM)
     return book, lambda: book.grant(
         member_id="li", minutes=90_001, reason="flood", source="sponsor.red-cross", actor="coord"
     )
@@ -689,7 +708,7 @@ def grant_from_an_empty_pool(bank: TimeBank) -> tuple[BankBook, Action]:
     return book, lambda: book.grant(member_id="li", minutes=10, reason="flood", actor="coord")
 
 
-@case(IdempotencyConflict, transaction_id="credit.visit-1", field="raw_minutes")
+@case(IdempotencyConflict, transaction_id="visit-1", field="raw_minutes")
 def same_request_another_service(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     served(book, "li", "zhang", raw_minutes=60, request_id="visit-1")
@@ -772,7 +791,8 @@ def test_the_ledger_remembers_its_refusals(bank: TimeBank) -> None:
 
 def retry_credit_service(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    return book, lambda: served(book, "li", "zhang", request_id="visit-1")
+    served_at = bank.clock.now()
+    return book, lambda: served(book, "li", "zhang", request_id="visit-1", served_at=served_at)
 
 
 def retry_give(bank: TimeBank) -> tuple[BankBook, Action]:

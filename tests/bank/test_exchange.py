@@ -29,11 +29,14 @@ from timebank.bank.records import order_row
 from timebank.community import (
     ActorNotAuthorised,
     CareFileNotFound,
+    MemberNotFound,
     NeedNotFound,
     NeedNotOpen,
     NeedStatus,
+    OfferNotFound,
     OrderAction,
     OrderDeadlines,
+    OrderNotFound,
     OrderStatus,
     OrderTransitionNotAllowed,
     PolicyRules,
@@ -48,6 +51,7 @@ from timebank.community import (
     SelfDealing,
     Vetting,
     Window,
+    WishNotFound,
     WishStatus,
     WishTransitionNotAllowed,
 )
@@ -220,7 +224,7 @@ def test_an_offer_is_changed_and_withdrawn(bank: TimeBank, clock: ManualClock) -
     """A new end clears the lapse reminder; never_expires removes the end; withdrawal sticks."""
     book = desk(bank)
     offer(book, "li", ends_on=MONDAY + timedelta(days=10))
-    assert book.run_deadlines(actor="coord").reminded == ("li-offer",)
+    assert book.run_deadlines(actor=SYSTEM).reminded == ("li-offer",)
     assert book.offer("li-offer").reminded_at is not None
 
     later = book.update_offer("li-offer", ends_on=date(2027, 3, 1), actor="li")
@@ -245,7 +249,7 @@ def test_an_offer_is_changed_and_withdrawn(bank: TimeBank, clock: ManualClock) -
     assert not withdrawn.active_on(MONDAY)
     clock.advance(minutes(5))
     assert book.withdraw_offer("li-offer", actor="li") == withdrawn
-    with pytest.raises(ActorNotAuthorised):
+    with pytest.raises(OfferNotFound):  # chen may not see li's offer, so for him it is not there
         book.withdraw_offer("li-offer", actor="chen")
 
 
@@ -265,7 +269,7 @@ def test_only_volunteers_offer_and_others_need_a_proxy(bank: TimeBank) -> None:
     book = desk(bank)
     with pytest.raises(ProviderNotEligible):
         offer(book, "mei")
-    with pytest.raises(ActorNotAuthorised):
+    with pytest.raises(MemberNotFound):  # chen may not see li
         offer(book, "li", actor="chen")
     assert book.offers() == []
     book.authorise_proxy("li", "chen", actor="coord", note="neighbour")
@@ -317,7 +321,7 @@ def test_a_need_is_either_once_or_weekly(bank: TimeBank) -> None:
 def test_a_need_names_who_pays(bank: TimeBank) -> None:
     """The payer: the recipient, only their gifted minutes, a programme account, or the default."""
     book = desk(bank)
-    book.add_sponsor("red-cross", "红十字会", actor="coord")
+    book.add_sponsor("red-cross", "红十字会", actor=SYSTEM)
 
     def need(payer: str | None) -> str | None:
         return book.add_need(
@@ -537,8 +541,10 @@ def test_only_the_volunteer_dispatched_to_accepts(bank: TimeBank) -> None:
     ordered(book, payer="recipient")
     book.dispatch_order("o1", volunteer_id="li", actor="coord")
     with pytest.raises(OrderTransitionNotAllowed):
+        book.accept_order("o1", volunteer_id="chen", actor="coord")
+    with pytest.raises(OrderNotFound):  # chen is not on the order: for him it is not there
         book.accept_order("o1", volunteer_id="chen", actor="chen")
-    with pytest.raises(ActorNotAuthorised):
+    with pytest.raises(OrderNotFound):
         book.accept_order("o1", volunteer_id="li", actor="chen")
     assert book.order("o1").status is OrderStatus.DISPATCHED
     assert book.balance("zhang").held_minutes == 0
@@ -563,7 +569,7 @@ def test_reject_cancel_and_expire_release_the_hold(bank: TimeBank, clock: Manual
     )
     assert book.balance("zhang").held_minutes == 60
     clock.advance(timedelta(days=15))
-    run = book.run_deadlines(actor="coord")
+    run = book.run_deadlines(actor=SYSTEM)
     assert run.expired == ("expired",)
     assert book.order("expired").status is OrderStatus.EXPIRED
     zhang = book.balance("zhang")
@@ -606,7 +612,7 @@ def test_close_out_needs_a_coordinator_and_a_follow_up(bank: TimeBank) -> None:
 def test_the_history_records_a_proxy_acting_for_a_senior(bank: TimeBank) -> None:
     """A daughter with a proxy orders and confirms for her mother; each step names both."""
     book = desk(bank)
-    with pytest.raises(ActorNotAuthorised):
+    with pytest.raises(MemberNotFound):  # without the authorisation, zhang is not hers to see
         ordered(book, actor="mei")
     book.authorise_proxy("zhang", "mei", actor="coord", note="女儿")
     ordered(book, actor="mei")
@@ -666,17 +672,17 @@ def test_an_order_nobody_accepts_climbs_the_escalation_chain(
     book = desk(bank, deadlines=deadlines, escalate_every_minutes=30)
     ordered(book)
     clock.advance(minutes(59))
-    assert book.run_deadlines(actor="coord").escalated == ()
+    assert book.run_deadlines(actor=SYSTEM).escalated == ()
 
     levels = []
     for wait in (2, 30, 30):
         clock.advance(minutes(wait))
-        assert book.run_deadlines(actor="coord").escalated == ("o1",)
-        assert book.run_deadlines(actor="coord").escalated == ()
+        assert book.run_deadlines(actor=SYSTEM).escalated == ("o1",)
+        assert book.run_deadlines(actor=SYSTEM).escalated == ()
         levels.append(book.order("o1").escalation_level)
     assert levels == [1, 2, 3]
     clock.advance(minutes(600))
-    assert book.run_deadlines(actor="coord").escalated == ()
+    assert book.run_deadlines(actor=SYSTEM).escalated == ()
 
     order = book.order("o1")
     assert (order.status, order.escalate_at) == (OrderStatus.REQUESTED, None)
@@ -699,9 +705,9 @@ def test_an_accepted_order_not_done_in_time_escalates_for_completion(
     book = desk(bank, deadlines=deadlines)
     accepted(book)
     clock.advance(minutes(239))
-    assert book.run_deadlines(actor="coord").escalated == ()
+    assert book.run_deadlines(actor=SYSTEM).escalated == ()
     clock.advance(minutes(2))
-    assert book.run_deadlines(actor="coord").escalated == ("o1",)
+    assert book.run_deadlines(actor=SYSTEM).escalated == ("o1",)
     (body,) = bodies(book, "order.escalated")
     assert (body["level"], body["overdue_for"], body["status"]) == (1, "completion", "accepted")
 
@@ -712,15 +718,15 @@ def test_a_stale_order_expires_with_a_message(bank: TimeBank, clock: ManualClock
     earn(book, "zhang", 60)
     accepted(book, payer="recipient")
     clock.advance(minutes(24 * 60 - 5))
-    assert book.run_deadlines(actor="coord").expired == ()
+    assert book.run_deadlines(actor=SYSTEM).expired == ()
     clock.advance(minutes(10))
-    assert book.run_deadlines(actor="coord").expired == ("o1",)
+    assert book.run_deadlines(actor=SYSTEM).expired == ("o1",)
     order = book.order("o1")
     assert (order.status, order.history[-1].action) == (OrderStatus.EXPIRED, OrderAction.EXPIRE)
     assert (book.balance("zhang").own_minutes, book.balance("zhang").held_minutes) == (60, 0)
     (body,) = bodies(book, "order.expired")
     assert (body["order"], body["status_before"]) == ("o1", "accepted")
-    assert book.run_deadlines(actor="coord").expired == ()
+    assert book.run_deadlines(actor=SYSTEM).expired == ()
 
 
 def test_a_lapsing_offer_is_reminded_once(bank: TimeBank, clock: ManualClock) -> None:
@@ -729,12 +735,12 @@ def test_a_lapsing_offer_is_reminded_once(bank: TimeBank, clock: ManualClock) ->
     offer(book, "li", offer_id="soon", ends_on=MONDAY + timedelta(days=10))
     offer(book, "li", offer_id="later", ends_on=MONDAY + timedelta(days=30))
     offer(book, "chen", offer_id="never")
-    assert book.run_deadlines(actor="coord").reminded == ("soon",)
-    assert book.run_deadlines(actor="coord").reminded == ()
+    assert book.run_deadlines(actor=SYSTEM).reminded == ("soon",)
+    assert book.run_deadlines(actor=SYSTEM).reminded == ()
     clock.advance(timedelta(days=17))
-    assert book.run_deadlines(actor="coord").reminded == ("later",)
+    assert book.run_deadlines(actor=SYSTEM).reminded == ("later",)
     clock.advance(timedelta(days=400))
-    assert book.run_deadlines(actor="coord").reminded == ()
+    assert book.run_deadlines(actor=SYSTEM).reminded == ()
     assert [b["offer"] for b in bodies(book, "offer.lapsing")] == ["soon", "later"]
     assert [m.key for m in book.outbox() if m.topic == "offer.lapsing"] == ["li", "li"]
 
@@ -753,9 +759,9 @@ def test_the_outbox_pages_and_only_coordinators_acknowledge(bank: TimeBank) -> N
     assert first + rest == pending
     with pytest.raises(ActorNotAuthorised):
         book.ack_outbox([pending[0].seq], actor="li")
-    assert book.ack_outbox([m.seq for m in first], actor="coord") == 2
+    assert book.ack_outbox([m.seq for m in first], actor=SYSTEM) == 2
     assert book.outbox() == rest
-    assert book.ack_outbox([first[0].seq], actor="coord") == 0
+    assert book.ack_outbox([first[0].seq], actor=SYSTEM) == 0
     assert book.ack_outbox([rest[0].seq], actor=SYSTEM) == 1
     assert book.outbox() == []
 
@@ -802,7 +808,7 @@ def test_a_partner_organisation_adopts_through_a_coordinator(bank: TimeBank) -> 
     with pytest.raises(ActorNotAuthorised):
         book.adopt_wish("w1", adopter="org:红十字会", actor="li")
     book.adopt_wish("w1", adopter="org:红十字会", actor="coord")
-    with pytest.raises(ActorNotAuthorised):
+    with pytest.raises(WishNotFound):  # adopted, it left li's wish wall
         book.fulfil_wish("w1", actor="li")
     book.fulfil_wish("w1", actor="coord")
     with pytest.raises(ProviderNotEligible):  # an organisation has no time account
@@ -822,10 +828,12 @@ def test_a_wish_moves_only_forward(bank: TimeBank) -> None:
         book.confirm_wish("w1", actor="zhang")
     book.adopt_wish("w1", adopter="li", actor="li")
     with pytest.raises(WishTransitionNotAllowed):
+        book.adopt_wish("w1", adopter="chen", actor="coord")
+    with pytest.raises(WishNotFound):  # adopted by li, it is no longer on chen's wish wall
         book.adopt_wish("w1", adopter="chen", actor="chen")
     assert book.withdraw_wish("w1", actor="zhang").status is WishStatus.WITHDRAWN
     with pytest.raises(WishTransitionNotAllowed) as caught:
-        book.adopt_wish("w1", adopter="chen", actor="chen")
+        book.adopt_wish("w1", adopter="chen", actor="coord")
     assert (caught.value.status, caught.value.action) == ("withdrawn", "adopted")
     assert book.wish("w1").status is WishStatus.WITHDRAWN
 
@@ -838,8 +846,10 @@ def test_visits_due_lists_residents_short_of_visits_this_month(
 ) -> None:
     """Each open care file calls for visits a month; those short are listed, most missing first."""
     book = desk(bank)
-    with pytest.raises(ActorNotAuthorised):
+    with pytest.raises(MemberNotFound):  # zhang is not li's to see
         book.open_care_file("zhang", visits_per_month=2, actor="li")
+    with pytest.raises(ActorNotAuthorised):  # nor her own to open
+        book.open_care_file("zhang", visits_per_month=2, actor="zhang")
     book.open_care_file("zhang", visits_per_month=2, needs="独居", actor="coord")
     book.open_care_file("chen", visits_per_month=1, actor="coord")
     book.open_care_file("mei", visits_per_month=3, actor="coord")
@@ -1028,7 +1038,7 @@ def test_wish_adoption_counts_wishes_not_withdrawn(bank: TimeBank) -> None:
     person(book, "wu", date(1945, 1, 1), community="xinjiekou")
     for wish_id in ("w1", "w2", "w3", "w4"):
         book.post_wish(resident_id="zhang", title="心愿", actor="coord", wish_id=wish_id)
-    book.post_wish(resident_id="wu", title="心愿", actor="coord", wish_id="w5")
+    book.post_wish(resident_id="wu", title="心愿", actor=SYSTEM, wish_id="w5")
     book.adopt_wish("w1", adopter="li", actor="li")
     book.fulfil_wish("w1", actor="li")
     book.confirm_wish("w1", actor="zhang")

@@ -61,6 +61,7 @@ from timebank.community import (
     Order,
     OrderAction,
     OrderDeadlines,
+    OrderNotFound,
     OrderStatus,
     OrderTransitionNotAllowed,
     PolicyRules,
@@ -161,6 +162,9 @@ USUAL_COURSE: dict[OrderStatus, tuple[OrderAction, ...]] = {
 COORDINATORS_ONLY = frozenset({_A.DISPATCH, _A.PUBLISH, _A.CLOSE})
 VOLUNTEER_SIDE = frozenset({_A.DECLINE, _A.ACCEPT, _A.START, _A.COMPLETE})
 """The rest act on the recipient's side (the recipient, their proxy, or a coordinator)."""
+
+Only = type[LedgerError] | tuple[type[LedgerError], ...] | None
+"""The error (or errors) a step must end in, if it must be refused."""
 
 FAST = OrderDeadlines(accept_within_minutes=60, complete_within_minutes=120)
 
@@ -377,6 +381,15 @@ class OrdersMachine(RuleBasedStateMachine):
             return True
         return member_id == PROXIED and actor == KIN
 
+    def sees_order(self, actor: str, order: Expected) -> bool:
+        """The application and the coordinator see every order (one community here); a member
+        the orders they (or the member they act for) are on, and those published for anyone."""
+        if actor in (SYSTEM, COORDINATOR):
+            return True
+        mine = {actor} | ({PROXIED} if actor == KIN else set())
+        on_it = {order.recipient_id, order.volunteer_id, order.dispatched_to}
+        return bool(mine & on_it) or order.status is _S.PUBLISHED
+
     def on_behalf_of(self, actor: str, member_id: str) -> str | None:
         return None if actor == member_id else member_id
 
@@ -428,7 +441,7 @@ class OrdersMachine(RuleBasedStateMachine):
         order_id: str | None,
         call: Callable[[], object],
         refusal: Refusal,
-        only: type[LedgerError] | None,
+        only: Only,
     ) -> None:
         """The call raises a predicted error and leaves the book, orders and outbox as they were."""
         before = book_state(self.bank_book)
@@ -442,7 +455,7 @@ class OrdersMachine(RuleBasedStateMachine):
         expected = ", ".join(e.__name__ for e in refusal.errors)
         assert isinstance(error, refusal.errors), f"{label}: expected {expected}, got {error!r}"
         if only is not None:
-            assert isinstance(error, only), f"{label}: expected {only.__name__}, got {error!r}"
+            assert isinstance(error, only), f"{label}: expected {only}, got {error!r}"
         assert book_state(self.bank_book) == before, f"{label}: a refusal changed the book"
         orders = self.bank_book.orders(limit=PAGE)
         assert orders == orders_before, f"{label}: a refusal changed {order_id or 'the orders'}"
@@ -456,7 +469,7 @@ class OrdersMachine(RuleBasedStateMachine):
         predict: Callable[[], Callable[[Any], list[tuple[str, str]]]],
         call: Callable[[], Any],
         *,
-        only: type[LedgerError] | None = None,
+        only: Only = None,
     ) -> None:
         """Predict, call, compare; on success apply the model's change and check the outbox."""
         try:
@@ -491,6 +504,12 @@ class OrdersMachine(RuleBasedStateMachine):
     ) -> None:
         """Who may ask for the action, and whether the order's status allows it."""
         statuses, _ = LIFECYCLE[action]
+        if actor != SYSTEM and actor not in self.people:
+            broken.append(ActorNotAuthorised)  # no authority in the book at all
+            return
+        if not self.sees_order(actor, order):
+            broken.append(OrderNotFound)  # not theirs to see: for them it is not there
+            return
         if action in COORDINATORS_ONLY and not self.is_coordinator(actor):
             broken.append(ActorNotAuthorised)
         if order.status not in statuses:
@@ -687,8 +706,13 @@ class OrdersMachine(RuleBasedStateMachine):
 
         def predict() -> Callable[[Order], list[tuple[str, str]]]:
             broken: list[type[LedgerError]] = []
+            if actor != SYSTEM and actor not in self.people:
+                broken.append(ActorNotAuthorised)  # no authority in the book at all
             if not self.acts_for(actor, recipient):
-                broken.append(ActorNotAuthorised)
+                # A stranger to the book has no authority; a member does not see the recipient.
+                broken += [ActorNotAuthorised, MemberNotFound]
+            if payer not in (None, "recipient", "gifted") and not self.is_coordinator(actor):
+                broken.append(ActorNotAuthorised)  # only the centre picks a programme payer
             if recipient not in self.people:
                 broken.append(MemberNotFound)
             elif rules.recipient_age_min is not None and self.age(recipient) < (
@@ -778,6 +802,8 @@ class OrdersMachine(RuleBasedStateMachine):
                 recipient_id=recipient,
                 category=order.category,
                 estimated_minutes=order.estimated_minutes,
+                payer=order.payer,
+                scheduled_at=order.scheduled_at,
             ),
         )
         assert book_state(self.bank_book) == before
@@ -1125,7 +1151,7 @@ class OrdersMachine(RuleBasedStateMachine):
         order: Expected,
         actor: str,
         volunteer_id: str,
-        only: type[LedgerError] | None = None,
+        only: Only = None,
     ) -> None:
         do = getattr(self, action.value)
         if action is _A.ACCEPT:
@@ -1229,7 +1255,7 @@ class OrdersMachine(RuleBasedStateMachine):
             if not self.is_coordinator(a) and (side is None or not self.acts_for(a, side))
         ]
         actor = data.draw(st.sampled_from(intruders), label="intruder")
-        self.act(data, action, order, actor, volunteer_id, only=ActorNotAuthorised)
+        self.act(data, action, order, actor, volunteer_id, only=(ActorNotAuthorised, OrderNotFound))
 
     # --- time and deadlines --------------------------------------------------------------------
 
@@ -1260,7 +1286,7 @@ class OrdersMachine(RuleBasedStateMachine):
         run = None
 
         def predict() -> Callable[[Any], list[tuple[str, str]]]:
-            if not self.is_coordinator(actor):
+            if actor != SYSTEM:  # a run spans every community: the application's to make
                 raise Refusal(ActorNotAuthorised)
             due = self.due()
             rules, now = self.policy, self.now()

@@ -23,6 +23,7 @@ from timebank.community import (
     GiftNotAllowed,
     GroupMinutesOnlyDonated,
     Member,
+    MemberNotFound,
     MerchantRedemptionNotAllowed,
     PassbookEntry,
     PolicyInvalid,
@@ -137,7 +138,7 @@ def nanjing(bank: TimeBank) -> BankBook:
 
 def test_nanjing_hours_buy_services_not_goods(nanjing: BankBook, clock: ManualClock) -> None:
     """Nanjing hours are spent on services only: a partner merchant's goods are refused."""
-    nanjing.add_merchant("suguo", "苏果超市", actor="coord")
+    nanjing.add_merchant("suguo", "苏果超市", actor=SYSTEM)
     serve(nanjing, clock, "li", "zhang", 120, provenance=Provenance.ORGANISATION_CONFIRMATION)
     with pytest.raises(MerchantRedemptionNotAllowed):
         nanjing.book_redemption(saver_id="li", minutes=30, merchant_id="suguo", actor="li")
@@ -452,8 +453,12 @@ def test_nanjing_guarantee_grant_needs_a_coordinator_and_a_reason(nanjing: BankB
     elder(nanjing, "zhou", aged(83), flags=frozenset({"living_alone"}))
     with pytest.raises(ReasonRequired):
         nanjing.grant(member_id="zhou", minutes=HOUR, reason=" ", source="guarantee", actor="coord")
-    with pytest.raises(ActorNotAuthorised):
+    with pytest.raises(MemberNotFound):  # zhou is not li's to see
         nanjing.grant(member_id="zhou", minutes=HOUR, reason="need", source="guarantee", actor="li")
+    with pytest.raises(ActorNotAuthorised):  # nor would zhou grant to herself
+        nanjing.grant(
+            member_id="zhou", minutes=HOUR, reason="need", source="guarantee", actor="zhou"
+        )
     assert nanjing.balance("zhou").total_minutes == 0
     assert nanjing.programme_balance("guarantee") == 0
 
@@ -803,9 +808,9 @@ def test_every_credit_line_carries_its_provenance_and_policy_version(
     held = serve(nanjing, clock, "li", "zhang", 60, provenance=Provenance.CHECK_IN_OUT, actor="li")
     serve(nanjing, clock, "li", "zhang", 30)
     nanjing.add_policy(
-        msgspec.structs.replace(preset("nanjing"), name="Nanjing 2027"), actor="coord"
+        msgspec.structs.replace(preset("nanjing"), name="Nanjing 2027"), actor=SYSTEM
     )
-    nanjing.activate_policy(2, actor="coord")
+    nanjing.activate_policy(2, actor=SYSTEM)
     nanjing.confirm_credit(held.credit_id, actor="zhang")
     serve(
         nanjing,
@@ -868,7 +873,7 @@ def test_expiry_and_inheritance_are_off_in_every_preset(
     serve(book, clock, "li", "zhang", 2 * HOUR)
     before = book.balance("li")
     clock.advance(timedelta(days=3 * 365))
-    report = book.expire_minutes(actor="coord")
+    report = book.expire_minutes(actor=SYSTEM)
     assert (report.expired_minutes, report.transaction_id) == ({}, None)
     assert book.record_death("li", died_on=TODAY, actor="coord") is None
     assert book.balance("li") == before

@@ -65,6 +65,7 @@ from timebank.community import (
     ActorNotAuthorised,
     AttendeesInvalid,
     BirthDateInvalid,
+    BookingsOpenAtDeath,
     CategoryUnknown,
     Credit,
     CreditLimitExceeded,
@@ -324,6 +325,7 @@ class Booking:
     saver_id: str
     booked_minutes: int
     hold: list[Leg]
+    provider_id: str | None = None
     status: RedemptionStatus = RedemptionStatus.BOOKED
 
 
@@ -549,17 +551,49 @@ class BankMachine(RuleBasedStateMachine):
         return person is not None and person.status is MemberStatus.ACTIVE
 
     def is_coordinator(self, actor: str) -> bool:
+        """The application, or an active coordinator or administrator: everyone here lives in
+        one community, so a coordinator covers them all."""
         if actor == SYSTEM:
             return True
         return self.is_active(actor) and bool(self.people[actor].roles & COORDINATING)
 
+    def everywhere(self, actor: str) -> bool:
+        """The application, or an active administrator: what spans the book is theirs."""
+        return actor == SYSTEM or (self.is_active(actor) and Role.ADMIN in self.people[actor].roles)
+
+    def has_authority(self, actor: str) -> bool:
+        """Anyone else (a stranger, a suspended or deceased member) is refused every call."""
+        return actor == SYSTEM or self.is_active(actor)
+
     def acts_for(self, actor: str, member_id: str, *, coordinator_ok: bool = False) -> bool:
         """The member themselves, the embedding application, an active proxy (or a coordinator)."""
-        if actor in (member_id, SYSTEM):
+        if actor == SYSTEM:
             return True
-        if coordinator_ok and self.is_coordinator(actor):
+        if not self.is_active(actor):
+            return False
+        if actor == member_id or (coordinator_ok and self.is_coordinator(actor)):
             return True
-        return self.proxies.get((member_id, actor), False) and self.is_active(actor)
+        return self.proxies.get((member_id, actor), False)
+
+    def sees(self, actor: str, member_id: str) -> bool:
+        """Whether the actor may see the member's records (else: as if the member did not exist)."""
+        return self.exists(member_id) and self.acts_for(actor, member_id, coordinator_ok=True)
+
+    def need_sight(self, rules: Rules, actor: str, *member_ids: str) -> bool:
+        """The actor must have authority and see every member named (else: not found)."""
+        rules.need(self.has_authority(actor), ActorNotAuthorised)
+        seen = all(self.sees(actor, m) for m in member_ids)
+        rules.need(seen, MemberNotFound)
+        return seen
+
+    def need_staff(self, rules: Rules, actor: str, *member_ids: str) -> bool:
+        """Only a coordinator, who must also see the members named."""
+        self.need_sight(rules, actor, *member_ids)
+        return rules.need(self.is_coordinator(actor), ActorNotAuthorised)
+
+    def need_no_own_gain(self, rules: Rules, actor: str, gainer: str | None) -> None:
+        """Nobody approves what pays themselves (the application excepted)."""
+        rules.need(actor == SYSTEM or actor != gainer, ActorNotAuthorised)
 
     def on_behalf_of(self, actor: str, member_id: str) -> str | None:
         return None if actor == member_id else member_id
@@ -618,6 +652,12 @@ class BankMachine(RuleBasedStateMachine):
         else:
             eligible = flagged and old_enough
         return eligible
+
+    def guaranteed(self, policy: PolicyRules, member_id: str) -> bool:
+        """Whether the guarantee fund covers the member (any of its rules; none: anyone)."""
+        age, flags = self.age(member_id), self.people[member_id].flags
+        rules_for = policy.guarantee_grants_to
+        return not rules_for or any(age >= e.age_min and e.flags <= flags for e in rules_for)
 
     def can_redeem(self, policy: PolicyRules, member_id: str) -> bool:
         minimum = policy.redeem_age_min
@@ -875,7 +915,10 @@ class BankMachine(RuleBasedStateMachine):
 
         def predict() -> int:
             rules = Rules()
+            rules.need(self.has_authority(actor), ActorNotAuthorised)
             rules.need(self.is_coordinator(actor), ActorNotAuthorised)
+            if roles & COORDINATING:
+                rules.need(self.everywhere(actor), ActorNotAuthorised)  # appoints a coordinator
             rules.need(not self.exists(member_id), MemberExists)
             rules.done()
             return self.in_force.starting_grant_minutes
@@ -978,10 +1021,19 @@ class BankMachine(RuleBasedStateMachine):
 
         def predict() -> None:
             rules = Rules()
-            rules.need(self.is_coordinator(actor), ActorNotAuthorised)
-            if rules.need(self.exists(member_id), MemberNotFound) and status is not None:
-                changes_death = MemberStatus.DECEASED in (status, self.people[member_id].status)
-                rules.need(not changes_death, ActorNotAuthorised)
+            if self.need_staff(rules, actor, member_id) and self.exists(member_id):
+                person = self.people[member_id]
+                if person.roles & COORDINATING:
+                    rules.need(self.everywhere(actor), ActorNotAuthorised)
+                if (
+                    roles is not None
+                    and roles != person.roles
+                    and (person.roles | roles) & (COORDINATING)
+                ):
+                    rules.need(self.everywhere(actor), ActorNotAuthorised)
+                if status is not None:
+                    changes_death = MemberStatus.DECEASED in (status, person.status)
+                    rules.need(not changes_death, ActorNotAuthorised)
             rules.done()
 
         outcome = self.attempt(
@@ -1025,9 +1077,8 @@ class BankMachine(RuleBasedStateMachine):
         def predict() -> RelationKind:
             rules = Rules()
             rules.need(member_id != other_id, RelationToSelf)
-            rules.need(self.acts_for(actor, member_id, coordinator_ok=True), ActorNotAuthorised)
-            rules.need(self.exists(member_id), MemberNotFound)
-            rules.need(self.exists(other_id), MemberNotFound)
+            # Relations decide gifts and estates: only a coordinator records them.
+            self.need_staff(rules, actor, member_id, other_id)
             existing = self.relations.get((member_id, other_id))
             rules.need(existing in (None, kind), RelationExists)
             rules.done()
@@ -1054,7 +1105,10 @@ class BankMachine(RuleBasedStateMachine):
         def predict() -> None:
             rules = Rules()
             rules.need(member_id != proxy_id, RelationToSelf)
-            rules.need(self.acts_for(actor, member_id, coordinator_ok=True), ActorNotAuthorised)
+            if actor == member_id:  # a member appoints whom they trust
+                self.need_sight(rules, actor, member_id)
+            else:  # or a coordinator does; never a proxy
+                self.need_staff(rules, actor, member_id, proxy_id)
             self.need_active(rules, member_id)
             self.need_active(rules, proxy_id)
             rules.done()
@@ -1080,8 +1134,9 @@ class BankMachine(RuleBasedStateMachine):
 
         def predict() -> None:
             rules = Rules()
-            if actor != proxy_id:
-                rules.need(self.acts_for(actor, member_id, coordinator_ok=True), ActorNotAuthorised)
+            rules.need(self.has_authority(actor), ActorNotAuthorised)
+            if actor not in (member_id, proxy_id):
+                self.need_staff(rules, actor, member_id)
             rules.need(self.proxies.get((member_id, proxy_id), False), ProxyNotFound)
             rules.done()
 
@@ -1104,7 +1159,7 @@ class BankMachine(RuleBasedStateMachine):
 
         def predict() -> None:
             rules = Rules()
-            rules.need(self.is_coordinator(actor), ActorNotAuthorised)
+            rules.need(self.everywhere(actor), ActorNotAuthorised)
             rules.need(valid, PolicyInvalid)
             rules.done()
 
@@ -1133,7 +1188,7 @@ class BankMachine(RuleBasedStateMachine):
 
         def predict() -> None:
             rules = Rules()
-            rules.need(self.is_coordinator(actor), ActorNotAuthorised)
+            rules.need(self.everywhere(actor), ActorNotAuthorised)
             if rules.need(version in self.policies, PolicyNotFound):
                 rules.need(self.policies[version].status is PolicyStatus.DRAFT, PolicyNotDraft)
             rules.done()
@@ -1171,7 +1226,9 @@ class BankMachine(RuleBasedStateMachine):
         payer = data.draw(
             st.one_of(
                 st.none(),
-                st.sampled_from(("recipient", "issuance", "pool", SPONSOR, "sponsor.none")),
+                st.sampled_from(
+                    ("recipient", "issuance", "pool", SPONSOR, "sponsor.none", "guarantee")
+                ),
             ),
             label="payer",
         )
@@ -1186,10 +1243,15 @@ class BankMachine(RuleBasedStateMachine):
         credit_id = self.next_id("c")
 
         def authorised() -> tuple[bool, str | None]:
+            """Who may record it, by how it was verified; nobody confirms their own service."""
+            if not self.has_authority(actor):
+                return False, None
+            own_gain = actor == provider_id
             if provenance is Provenance.ORGANISATION_CONFIRMATION:
-                return self.is_coordinator(actor), None
+                return self.is_coordinator(actor) and not own_gain, None
             if provenance is Provenance.RECIPIENT_CONFIRMATION:
-                return self.acts_for(actor, recipient_id), self.on_behalf_of(actor, recipient_id)
+                allowed = self.acts_for(actor, recipient_id) and not own_gain
+                return allowed, self.on_behalf_of(actor, recipient_id)
             if self.is_coordinator(actor):
                 return True, None
             if provenance is Provenance.CHECK_IN_OUT:
@@ -1202,6 +1264,11 @@ class BankMachine(RuleBasedStateMachine):
             rules = Rules()
             allowed, behalf = authorised()
             rules.need(allowed, ActorNotAuthorised)
+            rules.need(
+                self.sees(actor, provider_id) or self.sees(actor, recipient_id), MemberNotFound
+            )
+            if payer not in (None, "recipient", "gifted"):
+                rules.need(self.is_coordinator(actor), ActorNotAuthorised)  # the centre's choice
             rules.need(provider_id != recipient_id, SelfDealing)
             if self.need_active(rules, provider_id):
                 self.provider_ok(rules, policy, provider_id, in_group=False)
@@ -1230,14 +1297,20 @@ class BankMachine(RuleBasedStateMachine):
                         )
             elif chosen is not None:
                 rules.need(self.programme_known(chosen), ProgrammeAccountNotFound)
+                if chosen == "guarantee" and recipient_known:
+                    rules.need(self.guaranteed(policy, recipient_id), RecipientNotEligible)
                 debits = [(chosen, -(minutes or 0))]
             rules.done()
             assert minutes is not None
             credits = self.receive(policy, provider_id, minutes, own(provider_id), overflow=True)
             # A recipient's minutes are spent only with their say: what they pay waits for a
             # confirmation, unless they (or the organisation) confirmed it in recording it.
+            # And what the provider (or their proxy) records waits for the other side.
             confirmed = provenance in AUTO_CONFIRMED
-            held = not confirmed and (policy.confirmation_required or chosen == "recipient")
+            gains = actor == provider_id or behalf == provider_id
+            held = not confirmed and (
+                policy.confirmation_required or chosen == "recipient" or gains
+            )
             movement = Movement(
                 "hold" if held else "transfer",
                 f"credit.{credit_id}",
@@ -1319,10 +1392,20 @@ class BankMachine(RuleBasedStateMachine):
             return data.draw(st.sampled_from(wanted), label="credit")
         return data.draw(st.sampled_from([*sorted(self.credits), "no-such-credit"]), label="credit")
 
-    def confirming(self, rules: Rules, credit: ServiceCredit | None, actor: str) -> Provenance:
-        """A coordinator confirms for the organisation; the recipient (or a proxy) as recipient."""
-        if credit is None:
+    def sees_credit(self, actor: str, credit: ServiceCredit) -> bool:
+        parties = (credit.provider_id, credit.recipient_id)
+        return any(m is not None and self.sees(actor, m) for m in parties)
+
+    def confirming(
+        self, rules: Rules, credit: ServiceCredit | None, actor: str, *, approving: bool = True
+    ) -> Provenance:
+        """A coordinator confirms for the organisation; the recipient (or a proxy) as recipient.
+        A credit the actor may not see is not there for them; nobody approves their own."""
+        rules.need(self.has_authority(actor), ActorNotAuthorised)
+        if credit is None or not rules.need(self.sees_credit(actor, credit), CreditNotFound):
             return Provenance.RECIPIENT_CONFIRMATION
+        if approving:
+            self.need_no_own_gain(rules, actor, credit.provider_id)
         if self.is_coordinator(actor) and actor != credit.recipient_id:
             return Provenance.ORGANISATION_CONFIRMATION
         if rules.need(credit.recipient_id is not None, ActorNotAuthorised):
@@ -1386,7 +1469,7 @@ class BankMachine(RuleBasedStateMachine):
         def predict() -> None:
             rules = Rules()
             rules.need(credit is not None, CreditNotFound)
-            self.confirming(rules, credit, actor)
+            self.confirming(rules, credit, actor, approving=False)
             rules.need(bool(reason.strip()), ReasonRequired)
             if credit is not None:
                 rules.need(credit.status is CreditStatus.PENDING, CreditNotPending)
@@ -1415,8 +1498,11 @@ class BankMachine(RuleBasedStateMachine):
 
         def predict() -> Movement:
             rules = Rules()
+            rules.need(self.has_authority(actor), ActorNotAuthorised)
             rules.need(self.is_coordinator(actor), ActorNotAuthorised)
             rules.need(credit is not None, CreditNotFound)
+            if credit is not None:
+                rules.need(self.sees_credit(actor, credit), CreditNotFound)
             rules.need(bool(reason.strip()), ReasonRequired)
             if credit is not None:
                 rules.need(credit.status is CreditStatus.POSTED, CreditNotPosted)
@@ -1485,7 +1571,12 @@ class BankMachine(RuleBasedStateMachine):
 
         def predict() -> tuple[Movement, str]:
             rules = Rules()
-            rules.need(self.acts_for(actor, saver_id), ActorNotAuthorised)
+            # The saver, their proxy, or a coordinator (never the provider it pays) books it.
+            if self.need_sight(rules, actor, saver_id):
+                rules.need(self.acts_for(actor, saver_id, coordinator_ok=True), ActorNotAuthorised)
+            self.need_no_own_gain(rules, actor, provider_id)
+            if provider_id is not None and not self.acts_for(actor, saver_id):
+                self.need_staff(rules, actor, provider_id)
             saver_active = self.need_active(rules, saver_id)
             rules.need(minutes > 0, MinutesNotPositive)
             if saver_active:
@@ -1546,7 +1637,7 @@ class BankMachine(RuleBasedStateMachine):
         )
         assert (record.booked_minutes, record.policy_version) == (minutes, self.active)
         self.commit(movement)
-        self.bookings[redemption_id] = Booking(saver_id, minutes, movement.legs)
+        self.bookings[redemption_id] = Booking(saver_id, minutes, movement.legs, provider_id)
         self.touched.add(saver_id)
 
     @rule(data=st.data())
@@ -1560,9 +1651,16 @@ class BankMachine(RuleBasedStateMachine):
         choices = [*sorted(self.bookings), "no-such-redemption"]
         return data.draw(st.sampled_from(choices), label="redemption")
 
-    def booking_rules(self, rules: Rules, booking: Booking | None, actor: str) -> None:
-        if rules.need(booking is not None, RedemptionNotFound):
+    def booking_rules(
+        self, rules: Rules, booking: Booking | None, actor: str, *, completing: bool = False
+    ) -> None:
+        rules.need(self.has_authority(actor), ActorNotAuthorised)
+        parties = () if booking is None else (booking.saver_id, booking.provider_id)
+        seen = any(m is not None and self.sees(actor, m) for m in parties)
+        if rules.need(booking is not None and seen, RedemptionNotFound):
             assert booking is not None
+            if completing:
+                self.need_no_own_gain(rules, actor, booking.provider_id)
             allowed = self.acts_for(actor, booking.saver_id, coordinator_ok=True)
             rules.need(allowed, ActorNotAuthorised)
             rules.need(booking.status is RedemptionStatus.BOOKED, RedemptionNotBooked)
@@ -1584,7 +1682,7 @@ class BankMachine(RuleBasedStateMachine):
 
         def predict() -> list[Leg]:
             rules = Rules()
-            self.booking_rules(rules, booking, actor)
+            self.booking_rules(rules, booking, actor, completing=True)
             rules.need(spent > 0, MinutesNotPositive)
             rules.need(spent <= booked, PostExceedsHold)
             rules.done()
@@ -1674,7 +1772,10 @@ class BankMachine(RuleBasedStateMachine):
 
         def predict() -> Movement:
             rules = Rules()
-            rules.need(self.acts_for(actor, giver_id), ActorNotAuthorised)
+            if self.need_sight(rules, actor, giver_id):
+                rules.need(self.acts_for(actor, giver_id), ActorNotAuthorised)
+            if actor != giver_id:  # a proxy never gives a member's minutes to themselves
+                self.need_no_own_gain(rules, actor, receiver_id)
             rules.need(giver_id != receiver_id, SelfDealing)
             giver_active = self.need_active(rules, giver_id)
             receiver_active = self.need_active(rules, receiver_id)
@@ -1763,7 +1864,8 @@ class BankMachine(RuleBasedStateMachine):
 
         def predict() -> Movement:
             rules = Rules()
-            rules.need(self.acts_for(actor, member_id), ActorNotAuthorised)
+            if self.need_sight(rules, actor, member_id):
+                rules.need(self.acts_for(actor, member_id), ActorNotAuthorised)
             active = self.need_active(rules, member_id)
             rules.need(minutes > 0, MinutesNotPositive)
             debits: list[Leg] = []
@@ -1805,16 +1907,13 @@ class BankMachine(RuleBasedStateMachine):
 
         def predict() -> Movement:
             rules = Rules()
-            rules.need(self.is_coordinator(actor), ActorNotAuthorised)
+            self.need_staff(rules, actor, member_id)
+            self.need_no_own_gain(rules, actor, member_id)
             rules.need(bool(reason.strip()), ReasonRequired)
             rules.need(self.programme_known(source), ProgrammeAccountNotFound)
             active = self.need_active(rules, member_id)
-            if active and source == "guarantee" and policy.guarantee_grants_to:
-                age, flags = self.age(member_id), self.people[member_id].flags
-                rules.need(
-                    any(age >= e.age_min and e.flags <= flags for e in policy.guarantee_grants_to),
-                    RecipientNotEligible,
-                )
+            if active and source == "guarantee":
+                rules.need(self.guaranteed(policy, member_id), RecipientNotEligible)
             rules.need(minutes > 0, MinutesNotPositive)
             credits: list[Leg] = []
             if active and minutes > 0:
@@ -1863,6 +1962,7 @@ class BankMachine(RuleBasedStateMachine):
 
         def predict() -> str:
             rules = Rules()
+            rules.need(self.has_authority(actor), ActorNotAuthorised)
             rules.need(self.is_coordinator(actor), ActorNotAuthorised)
             rules.need(bool(title.strip()), AttendeesInvalid)
             rules.need(not policy.categories or category in policy.categories, CategoryUnknown)
@@ -1871,6 +1971,10 @@ class BankMachine(RuleBasedStateMachine):
                 default = policy.payer_default
                 chosen = "issuance" if default == "recipient" else default
             rules.need(self.programme_known(chosen), ProgrammeAccountNotFound)
+            # The guarantee fund pays only for the residents it covers; an event has none.
+            rules.need(
+                chosen != "guarantee" or not policy.guarantee_grants_to, RecipientNotEligible
+            )
             rules.done()
             return chosen
 
@@ -1923,9 +2027,12 @@ class BankMachine(RuleBasedStateMachine):
 
         def predict() -> tuple[Movement, dict[str, tuple[int, int, str]]]:
             rules = Rules()
+            rules.need(self.has_authority(actor), ActorNotAuthorised)
             rules.need(self.is_coordinator(actor), ActorNotAuthorised)
             rules.need(found is not None, EventNotFound)
             rules.need(len(attendees) > 0, AttendeesInvalid)
+            rules.need(all(self.exists(m) for m in attendees), MemberNotFound)
+            self.need_no_own_gain(rules, actor, actor if actor in attendees else None)
             rules.done()
             assert found is not None
             purse = group if found.group and policy.group_minutes_donate_only else own
@@ -2016,7 +2123,7 @@ class BankMachine(RuleBasedStateMachine):
 
             def predict(page: list[str] = page) -> tuple[dict[str, int], Movement | None]:
                 rules = Rules()
-                rules.need(self.is_coordinator(actor), ActorNotAuthorised)
+                rules.need(self.everywhere(actor), ActorNotAuthorised)
                 rules.done()
                 if days is None:
                     return {}, None
@@ -2079,12 +2186,18 @@ class BankMachine(RuleBasedStateMachine):
 
         def predict() -> Movement | None:
             rules = Rules()
-            rules.need(self.is_coordinator(actor), ActorNotAuthorised)
+            unique = list(dict.fromkeys(heirs))
+            self.need_staff(rules, actor, member_id, *unique)
             if rules.need(self.exists(member_id), MemberNotFound):
                 person = self.people[member_id]
                 rules.need(person.status is not MemberStatus.DECEASED, MemberNotActive)
                 rules.need(person.birth_date <= died_on <= self.today(), BirthDateInvalid)
-            unique = list(dict.fromkeys(heirs))
+                # Nothing may hold the member's minutes: no minute is stranded in a closed purse.
+                pending = any(
+                    self.accounts[a].debits_pending or self.accounts[a].credits_pending
+                    for a in purses(member_id)
+                )
+                rules.need(not pending, BookingsOpenAtDeath)
             for heir in unique:
                 rules.need((member_id, heir) in self.relations, GiftNotAllowed)
                 self.need_active(rules, heir)

@@ -6,7 +6,7 @@ retries (with a new id) meets the next one, and every store must agree.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -43,6 +43,7 @@ from timebank.ledger import (
     Reverse,
     Side,
     TimestampNotAware,
+    TimestampOutOfRange,
     TransactionAlreadyReversed,
     TransactionNotFound,
     TransactionNotReversible,
@@ -148,6 +149,21 @@ CASES: list[tuple[str, Request, type[LedgerError], dict[str, object]]] = [
         {"field": "effective_at"},
     ),
     (
+        "an effective time past the calendar's end beats postings",
+        transfer(debit("a", 1), effective_at=datetime(9999, 12, 31, 23, 0, tzinfo=UTC)),
+        TimestampOutOfRange,
+        {"field": "effective_at"},
+    ),
+    (
+        "an effective time with no UTC time (year 1 at +14:00) beats postings",
+        transfer(
+            debit("a", 1),
+            effective_at=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))),
+        ),
+        TimestampOutOfRange,
+        {"field": "effective_at"},
+    ),
+    (
         "posting count beats bad amounts",
         transfer(debit("a", 0)),
         PostingCountOutOfRange,
@@ -220,6 +236,16 @@ CASES: list[tuple[str, Request, type[LedgerError], dict[str, object]]] = [
         "a naive expiry beats postings",
         Hold(transaction_id="x", postings=(debit("a", 0),), expires_at=NAIVE),
         TimestampNotAware,
+        {"field": "expires_at"},
+    ),
+    (
+        "an expiry past the calendar's end beats postings",
+        Hold(
+            transaction_id="x",
+            postings=(debit("a", 0),),
+            expires_at=datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-23))),
+        ),
+        TimestampOutOfRange,
         {"field": "expires_at"},
     ),
     (

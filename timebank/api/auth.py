@@ -1,16 +1,19 @@
-"""Who is calling: bearer tokens (Litestar's JWT auth), roles, and what each may see.
+"""Who is calling: bearer tokens (Litestar's JWT auth), and who the facade is told acted.
 
-A token names its subject and role, and the one book (or ``*``) it is for:
+A token names its subject, its role and the one book (or ``*``) it is for:
 
-- ``admin``: the programme's operator; acts as ``SYSTEM`` in the facade;
-- ``integration``: another system's key; acts as ``SYSTEM`` too, and is named in logs;
-- ``coordinator``: a member with the coordinator role, scoped to ``communities``;
-- ``member``: a member, who sees their own accounts and those of the members who
-  authorised them as a proxy (the facade checks the authorisation on every write).
+- ``admin``: the programme's operator, and ``integration``: another system's key;
+  both act as ``SYSTEM`` in the facade (the integration named in logs), and
+  only they may hold a token for every book (``*``);
+- ``coordinator`` and ``member``: a person, the member id in the subject, for one book.
 
-The facade decides who may *do* what; this module decides who may *see* what, and
-keeps coordinators inside their communities. A caller who may not see a member is
-told the member does not exist.
+A token proves who is calling, nothing more: what a person may see and do is
+decided by the facade from the book's records *now* (their roles, their
+communities, the proxy authorisations they hold), so a coordinator whose role
+is removed or a proxy whose authorisation is revoked loses it on the next
+request, however long their token still runs. Only the ``Bearer`` scheme is
+accepted; a token for the subject ``system``, or a person's token for every
+book, is never issued and is refused if presented.
 """
 
 from __future__ import annotations
@@ -20,14 +23,17 @@ from enum import StrEnum
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.security.jwt import JWTAuth, Token
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware.authentication import AuthenticationResult
+from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 from msgspec import Struct
 
-from timebank.bank import SYSTEM, BankBook
-from timebank.community import MemberNotFound
-from timebank.community.model import Member
+from timebank.bank import SYSTEM
 
-__all__ = ["Principal", "Role", "can_see", "issue_token", "jwt_auth", "see_member"]
+__all__ = ["Principal", "Role", "issue_token", "jwt_auth"]
+
+SCHEME = "bearer"
+ALL_BOOKS = "*"
 
 EXCLUDED = [r"^/health\Z", r"^/ready\Z", r"^/schema(?:/.*)?\Z"]
 """Whole paths that need no token (Litestar searches these patterns anywhere in a path, so each
@@ -41,6 +47,9 @@ class Role(StrEnum):
     MEMBER = "member"
 
 
+SYSTEM_ROLES = frozenset({Role.ADMIN, Role.INTEGRATION})
+
+
 class Principal(Struct, frozen=True, kw_only=True):
     """The caller a valid token names."""
 
@@ -48,32 +57,44 @@ class Principal(Struct, frozen=True, kw_only=True):
     role: Role
     book: str
     """The book the token is for, or ``*`` for every book (admins and integrations only)."""
-    communities: tuple[str, ...] = ()
 
     @property
     def actor(self) -> str:
-        """Who the facade records as acting."""
-        return SYSTEM if self.role in (Role.ADMIN, Role.INTEGRATION) else self.subject
-
-    @property
-    def staff(self) -> bool:
-        return self.role is not Role.MEMBER
+        """Who the facade is told acts: ``SYSTEM`` for the programme's own keys, else the person."""
+        return SYSTEM if self.role in SYSTEM_ROLES else self.subject
 
     def may_open(self, book_id: str) -> bool:
-        return self.book == book_id or (self.book == "*" and self.role is not Role.MEMBER)
+        return self.book == book_id or (self.book == ALL_BOOKS and self.role in SYSTEM_ROLES)
+
+
+def _valid(subject: str, role: Role, book: str) -> bool:
+    """A person's token names a person (never ``system``) and one book."""
+    if role in SYSTEM_ROLES:
+        return bool(subject) and bool(book)
+    return bool(subject) and subject != SYSTEM and bool(book) and book != ALL_BOOKS
 
 
 def _principal(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
     extras = token.extras
     try:
-        return Principal(
-            subject=token.sub,
-            role=Role(extras.get("role", "")),
-            book=str(extras.get("book", "")),
-            communities=tuple(str(c) for c in extras.get("communities", ())),
-        )
+        role = Role(extras.get("role", ""))
+        principal = Principal(subject=token.sub, role=role, book=str(extras.get("book", "")))
     except (ValueError, TypeError):
         return None
+    return principal if _valid(principal.subject, role, principal.book) else None
+
+
+class BearerOnly(JWTAuthenticationMiddleware):
+    """Litestar's JWT middleware, accepting the ``Bearer`` scheme only (any case)."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        header = connection.headers.get(self.auth_header, "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != SCHEME or not token.strip():
+            raise NotAuthorizedException("a bearer token is needed: Authorization: Bearer <token>")
+        return await self.authenticate_token(encoded_token=token.strip(), connection=connection)
 
 
 def jwt_auth(secret: str, lifetime: timedelta) -> JWTAuth[Principal, Token]:
@@ -84,6 +105,7 @@ def jwt_auth(secret: str, lifetime: timedelta) -> JWTAuth[Principal, Token]:
         token_secret=secret,
         default_token_expiration=lifetime,
         exclude=EXCLUDED,
+        authentication_middleware_class=BearerOnly,
     )
 
 
@@ -93,33 +115,14 @@ def issue_token(
     subject: str,
     role: Role | str,
     book: str,
-    communities: tuple[str, ...] = (),
     lifetime: timedelta = timedelta(hours=12),
 ) -> str:
     """A signed bearer token (what ``timebank token`` prints)."""
     chosen = Role(role)
-    if book == "*" and chosen is Role.MEMBER:
-        raise ValueError("a member's token is for one book")
+    if not _valid(subject, chosen, book):
+        raise ValueError(
+            "a person's token names a member (never 'system') and one book, not every book"
+        )
     auth = jwt_auth(secret, lifetime)
-    extras = {"role": chosen.value, "book": book, "communities": list(communities)}
+    extras = {"role": chosen.value, "book": book}
     return auth.create_token(identifier=subject, token_extras=extras)
-
-
-def can_see(principal: Principal, book: BankBook, member: Member) -> bool:
-    """Whether the caller may see this member's accounts and records."""
-    role = principal.role
-    if role in (Role.ADMIN, Role.INTEGRATION):
-        return True
-    if role is Role.COORDINATOR:
-        return member.community in principal.communities
-    if principal.subject == member.member_id:
-        return True
-    return any(p.proxy_id == principal.subject and p.active for p in book.proxies(member.member_id))
-
-
-def see_member(principal: Principal, book: BankBook, member_id: str) -> Member:
-    """The member, if the caller may see them; otherwise, as for a stranger, not found."""
-    member = book.member(member_id)
-    if not can_see(principal, book, member):
-        raise MemberNotFound(member_id=str(member_id)[:128])
-    return member

@@ -123,6 +123,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "relation_exists": ("The members are already related", "亲属关系已存在"),
     "policy_not_draft": ("Only draft rules can be activated", "只有草稿规则可以启用"),
     "actor_not_authorised": ("Not authorised", "无权办理"),
+    "self_approval": ("Nobody approves what pays themselves", "不能由受益人本人确认"),
     "provider_not_eligible": ("Not eligible to provide services", "不能提供服务"),
     "recipient_not_eligible": ("Not eligible to receive services", "不能接受服务"),
     "redemption_age_not_reached": ("Too young to redeem", "未到兑换年龄"),
@@ -138,11 +139,14 @@ TITLES: dict[str, tuple[str, str]] = {
         "Minutes buy services only",
         "时长只能兑换服务 不能兑换商品",
     ),
-    "record_exists": ("The record already exists", "记录已存在"),
     "need_not_open": ("The need is closed", "服务需求已关闭"),
     "idempotency_key_reused": (
         "The idempotency key was used for another request",
         "请求键已用于另一个不同的请求",
+    ),
+    "bookings_open_at_death": (
+        "Settle the member's open bookings first",
+        "请先办结该会员尚未结清的预约",
     ),
     "order_transition_not_allowed": ("The order cannot do that now", "工单当前状态不能办理此操作"),
     "wish_transition_not_allowed": (
@@ -251,6 +255,7 @@ ZH_DETAILS: dict[str, str] = {
     "relation_exists": "“{member_id}” 与 “{other_id}” 已有亲属关系 ({kind})",
     "policy_not_draft": "第 {version} 版规则当前为 {status}。只有草稿可以启用",
     "actor_not_authorised": "“{actor}” 无权为 “{member_id}” 办理: {action}",
+    "self_approval": "“{actor}” 不能办理: {action}。这笔时长记入 “{member_id}” 本人 须由另一方确认",
     "provider_not_eligible": "会员 “{member_id}” 不能提供服务: {reason}",
     "recipient_not_eligible": "会员 “{member_id}” 不能接受服务: {reason}",
     "redemption_age_not_reached": (
@@ -264,11 +269,14 @@ ZH_DETAILS: dict[str, str] = {
     "merchant_redemption_not_allowed": (
         "按本规则 时长只能兑换服务 不能在商户 “{merchant_id}” 兑换商品"
     ),
-    "record_exists": "编号为 “{record_id}” 的 {kind} 记录已存在",
     "need_not_open": "服务需求 “{need_id}” 已关闭",
     "idempotency_key_reused": "请求键 “{key}” 已用于另一个不同的请求",
     "order_transition_not_allowed": "工单 “{order_id}” 当前为 {status} 不能办理: {action}",
     "wish_transition_not_allowed": "微心愿 “{wish_id}” 当前为 {status} 不能改为 {action}",
+    "bookings_open_at_death": (
+        "会员 “{member_id}” 尚有 {held_minutes} 分钟被预约占用、{incoming_minutes} 分钟待确认。"
+        "请先办结: {bookings}"
+    ),
     # the time bank: a balance would leave the bounds the rules set
     "credit_limit_exceeded": (
         "会员 “{member_id}” 可用 {available_minutes} 分钟 (透支额度 {credit_limit_minutes})。"

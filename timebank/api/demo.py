@@ -134,7 +134,7 @@ def _community(book: BankBook, people: DemoPeople) -> None:
     book.relate("li-na", "wu-shuzhen", RelationKind.PARENT, actor=coordinator)
     book.relate("chen-xiulan", "huang-lei", RelationKind.CHILD, actor=coordinator)
     book.authorise_proxy(people.senior_id, people.proxy_id, note="儿子 代为操作", actor=coordinator)
-    book.add_sponsor(people.sponsor_id, "金陵银行", actor=coordinator)
+    book.add_sponsor(people.sponsor_id, "金陵银行", actor=SYSTEM)
     book.grant(
         member_id="chen-xiulan",
         minutes=600,

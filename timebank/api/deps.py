@@ -14,7 +14,6 @@ from msgspec import Struct
 
 from timebank.api.auth import Principal
 from timebank.bank import BankBook, TimeBank
-from timebank.community import ActorNotAuthorised
 from timebank.ledger import BookNotFound
 
 __all__ = [
@@ -24,8 +23,8 @@ __all__ = [
     "in_thread",
     "look",
     "open_book",
+    "page_of",
     "principal_of",
-    "require_staff",
 ]
 
 T = TypeVar("T")
@@ -37,6 +36,12 @@ class Page(Struct, Generic[T], frozen=True, kw_only=True):
 
     items: list[T]
     next: str | None = None
+
+
+def page_of(items: list[T], limit: int, key: Callable[[T], str]) -> Page[T]:
+    """A page of what the facade listed: a full page carries its last item's id as ``next``
+    (an item the caller saw: the facade never lists what they may not see)."""
+    return Page(items=items, next=key(items[-1]) if len(items) == limit else None)
 
 
 def principal_of(request: Request[Any, Any, Any]) -> Principal:
@@ -66,12 +71,6 @@ def open_book(request: Request[Any, Any, Any], book_id: str) -> tuple[Principal,
     return principal, bank.book(book_id)
 
 
-def require_staff(principal: Principal, action: str) -> None:
-    """Coordinators, admins and integrations only."""
-    if not principal.staff:
-        raise ActorNotAuthorised(actor=principal.subject, action=action, member_id="")
-
-
 async def look(
     request: Request[Any, Any, Any], book_id: str, call: Callable[[Principal, BankBook], T]
 ) -> T:
@@ -89,7 +88,7 @@ async def act(
 
     A replay returns what the first call returned (decoded into ``result_type``,
     so it is encoded exactly as it was); the same key with a different method,
-    path or body is refused with 409 ``idempotency_key_reused``. So ``call`` must
+    path, query string or body is refused with 409 ``idempotency_key_reused``. So ``call`` must
     return the facade method's own value, of type ``result_type``: on a replay
     the facade returns nothing and the remembered value stands in for it; wrap
     it for the response after ``act`` returns, never inside ``call``.
@@ -98,8 +97,9 @@ async def act(
     fingerprint = ""
     if key is not None:
         body = await request.body()
+        target = request.url.path.encode() + b"?" + request.url.query.encode()
         fingerprint = hashlib.sha256(
-            request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
+            request.method.encode() + b" " + target + b"\n" + body
         ).hexdigest()
 
     def run() -> T | bytes:

@@ -1,10 +1,12 @@
 """One use case's unit of work: the book's records and ledger, the clock, the active policy.
 
-``Context`` holds what every use case needs inside one ``BankStore`` unit: the
-typed records, the ledger unit with the ``Book`` that decides ledger requests
-in it, the moment the use case runs, and the checks shared by use cases (who
-may act, which member, which policy). Ledger requests go through ``submit``,
-which a use case calls after its rule checks and before its record writes.
+``Snapshot`` is what every read sees: the typed records, orders and outbox, the
+active policy, and the caller (``viewer``: their authority, resolved in the
+same snapshot). ``Context`` adds what a use case needs inside one ``BankStore``
+unit: the ledger unit with the ``Book`` that decides ledger requests in it, the
+moment the use case runs, and the checks shared by use cases (who may act for
+whom, which member, which policy). Ledger requests go through ``submit``, which
+a use case calls after its rule checks and before its record writes.
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ from zoneinfo import ZoneInfo
 
 from timebank.bank.accounts import GIFTED, GROUP, OWN, member_account
 from timebank.bank.records import Orders, Records, order_row
+from timebank.bank.retries import remember_request
+from timebank.bank.viewer import SYSTEM, Viewer
 from timebank.community.errors import (
     ActorNotAuthorised,
     MemberNotActive,
     MemberNotFound,
     NoActivePolicy,
+    SelfApproval,
 )
-from timebank.community.model import Member, MemberStatus, PolicyVersion, Role
+from timebank.community.model import Member, MemberStatus, PolicyVersion
 from timebank.community.policy import age_on
 from timebank.community.port import BankReader, BankUnit
 from timebank.ledger import (
@@ -36,13 +41,8 @@ from timebank.ledger import (
 
 __all__ = ["SYSTEM", "Context", "Refused", "Snapshot"]
 
-SYSTEM = "system"
-"""The actor of an embedding application acting on its own authority (an administrator)."""
-
 TRANSITION_RETRIES_MAX = 100
 """How many refused attempts of one state transition get fresh transaction ids."""
-
-COORDINATING = frozenset({Role.COORDINATOR, Role.ADMIN})
 
 
 class Refused(Exception):
@@ -56,9 +56,12 @@ class Refused(Exception):
 class Snapshot:
     """Read-only access shared by reads and units: records, members, the active policy."""
 
-    def __init__(self, book_id: str, reader: BankReader | BankUnit, zone: ZoneInfo) -> None:
+    def __init__(
+        self, book_id: str, reader: BankReader | BankUnit, zone: ZoneInfo, actor: str
+    ) -> None:
         self.book_id = book_id
         self.records = Records(reader.records)
+        self.viewer = Viewer(self.records, actor)
         self.orders = Orders(
             reader.orders,
             partial(order_row, zone=zone),
@@ -84,6 +87,10 @@ class Snapshot:
             raise MemberNotFound(member_id=str(member_id)[:128])
         return member
 
+    def visible_member(self, member_id: str) -> Member:
+        """The member, if the caller may see them; otherwise, as for a stranger, not found."""
+        return self.viewer.member_or_hidden(self.records.member(member_id), member_id)
+
     def account(self, account_id: str) -> Account:
         account = self._ledger.account(account_id)
         assert account is not None, account_id
@@ -102,7 +109,7 @@ class Context(Snapshot):
     def __init__(
         self, book: Book, unit: BankUnit, now: datetime, zone: ZoneInfo, actor: str
     ) -> None:
-        super().__init__(book.book_id, unit, zone)
+        super().__init__(book.book_id, unit, zone, actor)
         self.book = book
         self.unit = unit
         self.now = now
@@ -118,42 +125,32 @@ class Context(Snapshot):
             raise MemberNotActive(member_id=member_id, status=member.status.value)
         return member
 
-    def is_coordinator(self, actor: str) -> bool:
-        if actor == SYSTEM:
-            return True
-        member = self.records.member(actor)
-        return (
-            member is not None
-            and member.status is MemberStatus.ACTIVE
-            and bool(member.roles & COORDINATING)
-        )
+    def require_coordinator(self, action: str, *members: Member) -> None:
+        """Only a coordinator of the members' communities (or the application) may do this."""
+        self.viewer.require_staff(action, *members)
 
-    def require_coordinator(self, action: str, member_id: str = "") -> None:
-        """Only a coordinator (or the embedding application) may do this."""
-        if not self.is_coordinator(self.actor):
-            raise ActorNotAuthorised(actor=self.actor, action=action, member_id=member_id)
+    def acting_for(self, member: Member, action: str, *, staff_ok: bool = False) -> str | None:
+        """Who the actor acts for: None for the member themselves, else the member's id.
 
-    def acting_for(
-        self, member_id: str, action: str, *, coordinator_ok: bool = False
-    ) -> str | None:
-        """Who the actor acts for: None for the member themselves, else ``member_id``.
-
-        Anyone else needs an active proxy authorisation from the member (or, where
-        ``coordinator_ok``, the coordinator role).
+        Anyone else needs an active proxy authorisation from the member or, where
+        ``staff_ok``, to coordinate the member's community.
         """
-        actor = self.actor
-        if actor == member_id:
+        viewer = self.viewer
+        member_id = member.member_id
+        if self.actor == member_id:
             return None
-        if actor == SYSTEM or (coordinator_ok and self.is_coordinator(actor)):
+        if viewer.acts_for(member_id) or (staff_ok and viewer.covers(member.community)):
             return member_id
-        proxy = self.records.proxy(member_id, actor)
-        if proxy is not None and proxy.active and self._actor_active(actor):
-            return member_id
-        raise ActorNotAuthorised(actor=actor, action=action, member_id=member_id)
+        raise ActorNotAuthorised(actor=self.actor, action=action, member_id=member_id)
 
-    def _actor_active(self, actor: str) -> bool:
-        member = self.records.member(actor)
-        return member is not None and member.status is MemberStatus.ACTIVE
+    def once(self, use_case: str, request_id: str, **request: object) -> bool:
+        """Whether this is a retry of the same request under ``request_id`` (see ``retries``)."""
+        return remember_request(self.records, use_case, request_id, request)
+
+    def forbid_own_gain(self, gainer_id: str | None, action: str) -> None:
+        """Nobody approves what pays themselves (the application excepted)."""
+        if gainer_id is not None and self.actor == gainer_id and not self.viewer.is_system:
+            raise SelfApproval(actor=self.actor, action=action, member_id=gainer_id)
 
     def prior(self, transaction_id: str) -> Transaction | None:
         """What an earlier call with the same request id gave: its transaction, or its error."""

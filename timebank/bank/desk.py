@@ -13,20 +13,21 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any, TypeVar
 
+import msgspec
+
 from timebank.bank import exchange, reports, wishes
-from timebank.bank.context import Context, Snapshot
+from timebank.bank.context import SYSTEM, Context, Snapshot
 from timebank.bank.exchange import DeadlineRun
-from timebank.bank.members import check_choice, check_record_id, check_text
+from timebank.bank.listing import merged_pages
+from timebank.bank.members import check_choice, check_record_id, check_text, is_day
+from timebank.bank.minutes import check_moment
+from timebank.bank.records import Records
 from timebank.bank.suggest import WAITING, SupplyCache, need_of, week_of
 from timebank.bank.wishes import VisitsDue
 from timebank.community.errors import (
     CareFileNotFound,
-    NeedNotFound,
-    OfferNotFound,
-    OrderNotFound,
     RecordIdInvalid,
     ReportPeriodInvalid,
-    WishNotFound,
 )
 from timebank.community.exchange import (
     CareFile,
@@ -39,7 +40,7 @@ from timebank.community.exchange import (
     Wish,
 )
 from timebank.community.matching import Ranked, WeekMatch, match_week, rank
-from timebank.community.port import OutboxMessage
+from timebank.community.port import OrderQuery, OutboxMessage
 from timebank.ledger import PageSizeOutOfRange
 from timebank.ledger.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 
@@ -48,6 +49,8 @@ __all__ = ["ExchangeDesk"]
 T = TypeVar("T")
 
 ID_LENGTH_MAX = 64
+SEQ_MAX = 2**62
+"""Outbox seqs are database integers: a cursor past this is no seq."""
 SUGGESTIONS_MAX = 200
 BOARD_MAX = 100
 
@@ -74,13 +77,38 @@ def _found(value: T | None, error: Exception) -> T:
     return value
 
 
+def _covered(snap: Snapshot, member_id: str) -> bool:
+    member = snap.records.member(member_id)
+    return member is not None and snap.viewer.covers(member.community)
+
+
+def _offers_of(
+    records: Records, volunteer: str | None, after: str | None, limit: int
+) -> list[Offer]:
+    return records.offers_page(volunteer_id=volunteer, after=after, limit=limit)
+
+
+def _offer_key(offer: Offer) -> str:
+    return offer.offer_id
+
+
+def _needs_of(
+    records: Records, recipient: str | None, after: str | None, limit: int
+) -> list[ServiceNeed]:
+    return records.needs_page(recipient_id=recipient, after=after, limit=limit)
+
+
+def _need_key(need: ServiceNeed) -> str:
+    return need.need_id
+
+
 class ExchangeDesk:
     """Offers, needs, service orders, micro-wishes, care files, matching and reports."""
 
     def run(self, actor: str, use_case: Callable[[Context], T]) -> T:
         raise NotImplementedError  # provided by BankBook
 
-    def read(self, reading: Callable[[Snapshot, Any], T]) -> T:
+    def read(self, reading: Callable[[Snapshot, Any], T], actor: str = SYSTEM) -> T:
         raise NotImplementedError  # provided by BankBook
 
     def _clock_now(self) -> datetime:
@@ -155,14 +183,22 @@ class ExchangeDesk:
     def withdraw_offer(self, offer_id: str, *, actor: str) -> Offer:
         return self.run(actor, partial(exchange.withdraw_offer, offer_id=offer_id))
 
-    def offer(self, offer_id: str) -> Offer:
-        found = self.read(lambda snap, _: snap.records.offer(offer_id))
-        return _found(found, OfferNotFound(offer_id=str(offer_id)[:128]))
+    def offer(self, offer_id: str, *, actor: str = SYSTEM) -> Offer:
+        return self.read(lambda snap, _: exchange.visible_offer(snap, offer_id), actor)
 
-    def offers(self, *, after: str | None = None, limit: int = PAGE_SIZE_DEFAULT) -> list[Offer]:
-        """A page of the supply ledger in id order."""
+    def offers(
+        self, *, after: str | None = None, limit: int = PAGE_SIZE_DEFAULT, actor: str = SYSTEM
+    ) -> list[Offer]:
+        """A page of the supply ledger the caller may see, in id order."""
         limit, cursor = _limit(limit), _after(after)
-        return self.read(lambda snap, _: snap.records.offers_page(after=cursor, limit=limit))
+
+        def reading(snap: Snapshot, _: Any) -> list[Offer]:
+            viewer, records = snap.viewer, snap.records
+            volunteers = (None,) if viewer.staff else viewer.principals()
+            fetches = [partial(_offers_of, records, volunteer) for volunteer in volunteers]
+            return merged_pages(fetches, _offer_key, viewer.sees_offer, cursor, limit)
+
+        return self.read(reading, actor)
 
     # --- the demand ledger ----------------------------------------------------------
 
@@ -210,16 +246,22 @@ class ExchangeDesk:
     def close_need(self, need_id: str, *, actor: str) -> ServiceNeed:
         return self.run(actor, partial(exchange.close_need, need_id=need_id))
 
-    def need(self, need_id: str) -> ServiceNeed:
-        found = self.read(lambda snap, _: snap.records.need(need_id))
-        return _found(found, NeedNotFound(need_id=str(need_id)[:128]))
+    def need(self, need_id: str, *, actor: str = SYSTEM) -> ServiceNeed:
+        return self.read(lambda snap, _: exchange.visible_need(snap, need_id), actor)
 
     def needs(
-        self, *, after: str | None = None, limit: int = PAGE_SIZE_DEFAULT
+        self, *, after: str | None = None, limit: int = PAGE_SIZE_DEFAULT, actor: str = SYSTEM
     ) -> list[ServiceNeed]:
-        """A page of the demand ledger in id order."""
+        """A page of the demand ledger the caller may see, in id order."""
         limit, cursor = _limit(limit), _after(after)
-        return self.read(lambda snap, _: snap.records.needs_page(after=cursor, limit=limit))
+
+        def reading(snap: Snapshot, _: Any) -> list[ServiceNeed]:
+            viewer, records = snap.viewer, snap.records
+            recipients = (None,) if viewer.staff else viewer.principals()
+            fetches = [partial(_needs_of, records, recipient) for recipient in recipients]
+            return merged_pages(fetches, _need_key, viewer.sees_need, cursor, limit)
+
+        return self.read(reading, actor)
 
     # --- service orders ----------------------------------------------------------
 
@@ -304,104 +346,173 @@ class ExchangeDesk:
     def cancel_order(self, order_id: str, *, reason: str, actor: str) -> Order:
         return self.run(actor, partial(exchange.cancel_order, order_id=order_id, reason=reason))
 
-    def order(self, order_id: str) -> Order:
-        found = self.read(lambda snap, _: snap.orders.get(order_id))
-        return _found(found, OrderNotFound(order_id=str(order_id)[:128]))
+    def order(self, order_id: str, *, actor: str = SYSTEM) -> Order:
+        return self.read(lambda snap, _: exchange.visible_order(snap, order_id), actor)
 
     def orders(
         self,
         *,
         status: OrderStatus | None = None,
+        category: str | None = None,
+        community: str | None = None,
+        grid: str | None = None,
+        requested_from: datetime | None = None,
+        requested_until: datetime | None = None,
         after: str | None = None,
         limit: int = PAGE_SIZE_DEFAULT,
+        actor: str = SYSTEM,
     ) -> list[Order]:
-        """A page of orders in id order (of one status, if given)."""
+        """A page of the orders the caller may see, in id order; every filter given narrows it
+        (``requested_from`` and ``requested_until`` bound when it was requested, as [from,
+        until)). Staff see their communities' orders; a member those they are on (or act
+        for), and those published for anyone to claim in their community."""
         limit, cursor = _limit(limit), _after(after)
         chosen = None if status is None else check_choice("status", OrderStatus, status).value
-        return self.read(lambda snap, _: snap.orders.page(status=chosen, after=cursor, limit=limit))
+        for name, text in (("category", category), ("community", community), ("grid", grid)):
+            if text is not None:
+                check_text(name, text, ID_LENGTH_MAX)
+        for name, moment in (
+            ("requested_from", requested_from),
+            ("requested_until", requested_until),
+        ):
+            if moment is not None:
+                check_moment(name, moment)
+
+        def reading(snap: Snapshot, _: Any) -> list[Order]:
+            viewer = snap.viewer
+            query = OrderQuery(
+                status=chosen,
+                category=category,
+                grid=grid,
+                requested_from=requested_from,
+                requested_until=requested_until,
+                communities=None if community is None else (community,),
+            )
+            if not viewer.everywhere:
+                if viewer.staff:
+                    allowed = viewer.communities
+                    wanted = allowed if community is None else allowed & {community}
+                    query = msgspec.structs.replace(query, communities=tuple(sorted(wanted)))
+                else:
+                    query = msgspec.structs.replace(
+                        query, parties=viewer.principals(), published_in=viewer.home
+                    )
+            return snap.orders.query(query, after=cursor, limit=limit)
+
+        return self.read(reading, actor)
 
     def run_deadlines(self, *, actor: str, limit: int = 100) -> DeadlineRun:
         """Escalate overdue orders, expire stale ones, remind volunteers of lapsing offers."""
         return self.run(actor, partial(exchange.run_deadlines, limit=limit))
 
     def outbox(
-        self, *, after: int | None = None, limit: int = PAGE_SIZE_DEFAULT
+        self, *, after: int | None = None, limit: int = PAGE_SIZE_DEFAULT, actor: str = SYSTEM
     ) -> list[OutboxMessage]:
-        """Undelivered notifications in order; a relay delivers them, then ``ack_outbox``."""
+        """Undelivered notifications in order; a relay delivers them, then ``ack_outbox``.
+
+        They span every community, so the application or an administrator reads them.
+        """
         limit = _limit(limit)
-        if after is not None and (type(after) is not int or after < 0):
+        if after is not None and (type(after) is not int or not 0 <= after <= SEQ_MAX):
             raise RecordIdInvalid(field="after", maximum=18)
-        return self.read(lambda snap, _: list(snap.outbox.pending(after=after, limit=limit)))
+
+        def reading(snap: Snapshot, _: Any) -> list[OutboxMessage]:
+            snap.viewer.require_everywhere("read the outbox")
+            return list(snap.outbox.pending(after=after, limit=limit))
+
+        return self.read(reading, actor)
 
     def ack_outbox(self, seqs: Sequence[int], *, actor: str) -> int:
         """Mark notifications delivered; returns how many were newly marked."""
-        if not isinstance(seqs, (list, tuple)) or not all(type(s) is int for s in seqs):
+        if not isinstance(seqs, (list, tuple)) or not all(
+            type(s) is int and 0 <= s <= SEQ_MAX for s in seqs
+        ):
             raise RecordIdInvalid(field="seqs", maximum=18)
         if len(seqs) > PAGE_SIZE_MAX:
             raise PageSizeOutOfRange(limit=len(seqs), maximum=PAGE_SIZE_MAX)
 
         def ack(ctx: Context) -> int:
-            ctx.require_coordinator("acknowledge notifications")
+            ctx.viewer.require_everywhere("acknowledge notifications")
             return ctx.unit.outbox.mark_delivered(list(seqs), ctx.now)
 
         return self.run(actor, ack)
 
     # --- matching ----------------------------------------------------------
 
-    def suggest_volunteers(self, order_id: str, *, limit: int = 10) -> list[Ranked]:
-        """Volunteers who could take a waiting order, best first, each score explained."""
+    def suggest_volunteers(
+        self, order_id: str, *, limit: int = 10, actor: str = SYSTEM
+    ) -> list[Ranked]:
+        """Volunteers who could take a waiting order, best first, each score explained (a
+        coordinator's suggestions come from the volunteers of their communities)."""
         limit = _limit(limit, SUGGESTIONS_MAX)
         now = self._clock_now()
 
         def reading(snap: Snapshot, _: Any) -> list[Ranked]:
-            order = _found(snap.orders.get(order_id), OrderNotFound(order_id=str(order_id)[:128]))
+            order = exchange.visible_order(snap, order_id)
+            viewer = snap.viewer
+            viewer.require_covers("see suggested volunteers", order.community)
             day = snap.local_date(order.scheduled_at or now)
             monday, _ = week_of(day)
             supply = self._supply_cache().week(snap, monday)
             away = supply.away.get(day, frozenset()) if order.scheduled_at else frozenset()
             excluded = away | {order.recipient_id}
+            # A coordinator dispatches only volunteers of their communities: rank the most
+            # the index allows, and keep theirs.
             wanted = min(limit + len(excluded), SUGGESTIONS_MAX)
+            if not viewer.everywhere:
+                wanted = SUGGESTIONS_MAX
             ranked = rank(need_of(snap, order), supply.index, now=now, limit=wanted)
-            return [r for r in ranked if r.member_id not in excluded][:limit]
+            return [
+                r for r in ranked if r.member_id not in excluded and _covered(snap, r.member_id)
+            ][:limit]
 
-        return self.read(reading)
+        return self.read(reading, actor)
 
-    def match_week(self, week_of_day: date) -> WeekMatch:
+    def match_week(self, week_of_day: date, *, actor: str = SYSTEM) -> WeekMatch:
         """Suggested volunteers for the week's waiting orders (order id -> volunteer id).
 
         Orders scheduled in the week, and unscheduled ones, are placed within every
         volunteer's weekly minutes, matching at least as many as greedy assignment.
         A suggestion of a volunteer away on the order's day (or of the recipient
         themselves) is withdrawn, leaving that order unmatched. Nothing is
-        dispatched: a coordinator dispatches each suggestion.
+        dispatched: a coordinator dispatches each suggestion. A coordinator's week
+        is their communities' orders, matched to their communities' volunteers.
         """
-        if type(week_of_day) is not date:
-            raise ReportPeriodInvalid(field="week", reason="a date is needed")
+        if not is_day(week_of_day):
+            raise ReportPeriodInvalid(field="week", reason="a date from 1900 to 2199 is needed")
         now = self._clock_now()
         monday, following = week_of(week_of_day)
 
         def reading(snap: Snapshot, _: Any) -> WeekMatch:
+            viewer = snap.viewer
+            viewer.require_staff("match the week")
             waiting = [
                 order
                 for status in WAITING
                 for order in snap.orders.all(status=status.value)
-                if order.scheduled_at is None
-                or monday <= snap.local_date(order.scheduled_at) < following
+                if viewer.covers(order.community)
+                and (
+                    order.scheduled_at is None
+                    or monday <= snap.local_date(order.scheduled_at) < following
+                )
             ]
             index = self._supply_cache().week(snap, monday).index
             matched = match_week([need_of(snap, o) for o in waiting], index, now=now)
-            # Nobody is matched to their own order.
-            own = {
-                o.order_id for o in waiting if matched.assignments.get(o.order_id) == o.recipient_id
+            # Nobody is matched to their own order, nor to a volunteer out of the caller's reach.
+            withdrawn = {
+                o.order_id
+                for o in waiting
+                if (volunteer := matched.assignments.get(o.order_id)) is not None
+                and (volunteer == o.recipient_id or not _covered(snap, volunteer))
             }
-            if not own:
+            if not withdrawn:
                 return matched
             return WeekMatch(
-                assignments={k: v for k, v in matched.assignments.items() if k not in own},
-                unmatched=tuple(sorted((*matched.unmatched, *own))),
+                assignments={k: v for k, v in matched.assignments.items() if k not in withdrawn},
+                unmatched=tuple(sorted((*matched.unmatched, *withdrawn))),
             )
 
-        return self.read(reading)
+        return self.read(reading, actor)
 
     # --- micro-wishes ----------------------------------------------------------
 
@@ -435,14 +546,29 @@ class ExchangeDesk:
     def withdraw_wish(self, wish_id: str, *, actor: str) -> Wish:
         return self.run(actor, partial(wishes.withdraw_wish, wish_id=wish_id))
 
-    def wish(self, wish_id: str) -> Wish:
-        found = self.read(lambda snap, _: snap.records.wish(wish_id))
-        return _found(found, WishNotFound(wish_id=str(wish_id)[:128]))
+    def wish(self, wish_id: str, *, actor: str = SYSTEM) -> Wish:
+        return self.read(lambda snap, _: wishes.visible_wish(snap, wish_id), actor)
 
-    def wishes(self, *, community: str | None = None) -> list[Wish]:
+    def wishes(self, *, community: str | None = None, actor: str = SYSTEM) -> list[Wish]:
+        """The micro-wishes the caller may see: of one community, or (by default) of the
+        communities they coordinate, or, for a member, their own community's wish wall."""
         if community is not None:
             check_text("community", community, 64)
-        return self.read(lambda snap, _: list(snap.records.wishes(community=community)))
+
+        def reading(snap: Snapshot, _: Any) -> list[Wish]:
+            viewer = snap.viewer
+            if community is not None:
+                chosen: tuple[str | None, ...] = (community,)
+            elif viewer.everywhere:
+                chosen = (None,)
+            elif viewer.staff:
+                chosen = tuple(sorted(viewer.communities))
+            else:
+                chosen = (viewer.home,)
+            found = (w for c in chosen for w in snap.records.wishes(community=c))
+            return sorted((w for w in found if viewer.sees_wish(w)), key=lambda w: w.wish_id)
+
+        return self.read(reading, actor)
 
     # --- care files ----------------------------------------------------------
 
@@ -469,9 +595,13 @@ class ExchangeDesk:
     def close_care_file(self, member_id: str, *, actor: str) -> CareFile:
         return self.run(actor, partial(wishes.close_care_file, member_id=member_id))
 
-    def care_file(self, member_id: str) -> CareFile:
-        found = self.read(lambda snap, _: snap.records.care_file(member_id))
-        return _found(found, CareFileNotFound(member_id=str(member_id)[:128]))
+    def care_file(self, member_id: str, *, actor: str = SYSTEM) -> CareFile:
+        def reading(snap: Snapshot, _: Any) -> CareFile:
+            snap.visible_member(member_id)
+            found = snap.records.care_file(member_id)
+            return _found(found, CareFileNotFound(member_id=str(member_id)[:128]))
+
+        return self.read(reading, actor)
 
     def record_visit(
         self,
@@ -497,52 +627,68 @@ class ExchangeDesk:
             ),
         )
 
-    def visits(self, member_id: str) -> list[Visit]:
-        return self.read(lambda snap, _: snap.records.visits(member_id))
+    def visits(self, member_id: str, *, actor: str = SYSTEM) -> list[Visit]:
+        def reading(snap: Snapshot, _: Any) -> list[Visit]:
+            snap.visible_member(member_id)
+            return snap.records.visits(member_id)
 
-    def visits_due(self, *, on: date | None = None) -> list[VisitsDue]:
-        """Residents with fewer visits this month than their care file calls for."""
+        return self.read(reading, actor)
+
+    def visits_due(self, *, on: date | None = None, actor: str = SYSTEM) -> list[VisitsDue]:
+        """Residents of the caller's communities with fewer visits this month than their care
+        file calls for."""
         now = self._clock_now()
 
         def reading(snap: Snapshot, _: Any) -> list[VisitsDue]:
+            snap.viewer.require_staff("list visits due")
             day = snap.local_date(now) if on is None else on
-            if type(day) is not date:
-                raise ReportPeriodInvalid(field="on", reason="a date is needed")
-            return wishes.visits_due(snap, day)
+            if not is_day(day):
+                raise ReportPeriodInvalid(field="on", reason="a date from 1900 to 2199 is needed")
+            return [d for d in wishes.visits_due(snap, day) if snap.viewer.covers(d.community)]
 
-        return self.read(reading)
+        return self.read(reading, actor)
 
     # --- reports ----------------------------------------------------------
 
-    def order_report(self, first_month: str, last_month: str | None = None) -> reports.OrderReport:
+    def order_report(
+        self, first_month: str, last_month: str | None = None, *, actor: str = SYSTEM
+    ) -> reports.OrderReport:
         """Processing, on-time and satisfaction rates and times, by month, category and grid."""
         last = first_month if last_month is None else last_month
-        return self.read(lambda snap, _: reports.order_report(snap, first_month, last))
+        return self.read(lambda snap, _: reports.order_report(snap, first_month, last), actor)
 
-    def volunteer_board(self, month: str, *, limit: int = 10) -> list[reports.VolunteerOfMonth]:
+    def volunteer_board(
+        self, month: str, *, limit: int = 10, actor: str = SYSTEM
+    ) -> list[reports.VolunteerOfMonth]:
         """The month's volunteer board (好人榜)."""
         limit = _limit(limit, BOARD_MAX)
-        return self.read(lambda snap, _: reports.volunteer_board(snap, month, limit))
+        return self.read(lambda snap, _: reports.volunteer_board(snap, month, limit), actor)
 
-    def wish_adoption(self, *, community: str | None = None) -> reports.WishAdoption:
+    def wish_adoption(
+        self, *, community: str | None = None, actor: str = SYSTEM
+    ) -> reports.WishAdoption:
         if community is not None:
             check_text("community", community, 64)
-        return self.read(lambda snap, _: reports.wish_adoption(snap, community))
+        return self.read(lambda snap, _: reports.wish_adoption(snap, community), actor)
 
-    def supply_demand_gap(self, week_of_day: date) -> list[reports.GapLine]:
+    def supply_demand_gap(self, week_of_day: date, *, actor: str = SYSTEM) -> list[reports.GapLine]:
         """Offered against needed minutes per category and grid, for the week of the day."""
-        if type(week_of_day) is not date:
-            raise ReportPeriodInvalid(field="week", reason="a date is needed")
+        if not is_day(week_of_day):
+            raise ReportPeriodInvalid(field="week", reason="a date from 1900 to 2199 is needed")
         monday, _ = week_of(week_of_day)
-        return self.read(lambda snap, _: reports.supply_demand_gap(snap, monday))
+        return self.read(lambda snap, _: reports.supply_demand_gap(snap, monday), actor)
 
-    def liability_forecast(self, *, years: int = 10) -> reports.LiabilityForecast:
+    def liability_forecast(
+        self, *, years: int = 10, actor: str = SYSTEM
+    ) -> reports.LiabilityForecast:
         """Banked minutes by saver age cohort, and when they will be claimed against supply."""
         now = self._clock_now()
         return self.read(
-            lambda snap, _: reports.liability_forecast(snap, snap.local_date(now), years)
+            lambda snap, _: reports.liability_forecast(snap, snap.local_date(now), years), actor
         )
 
-    def inactive_members(self, *, days: int = 90) -> list[reports.InactiveMember]:
+    def inactive_members(
+        self, *, days: int = 90, actor: str = SYSTEM
+    ) -> list[reports.InactiveMember]:
         now = self._clock_now()
-        return self.read(lambda snap, _: reports.inactive_members(snap, now, days))
+        return self.read(lambda snap, _: reports.inactive_members(snap, now, days), actor)

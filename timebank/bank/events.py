@@ -12,8 +12,9 @@ from datetime import date, datetime, timedelta
 import msgspec
 from msgspec import Struct
 
-from timebank.bank.accounts import GIFTED, GROUP, ISSUANCE, OWN, POOL, member_account
+from timebank.bank.accounts import GIFTED, GROUP, GUARANTEE, ISSUANCE, OWN, POOL, member_account
 from timebank.bank.context import Context
+from timebank.bank.exchange import close_commitments
 from timebank.bank.members import NAME_LENGTH_MAX, check_record_id, check_text
 from timebank.bank.minutes import (
     check_moment,
@@ -27,17 +28,27 @@ from timebank.bank.minutes import (
 from timebank.community.errors import (
     AttendeesInvalid,
     BirthDateInvalid,
+    BookingsOpenAtDeath,
     CategoryUnknown,
     ChoiceUnknown,
     EventNotFound,
     GiftNotAllowed,
     MemberNotActive,
+    RecipientNotEligible,
     StoredMinutesCapExceeded,
 )
-from timebank.community.model import Credit, CreditStatus, Event, MemberStatus, Provenance
+from timebank.community.exchange import HOLDING_STATUSES
+from timebank.community.model import (
+    Credit,
+    CreditStatus,
+    Event,
+    MemberStatus,
+    Provenance,
+    RedemptionStatus,
+)
 from timebank.community.policy import DeathHandling
+from timebank.community.port import OrderQuery
 from timebank.ledger import (
-    IdempotencyConflict,
     PageSizeOutOfRange,
     Posting,
     Transfer,
@@ -82,6 +93,16 @@ def create_event(
 ) -> Event:
     """Announce a group event; its attendees are credited later, in one transaction per batch."""
     ctx.require_coordinator("create an event")
+    ctx.once(
+        "create_event",
+        event_id,
+        title=title,
+        category=category,
+        held_at=held_at,
+        place=place,
+        payer=payer,
+        group=group,
+    )
     existing = ctx.records.event(event_id)
     if existing is not None:
         return existing
@@ -103,6 +124,11 @@ def create_event(
     if payer is None:
         payer = rules.payer_default if rules.payer_default != "recipient" else ISSUANCE
     check_programme(ctx, payer)
+    if payer == GUARANTEE and rules.guarantee_grants_to:
+        # The fund pays only for the residents it covers; an event serves no one resident.
+        raise RecipientNotEligible(
+            member_id="", reason="the guarantee fund pays only for the residents it covers"
+        )
     event = Event(
         event_id=event_id,
         title=title,
@@ -121,21 +147,26 @@ def create_event(
 def credit_event(
     ctx: Context, *, event_id: str, request_id: str, attendees: Mapping[str, int]
 ) -> tuple[Credit, ...]:
-    """Credit attendees of an event in one transaction; a member is credited once per event."""
+    """Credit attendees of an event in one transaction; a member is credited once per event.
+
+    A coordinator of every attendee's community credits them, never themselves.
+    """
     ctx.require_coordinator("credit an event")
     event = ctx.records.event(event_id)
     if event is None:
         raise EventNotFound(event_id=str(event_id)[:128])
-    transaction_id = f"event.{request_id}"
-    if ctx.prior(transaction_id) is not None:
-        made = ctx.records.event_credits(event_id, transaction_id)
-        if {c.provider_id: c.raw_minutes for c in made} != dict(attendees):
-            raise IdempotencyConflict(transaction_id=transaction_id, field="attendees")
-        return tuple(made)
     if not 0 < len(attendees) <= ATTENDEES_MAX:
         raise AttendeesInvalid(reason=f"1 to {ATTENDEES_MAX} attendees per crediting")
     if any(type(member_id) is not str for member_id in attendees):
         raise AttendeesInvalid(reason="attendees are named by member id")
+    ctx.require_coordinator(
+        "credit an event", *(ctx.visible_member(member_id) for member_id in sorted(attendees))
+    )
+    ctx.forbid_own_gain(ctx.actor if ctx.actor in attendees else None, "credit themselves")
+    transaction_id = f"event.{request_id}"
+    ctx.once("credit_event", request_id, event_id=event_id, attendees=attendees)
+    if ctx.prior(transaction_id) is not None:
+        return tuple(ctx.records.event_credits(event_id, transaction_id))
     policy = ctx.policy()
     rules = policy.rules
     purse = GROUP if event.group and rules.group_minutes_donate_only else OWN
@@ -220,8 +251,9 @@ def expire_minutes(ctx: Context, *, after: str | None, limit: int) -> MinutesExp
 
     Spending uses the oldest minutes first, so what may expire is what was
     credited before the cut-off less everything ever spent (or expired) since.
+    A batch spans every community, so the application or an administrator runs it.
     """
-    ctx.require_coordinator("expire minutes")
+    ctx.viewer.require_everywhere("expire minutes")
     policy = ctx.policy()
     days = policy.rules.expiry_days
     if type(limit) is not int:
@@ -284,16 +316,27 @@ def _expirable(ctx: Context, account_id: str, cutoff: datetime) -> int:
 def record_death(
     ctx: Context, *, member_id: str, died_on: date, heirs: tuple[str, ...]
 ) -> str | None:
-    """Record a death; by policy the minutes stay, go to named relatives, or to the pool."""
-    ctx.require_coordinator("record a death", member_id)
-    member = ctx.member(member_id)
+    """Record a death; by policy the minutes stay, go to named relatives, or to the pool.
+
+    A coordinator of the member and of every heir records it, once nothing holds
+    the member's minutes (a booking, an accepted order, a credit awaiting
+    confirmation): otherwise ``BookingsOpenAtDeath`` names what to settle first,
+    so that no minute is stranded in a closed purse. What waits on the member
+    and holds nothing is closed with the death: orders not yet accepted are
+    cancelled (or, dispatched to them, go back to be dispatched again), their
+    offers withdrawn, their needs and care file closed, their unadopted wishes
+    withdrawn.
+    """
+    member = ctx.visible_member(member_id)
+    heirs = tuple(dict.fromkeys(heirs))
+    ctx.require_coordinator("record a death", member, *(ctx.visible_member(heir) for heir in heirs))
     if member.status is MemberStatus.DECEASED:
         raise MemberNotActive(member_id=member_id, status=member.status.value)
     if type(died_on) is not date or not member.birth_date <= died_on <= ctx.today:
         raise BirthDateInvalid(birth_date=str(died_on)[:32])
+    _refuse_open_bookings(ctx, member_id)
     policy = ctx.policy()
     handling = policy.rules.death_handling
-    heirs = tuple(dict.fromkeys(heirs))
     for heir in heirs:
         if ctx.records.relation(member_id, heir) is None:
             raise GiftNotAllowed(
@@ -305,7 +348,46 @@ def record_death(
         transaction_id = _settle_estate(ctx, member_id, heirs, handling, policy.version)
     died = msgspec.structs.replace(member, status=MemberStatus.DECEASED, died_on=died_on)
     ctx.records.put_member(died)
+    close_commitments(ctx, died)
     return transaction_id
+
+
+BOOKINGS_NAMED_MAX = 10
+
+
+def _refuse_open_bookings(ctx: Context, member_id: str) -> None:
+    """Refuse while anything holds minutes to or from the member's purses."""
+    purses = ctx.purses(member_id).values()
+    held = sum(account.debits_pending_minutes for account in purses)
+    incoming = sum(account.credits_pending_minutes for account in purses)
+    if not held and not incoming:
+        return
+    named = [
+        f"redemption {r.redemption_id}"
+        for r in ctx.records.redemptions_of(member_id)
+        if r.status is RedemptionStatus.BOOKED
+    ]
+    named += [
+        f"order {o.order_id}"
+        for o in ctx.orders.query(OrderQuery(parties=(member_id,)), after=None, limit=100)
+        if o.status in HOLDING_STATUSES
+    ]
+    named += [
+        f"credit {c.credit_id}"
+        for c in ctx.records.credits_of(member_id)
+        if c.status is CreditStatus.PENDING
+    ]
+    named += [
+        f"credit {c.credit_id}"
+        for c in ctx.records.credits_to_page(member_id, after=None, limit=100)
+        if c.status is CreditStatus.PENDING
+    ]
+    raise BookingsOpenAtDeath(
+        member_id=member_id,
+        held_minutes=held,
+        incoming_minutes=incoming,
+        bookings=", ".join(named[:BOOKINGS_NAMED_MAX]) or "holds on their purses",
+    )
 
 
 def _settle_estate(

@@ -18,12 +18,20 @@ from datetime import date, datetime, timedelta
 import msgspec
 from msgspec import Struct
 
-from timebank.bank.accounts import GIFTED, OWN, member_account
-from timebank.bank.context import Context
-from timebank.bank.members import NAME_LENGTH_MAX, check_choice, check_record_id, check_text
+from timebank.bank.accounts import GIFTED, GUARANTEE, OWN, member_account
+from timebank.bank.context import Context, Snapshot
+from timebank.bank.members import (
+    NAME_LENGTH_MAX,
+    check_choice,
+    check_record_id,
+    check_text,
+    is_day,
+)
 from timebank.bank.minutes import (
+    check_guaranteed,
     check_minutes,
     check_moment,
+    check_payer_choice,
     check_programme,
     check_provider,
     check_recipient,
@@ -37,6 +45,7 @@ from timebank.bank.minutes import (
     stored_minutes,
 )
 from timebank.community.errors import (
+    ActorNotAuthorised,
     CategoryUnknown,
     NeedNotFound,
     NeedNotOpen,
@@ -46,7 +55,6 @@ from timebank.community.errors import (
     ProviderNotEligible,
     RatingOutOfRange,
     ReasonRequired,
-    RecordExists,
     ScheduleInvalid,
     SelfDealing,
     StoredMinutesCapExceeded,
@@ -54,6 +62,7 @@ from timebank.community.errors import (
 from timebank.community.exchange import (
     HOLDING_STATUSES,
     TRANSITIONS,
+    WAITING_STATUSES,
     NeedStatus,
     Offer,
     Order,
@@ -66,9 +75,9 @@ from timebank.community.exchange import (
 from timebank.community.matching import WEEK_MINUTES, WINDOWS_MAX, Window
 from timebank.community.model import Credit, CreditStatus, Member, Provenance, Role
 from timebank.community.policy import PolicyRules
+from timebank.community.port import OrderQuery
 from timebank.ledger import (
     Hold,
-    IdempotencyConflict,
     InsufficientMinutes,
     Posting,
     Side,
@@ -145,8 +154,9 @@ def _check_windows(field: str, windows: object, *, required: bool) -> tuple[Wind
 def _check_date(field: str, value: object, *, optional: bool = False) -> date | None:
     if value is None and optional:
         return None
-    if type(value) is not date:
-        raise ScheduleInvalid(field=field, reason="a date is needed")
+    if not is_day(value):
+        raise ScheduleInvalid(field=field, reason="a date from 1900 to 2199 is needed")
+    assert isinstance(value, date)
     return value
 
 
@@ -188,9 +198,25 @@ def add_offer(
     note: str,
 ) -> Offer:
     """Record what a volunteer offers: categories, weekly windows, area and capacity."""
-    ctx.acting_for(volunteer_id, "offer service", coordinator_ok=True)
-    if ctx.records.offer(offer_id) is not None:
-        raise RecordExists(kind="offer", record_id=offer_id)
+    ctx.acting_for(ctx.visible_member(volunteer_id), "offer service", staff_ok=True)
+    ctx.once(
+        "add_offer",
+        offer_id,
+        volunteer_id=volunteer_id,
+        categories=categories,
+        windows=windows,
+        unavailable_on=unavailable_on,
+        capacity_minutes_per_week=capacity_minutes_per_week,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        grid=grid,
+        x_metres=x_metres,
+        y_metres=y_metres,
+        note=note,
+    )
+    existing = ctx.records.offer(offer_id)
+    if existing is not None:
+        return existing
     rules = ctx.policy().rules
     volunteer = _volunteer(ctx, volunteer_id)
     if not isinstance(categories, (list, tuple, set, frozenset)) or not categories:
@@ -231,11 +257,33 @@ def add_offer(
     return offer
 
 
-def _offer(ctx: Context, offer_id: str, action: str) -> Offer:
-    offer = ctx.records.offer(offer_id)
-    if offer is None:
+def visible_offer(snap: Snapshot, offer_id: str) -> Offer:
+    """The offer, if the caller may see it; otherwise, as for an unknown id, not found."""
+    offer = snap.records.offer(offer_id)
+    if offer is None or not snap.viewer.sees_offer(offer):
         raise OfferNotFound(offer_id=str(offer_id)[:128])
-    ctx.acting_for(offer.volunteer_id, action, coordinator_ok=True)
+    return offer
+
+
+def visible_need(snap: Snapshot, need_id: str) -> ServiceNeed:
+    """The need, if the caller may see it; otherwise, as for an unknown id, not found."""
+    need = snap.records.need(need_id)
+    if need is None or not snap.viewer.sees_need(need):
+        raise NeedNotFound(need_id=str(need_id)[:128])
+    return need
+
+
+def visible_order(snap: Snapshot, order_id: str) -> Order:
+    """The order, if the caller may see it; otherwise, as for an unknown id, not found."""
+    order = snap.orders.get(order_id)
+    if order is None or not snap.viewer.sees_order(order):
+        raise OrderNotFound(order_id=str(order_id)[:128])
+    return order
+
+
+def _offer(ctx: Context, offer_id: str, action: str) -> Offer:
+    offer = visible_offer(ctx, offer_id)
+    ctx.acting_for(ctx.member(offer.volunteer_id), action, staff_ok=True)
     return offer
 
 
@@ -288,14 +336,19 @@ def withdraw_offer(ctx: Context, *, offer_id: str) -> Offer:
 # --- the demand ledger (需求台账) ---------------------------------------------------------
 
 
-def _check_payer(ctx: Context, payer: object) -> str | None:
+def _check_payer(ctx: Context, rules: PolicyRules, recipient: Member, payer: object) -> str | None:
+    """Who will pay: the recipient, only their gifted minutes, or a programme account (the
+    guarantee fund only for the recipients it covers)."""
     if payer is None:
         return None
     if type(payer) is not str:
         raise ScheduleInvalid(field="payer", reason="recipient, gifted or a programme account")
     if payer in ("recipient", "gifted"):
         return payer
-    return check_programme(ctx, payer)
+    account = check_programme(ctx, payer)
+    if account == GUARANTEE:
+        check_guaranteed(ctx, rules, recipient)
+    return account
 
 
 def add_need(
@@ -317,9 +370,29 @@ def add_need(
     note: str,
 ) -> ServiceNeed:
     """Record what a recipient needs: once at a time, or weekly in windows."""
-    on_behalf_of = ctx.acting_for(recipient_id, "post a need", coordinator_ok=True)
-    if ctx.records.need(need_id) is not None:
-        raise RecordExists(kind="need", record_id=need_id)
+    recipient = ctx.visible_member(recipient_id)
+    on_behalf_of = ctx.acting_for(recipient, "post a need", staff_ok=True)
+    check_payer_choice(ctx, payer, recipient)
+    ctx.once(
+        "add_need",
+        need_id,
+        recipient_id=recipient_id,
+        category=category,
+        once_at=once_at,
+        windows=windows,
+        starts_on=starts_on,
+        until=until,
+        grid=grid,
+        x_metres=x_metres,
+        y_metres=y_metres,
+        urgency=urgency,
+        estimated_minutes=estimated_minutes,
+        payer=payer,
+        note=note,
+    )
+    existing = ctx.records.need(need_id)
+    if existing is not None:
+        return existing
     rules = ctx.policy().rules
     recipient = ctx.active_member(recipient_id)
     check_recipient(ctx, rules, recipient)
@@ -355,7 +428,7 @@ def add_need(
         y_metres=y_metres,
         urgency=check_choice("urgency", Urgency, urgency),
         estimated_minutes=estimated_minutes,
-        payer=_check_payer(ctx, payer),
+        payer=_check_payer(ctx, rules, recipient, payer),
         note=check_text("note", note),
         created_at=ctx.now,
         actor=ctx.actor,
@@ -366,10 +439,8 @@ def add_need(
 
 
 def close_need(ctx: Context, *, need_id: str) -> ServiceNeed:
-    need = ctx.records.need(need_id)
-    if need is None:
-        raise NeedNotFound(need_id=str(need_id)[:128])
-    ctx.acting_for(need.recipient_id, "close a need", coordinator_ok=True)
+    need = visible_need(ctx, need_id)
+    ctx.acting_for(ctx.member(need.recipient_id), "close a need", staff_ok=True)
     updated = msgspec.structs.replace(need, status=NeedStatus.CLOSED)
     ctx.records.put_need(updated)
     return updated
@@ -395,22 +466,34 @@ def request_order(
     urgency: Urgency | None,
 ) -> Order:
     """Order a service (点单): from a need in the demand ledger, or directly."""
+    need: ServiceNeed | None = None
+    if need_id is not None:
+        need = visible_need(ctx, check_record_id("need_id", need_id, 64))
+    ordered_for = need.recipient_id if need is not None else recipient_id
+    if ordered_for is None:
+        raise ScheduleInvalid(field="recipient_id", reason="a need or a recipient is needed")
+    for_member = ctx.visible_member(ordered_for)
+    on_behalf_of = ctx.acting_for(for_member, "order a service", staff_ok=True)
+    check_payer_choice(ctx, payer, for_member)
+    ctx.once(
+        "request_order",
+        order_id,
+        need_id=need_id,
+        recipient_id=recipient_id,
+        category=category,
+        estimated_minutes=estimated_minutes,
+        scheduled_at=scheduled_at,
+        payer=payer,
+        urgency=urgency,
+    )
     existing = ctx.orders.get(order_id)
     if existing is not None:
-        if need_id is not None and existing.need_id != need_id:
-            raise IdempotencyConflict(transaction_id=order_id, field="need_id")
-        if recipient_id is not None and existing.recipient_id != recipient_id:
-            raise IdempotencyConflict(transaction_id=order_id, field="recipient_id")
         return existing
     policy = ctx.policy()
     rules = policy.rules
-    need: ServiceNeed | None = None
-    if need_id is not None:
-        need = ctx.records.need(check_record_id("need_id", need_id, 64))
-        if need is None:
-            raise NeedNotFound(need_id=need_id)
+    if need is not None:
         if need.status is not NeedStatus.OPEN:
-            raise NeedNotOpen(need_id=need_id)
+            raise NeedNotOpen(need_id=need.need_id)
         recipient_id = need.recipient_id
         category = need.category if category is None else category
         estimated_minutes = (
@@ -420,9 +503,7 @@ def request_order(
         urgency = need.urgency if urgency is None else urgency
         if scheduled_at is None:
             scheduled_at = need.once_at
-    if recipient_id is None:
-        raise ScheduleInvalid(field="recipient_id", reason="a need or a recipient is needed")
-    on_behalf_of = ctx.acting_for(recipient_id, "order a service", coordinator_ok=True)
+    assert recipient_id is not None
     recipient = ctx.active_member(recipient_id)
     check_recipient(ctx, rules, recipient)
     category = _check_category(rules, category)
@@ -452,7 +533,7 @@ def request_order(
         urgency=chosen_urgency,
         estimated_minutes=estimated_minutes,
         reserved_minutes=reserved,
-        payer=_check_payer(ctx, payer),
+        payer=_check_payer(ctx, rules, recipient, payer),
         scheduled_at=scheduled_at,
         policy_version=policy.version,
         requested_at=ctx.now,
@@ -481,10 +562,7 @@ def _within(need: ServiceNeed, day: date) -> bool:
 
 
 def _order(ctx: Context, order_id: str) -> Order:
-    order = ctx.orders.get(order_id)
-    if order is None:
-        raise OrderNotFound(order_id=str(order_id)[:128])
-    return order
+    return visible_order(ctx, order_id)
 
 
 def _allow(order: Order, action: OrderAction) -> None:
@@ -521,14 +599,24 @@ def _advance(
     return updated
 
 
+def _for_side(ctx: Context, order: Order, member_id: str, action: str) -> str | None:
+    """The member, their proxy, or a coordinator of the order's community acts on a side of it
+    (returns on whose behalf, None for the member themselves)."""
+    if ctx.actor == member_id:
+        return None
+    if ctx.viewer.acts_for(member_id) or ctx.viewer.covers(order.community):
+        return member_id
+    raise ActorNotAuthorised(actor=ctx.actor, action=action, member_id=member_id)
+
+
 def _for_recipient(ctx: Context, order: Order, action: str) -> str | None:
     """The recipient, their proxy, or a coordinator acts on the recipient's side."""
-    return ctx.acting_for(order.recipient_id, action, coordinator_ok=True)
+    return _for_side(ctx, order, order.recipient_id, action)
 
 
-def _for_volunteer(ctx: Context, volunteer_id: str, action: str) -> str | None:
+def _for_volunteer(ctx: Context, order: Order, volunteer_id: str, action: str) -> str | None:
     """The volunteer, their proxy, or a coordinator acts on the volunteer's side."""
-    return ctx.acting_for(volunteer_id, action, coordinator_ok=True)
+    return _for_side(ctx, order, volunteer_id, action)
 
 
 def _reason(action: str, reason: object) -> str:
@@ -538,10 +626,11 @@ def _reason(action: str, reason: object) -> str:
 
 
 def dispatch_order(ctx: Context, *, order_id: str, volunteer_id: str) -> Order:
-    """A coordinator dispatches the order to one volunteer (派单)."""
-    ctx.require_coordinator("dispatch an order")
+    """A coordinator dispatches the order to one volunteer (派单) of their communities."""
     order = _order(ctx, order_id)
+    ctx.viewer.require_covers("dispatch an order", order.community)
     _allow(order, OrderAction.DISPATCH)
+    ctx.require_coordinator("dispatch an order", ctx.visible_member(volunteer_id))
     rules = ctx.policy().rules
     _eligible(ctx, rules, order, volunteer_id)
     updated = _advance(ctx, order, OrderAction.DISPATCH, dispatched_to=volunteer_id)
@@ -551,8 +640,8 @@ def dispatch_order(ctx: Context, *, order_id: str, volunteer_id: str) -> Order:
 
 def publish_order(ctx: Context, *, order_id: str) -> Order:
     """A coordinator publishes the order for any eligible volunteer to claim."""
-    ctx.require_coordinator("publish an order")
     order = _order(ctx, order_id)
+    ctx.viewer.require_covers("publish an order", order.community)
     _allow(order, OrderAction.PUBLISH)
     return _advance(ctx, order, OrderAction.PUBLISH)
 
@@ -562,7 +651,7 @@ def decline_order(ctx: Context, *, order_id: str, reason: str) -> Order:
     order = _order(ctx, order_id)
     _allow(order, OrderAction.DECLINE)
     assert order.dispatched_to is not None
-    on_behalf_of = _for_volunteer(ctx, order.dispatched_to, "decline an order")
+    on_behalf_of = _for_volunteer(ctx, order, order.dispatched_to, "decline an order")
     note = _reason("decline an order", reason)
     return _advance(
         ctx, order, OrderAction.DECLINE, on_behalf_of=on_behalf_of, note=note, dispatched_to=None
@@ -605,7 +694,13 @@ def accept_order(ctx: Context, *, order_id: str, volunteer_id: str) -> Order:
     """A volunteer accepts (接单): the payer's reserved minutes are held for them."""
     order = _order(ctx, order_id)
     _allow(order, OrderAction.ACCEPT)
-    on_behalf_of = _for_volunteer(ctx, volunteer_id, "accept an order")
+    if ctx.viewer.acts_for(volunteer_id):
+        on_behalf_of = None if ctx.actor == volunteer_id else volunteer_id
+    else:
+        # A coordinator accepts for a volunteer (say, by phone) of their communities.
+        ctx.viewer.require_covers("accept an order", order.community)
+        ctx.require_coordinator("accept an order", ctx.visible_member(volunteer_id))
+        on_behalf_of = volunteer_id
     if order.status is OrderStatus.DISPATCHED and order.dispatched_to != volunteer_id:
         raise OrderTransitionNotAllowed(
             order_id=order_id, status=order.status.value, action="be accepted by another volunteer"
@@ -670,7 +765,7 @@ def start_order(ctx: Context, *, order_id: str) -> Order:
     order = _order(ctx, order_id)
     _allow(order, OrderAction.START)
     assert order.volunteer_id is not None
-    on_behalf_of = _for_volunteer(ctx, order.volunteer_id, "check in")
+    on_behalf_of = _for_volunteer(ctx, order, order.volunteer_id, "check in")
     return _advance(ctx, order, OrderAction.START, on_behalf_of=on_behalf_of, started_at=ctx.now)
 
 
@@ -679,7 +774,7 @@ def complete_order(ctx: Context, *, order_id: str, actual_minutes: int) -> Order
     order = _order(ctx, order_id)
     _allow(order, OrderAction.COMPLETE)
     assert order.volunteer_id is not None
-    on_behalf_of = _for_volunteer(ctx, order.volunteer_id, "check out")
+    on_behalf_of = _for_volunteer(ctx, order, order.volunteer_id, "check out")
     policy = ctx.records.policy(order.policy_version)
     assert policy is not None
     check_service(policy.rules, order.category, actual_minutes)
@@ -695,9 +790,9 @@ def complete_order(ctx: Context, *, order_id: str, actual_minutes: int) -> Order
 
 
 def _confirmation(ctx: Context, order: Order) -> Provenance:
-    if ctx.is_coordinator(ctx.actor) and ctx.actor != order.recipient_id:
-        return Provenance.ORGANISATION_CONFIRMATION
-    return Provenance.RECIPIENT_CONFIRMATION
+    if ctx.actor == order.recipient_id or ctx.viewer.proxy_for(order.recipient_id):
+        return Provenance.RECIPIENT_CONFIRMATION
+    return Provenance.ORGANISATION_CONFIRMATION
 
 
 def confirm_order(ctx: Context, *, order_id: str) -> Order:
@@ -705,6 +800,7 @@ def confirm_order(ctx: Context, *, order_id: str) -> Order:
     order = _order(ctx, order_id)
     _allow(order, OrderAction.CONFIRM)
     on_behalf_of = _for_recipient(ctx, order, "confirm a service")
+    ctx.forbid_own_gain(order.volunteer_id, "confirm a service they gave")
     assert order.volunteer_id is not None
     assert order.hold_id is not None
     assert order.actual_minutes is not None
@@ -855,6 +951,7 @@ def rate_order(ctx: Context, *, order_id: str, rating: int, comment: str) -> Ord
     order = _order(ctx, order_id)
     _allow(order, OrderAction.RATE)
     on_behalf_of = _for_recipient(ctx, order, "rate a service")
+    ctx.forbid_own_gain(order.volunteer_id, "rate a service they gave")
     if type(rating) is not int or not 1 <= rating <= 5:
         raise RatingOutOfRange(rating=repr(rating)[:16])
     return _advance(
@@ -869,8 +966,8 @@ def rate_order(ctx: Context, *, order_id: str, rating: int, comment: str) -> Ord
 
 def close_order(ctx: Context, *, order_id: str, follow_up: str) -> Order:
     """A coordinator closes out the order (销号) with the follow-up visit's record (回访)."""
-    ctx.require_coordinator("close out an order")
     order = _order(ctx, order_id)
+    ctx.viewer.require_covers("close out an order", order.community)
     _allow(order, OrderAction.CLOSE)
     note = _reason("close out an order", follow_up)
     return _advance(ctx, order, OrderAction.CLOSE, follow_up=note, closed_at=ctx.now)
@@ -880,8 +977,11 @@ def close_order(ctx: Context, *, order_id: str, follow_up: str) -> Order:
 
 
 def run_deadlines(ctx: Context, *, limit: int) -> DeadlineRun:
-    """Escalate overdue orders, expire stale ones, remind volunteers of lapsing offers."""
-    ctx.require_coordinator("run the deadlines")
+    """Escalate overdue orders, expire stale ones, remind volunteers of lapsing offers.
+
+    A run spans every community, so the application or an administrator runs it.
+    """
+    ctx.viewer.require_everywhere("run the deadlines")
     if type(limit) is not int or not 1 <= limit <= DEADLINE_BATCH_MAX:
         raise ScheduleInvalid(field="limit", reason=f"1 to {DEADLINE_BATCH_MAX}")
     rules = ctx.policy().rules
@@ -973,3 +1073,35 @@ def _remind(ctx: Context, rules: PolicyRules) -> tuple[str, ...]:
             )
             reminded.append(offer.offer_id)
     return tuple(reminded)
+
+
+# --- a death closes what waits on the member --------------------------------------------------
+
+
+def close_commitments(ctx: Context, member: Member) -> None:
+    """Close what waits on a member who died and holds no minutes (see ``record_death``).
+
+    Orders for them not yet accepted are cancelled; orders dispatched to them go
+    back to be dispatched again; their offers are withdrawn, their needs and
+    care file closed, their wishes not yet fulfilled withdrawn. Each change is
+    recorded as the actor's, with the reason.
+    """
+    member_id = member.member_id
+    note = "the member died"
+    waiting = ctx.orders.query(
+        OrderQuery(parties=(member_id,)), after=None, limit=DEADLINE_BATCH_MAX
+    )
+    for order in waiting:
+        if order.recipient_id == member_id and order.status in WAITING_STATUSES:
+            _advance(ctx, order, OrderAction.CANCEL, note=note, escalate_at=None)
+        elif order.dispatched_to == member_id and order.status is OrderStatus.DISPATCHED:
+            _advance(ctx, order, OrderAction.DECLINE, note=note, dispatched_to=None)
+    for offer in list(ctx.records.offers(volunteer_id=member_id)):
+        if offer.withdrawn_at is None:
+            ctx.records.put_offer(msgspec.structs.replace(offer, withdrawn_at=ctx.now))
+    for need in list(ctx.records.needs(recipient_id=member_id)):
+        if need.status is NeedStatus.OPEN:
+            ctx.records.put_need(msgspec.structs.replace(need, status=NeedStatus.CLOSED))
+    care = ctx.records.care_file(member_id)
+    if care is not None and care.closed_at is None:
+        ctx.records.put_care_file(msgspec.structs.replace(care, closed_at=ctx.now))

@@ -26,18 +26,23 @@ from timebank.bank.context import SYSTEM, Context, Refused, Snapshot
 from timebank.bank.desk import ExchangeDesk
 from timebank.bank.events import MinutesExpiry
 from timebank.bank.idempotency import IDEMPOTENCY, IdempotencyScope
-from timebank.bank.members import check_choice, check_record_id
+from timebank.bank.listing import merged_pages
+from timebank.bank.members import (
+    MEMBER_ID_LENGTH_MAX,
+    check_choice,
+    check_cursor,
+    check_record_id,
+)
+from timebank.bank.minutes import sees_credit, visible_credit, visible_redemption
 from timebank.bank.passbook import MemberBalance, balances, liability, passbook
-from timebank.bank.records import Programme
+from timebank.bank.records import Programme, Records
 from timebank.bank.suggest import SupplyCache
 from timebank.community.errors import (
     ActorNotAuthorised,
     AttendeesInvalid,
-    CreditNotFound,
     EventNotFound,
     ProgrammeAccountNotFound,
     RecordIdInvalid,
-    RedemptionNotFound,
 )
 from timebank.community.memory import MemoryBankStore
 from timebank.community.model import (
@@ -72,6 +77,7 @@ _ATOMIC: ContextVar[tuple[str, Any] | None] = ContextVar("timebank_atomic", defa
 """The book and unit of the ``BankBook.atomic`` block running in this context."""
 
 REQUEST_ID_LENGTH_MAX = 64
+BOOK_ID_LENGTH_MAX = 64
 DEFAULT_ZONE = "Asia/Shanghai"
 
 
@@ -137,8 +143,13 @@ class TimeBank:
     def create_book(
         self, book_id: str, policy: PolicyRules | str, *, actor: str = SYSTEM
     ) -> BankBook:
-        """Create a programme's book with its first policy (rules, or a preset's name)."""
+        """Create a programme's book with its first policy (rules, or a preset's name).
+
+        A book id is 1 to 64 letters, digits, ``-`` or ``_``: it names the book in URLs,
+        files and logs, so nothing in it needs escaping.
+        """
         # Checked before the book exists, so that a refused set-up leaves no book behind.
+        check_record_id("book_id", book_id, BOOK_ID_LENGTH_MAX)
         rules = members.check_rules(preset(policy) if isinstance(policy, str) else policy)
         if check_record_id("actor", actor) != SYSTEM:
             raise ActorNotAuthorised(actor=actor, action="set up a book", member_id="")
@@ -242,9 +253,12 @@ class BankBook(ExchangeDesk):
 
         return self.bank.store.transact(self.book_id, outer)
 
-    def read(self, reading: Callable[[Snapshot, Any], T]) -> T:
+    def read(self, reading: Callable[[Snapshot, Any], T], actor: str = SYSTEM) -> T:
+        """Run ``reading`` over one consistent snapshot, as ``actor`` (see ``Viewer``)."""
+        check_record_id("actor", actor)
         with self.bank.store.read(self.book_id) as reader:
-            return reading(Snapshot(self.book_id, reader, self.bank.zone), reader.ledger)
+            snapshot = Snapshot(self.book_id, reader, self.bank.zone, actor)
+            return reading(snapshot, reader.ledger)
 
     def _clock_now(self) -> datetime:
         return self.bank.clock.now()
@@ -254,12 +268,12 @@ class BankBook(ExchangeDesk):
 
     # --- policies and programme accounts ----------------------------------------------------------
 
-    def policy(self) -> PolicyVersion:
-        """The policy version in force."""
-        return self.read(lambda snap, _: snap.policy())
+    def policy(self, *, actor: str = SYSTEM) -> PolicyVersion:
+        """The policy version in force (anyone of the book may read the rules)."""
+        return self.read(lambda snap, _: snap.policy(), actor)
 
-    def policies(self) -> list[PolicyVersion]:
-        return self.read(lambda snap, _: snap.records.policies())
+    def policies(self, *, actor: str = SYSTEM) -> list[PolicyVersion]:
+        return self.read(lambda snap, _: snap.records.policies(), actor)
 
     def add_policy(self, rules: PolicyRules, *, actor: str) -> PolicyVersion:
         return self.run(actor, partial(members.add_policy, rules=rules))
@@ -297,8 +311,12 @@ class BankBook(ExchangeDesk):
         roles: frozenset[Role] | set[Role] = frozenset(),
         vetting: Vetting = Vetting.PENDING,
         flags: frozenset[str] | set[str] = frozenset(),
+        coordinates: frozenset[str] | set[str] = frozenset(),
     ) -> Member:
-        """Register a member and open their time account (with any starting grant)."""
+        """Register a member and open their time account (with any starting grant).
+
+        ``coordinates`` names the communities a coordinator serves besides their own.
+        """
         return self.run(
             actor,
             partial(
@@ -311,11 +329,12 @@ class BankBook(ExchangeDesk):
                 roles=members.check_choices("roles", Role, roles),
                 vetting=vetting,
                 flags=frozenset(members.check_ids("flag", flags, 32)),
+                coordinates=frozenset(coordinates),
             ),
         )
 
-    def member(self, member_id: str) -> Member:
-        return self.read(lambda snap, _: snap.member(member_id))
+    def member(self, member_id: str, *, actor: str = SYSTEM) -> Member:
+        return self.read(lambda snap, _: snap.visible_member(member_id), actor)
 
     def members(
         self,
@@ -323,19 +342,31 @@ class BankBook(ExchangeDesk):
         community: str | None = None,
         after: str | None = None,
         limit: int = PAGE_SIZE_DEFAULT,
+        actor: str = SYSTEM,
     ) -> list[Member]:
-        """A page of members in id order (of one community, if given)."""
+        """A page of the members the caller coordinates, in id order (of one community)."""
         limit = _page_limit(limit)
         if community is not None:
             members.check_text("community", community, members.NAME_LENGTH_MAX)
         if after is not None:
             check_record_id("after", after)
-        return self.read(
-            lambda snap, _: snap.records.members(community=community, after=after, limit=limit)
-        )
 
-    def find_members(self, query: str, *, limit: int = PAGE_SIZE_DEFAULT) -> list[Member]:
-        """Members whose name, pinyin or pinyin initials contain ``query``, by pinyin."""
+        def reading(snap: Snapshot, _: Any) -> list[Member]:
+            viewer = snap.viewer
+            viewer.require_staff("list members")
+            if community is not None:
+                chosen: tuple[str | None, ...] = (community,) if viewer.covers(community) else ()
+            else:
+                chosen = (None,) if viewer.everywhere else tuple(sorted(viewer.communities))
+            fetches = [partial(_members_of, snap.records, c) for c in chosen]
+            return merged_pages(fetches, _member_key, lambda _: True, after, limit)
+
+        return self.read(reading, actor)
+
+    def find_members(
+        self, query: str, *, limit: int = PAGE_SIZE_DEFAULT, actor: str = SYSTEM
+    ) -> list[Member]:
+        """Members the caller coordinates whose name, pinyin or initials contain ``query``."""
         limit = _page_limit(limit)
         needle = members.check_text("query", query, members.NAME_LENGTH_MAX).strip().lower()
         compact = needle.replace(" ", "")
@@ -348,10 +379,16 @@ class BankBook(ExchangeDesk):
             )
 
         def reading(snap: Snapshot, _: Any) -> list[Member]:
-            found = [m for m in snap.records.all_members() if needle and matches(m)]
+            viewer = snap.viewer
+            viewer.require_staff("find members")
+            found = [
+                m
+                for m in snap.records.all_members()
+                if needle and viewer.covers(m.community) and matches(m)
+            ]
             return sorted(found, key=lambda m: (m.name_key, m.member_id))[:limit]
 
-        return self.read(reading)
+        return self.read(reading, actor)
 
     def update_member(
         self,
@@ -363,6 +400,7 @@ class BankBook(ExchangeDesk):
         vetting: Vetting | None = None,
         flags: frozenset[str] | set[str] | None = None,
         status: MemberStatus | None = None,
+        coordinates: frozenset[str] | set[str] | None = None,
     ) -> Member:
         return self.run(
             actor,
@@ -374,6 +412,7 @@ class BankBook(ExchangeDesk):
                 vetting=vetting,
                 flags=None if flags is None else frozenset(members.check_ids("flag", flags, 32)),
                 status=status,
+                coordinates=None if coordinates is None else frozenset(coordinates),
             ),
         )
 
@@ -383,14 +422,14 @@ class BankBook(ExchangeDesk):
             actor, partial(members.relate, member_id=member_id, other_id=other_id, kind=kind)
         )
 
-    def relations(self, member_id: str) -> list[Relation]:
+    def relations(self, member_id: str, *, actor: str = SYSTEM) -> list[Relation]:
         """The member's relations, each naming what the other member is to them."""
 
         def reading(snap: Snapshot, _: Any) -> list[Relation]:
-            snap.member(check_record_id("member_id", member_id))
+            snap.visible_member(check_record_id("member_id", member_id))
             return snap.records.relations(member_id)
 
-        return self.read(reading)
+        return self.read(reading, actor)
 
     def authorise_proxy(
         self, member_id: str, proxy_id: str, *, actor: str, note: str = ""
@@ -405,14 +444,22 @@ class BankBook(ExchangeDesk):
             actor, partial(members.revoke_proxy, member_id=member_id, proxy_id=proxy_id)
         )
 
-    def proxies(self, member_id: str) -> list[Proxy]:
+    def proxies(self, member_id: str, *, actor: str = SYSTEM) -> list[Proxy]:
         """Every authorisation to act for the member, revoked ones included."""
 
         def reading(snap: Snapshot, _: Any) -> list[Proxy]:
-            snap.member(check_record_id("member_id", member_id))
+            snap.visible_member(check_record_id("member_id", member_id))
             return snap.records.proxies(member_id)
 
-        return self.read(reading)
+        return self.read(reading, actor)
+
+    def acting_for(self, *, actor: str) -> list[Member]:
+        """The members ``actor`` may act for: themselves, then those who authorised them."""
+
+        def reading(snap: Snapshot, _: Any) -> list[Member]:
+            return [snap.member(member_id) for member_id in snap.viewer.principals()]
+
+        return self.read(reading, actor)
 
     def record_death(
         self, member_id: str, *, died_on: date, actor: str, heirs: tuple[str, ...] = ()
@@ -479,38 +526,46 @@ class BankBook(ExchangeDesk):
         provider_id: str | None = None,
         after: str | None = None,
         limit: int = PAGE_SIZE_DEFAULT,
+        actor: str = SYSTEM,
     ) -> list[Credit]:
-        """A page of credits in id order: of one status (``pending``: awaiting confirmation),
-        of one provider, or both."""
+        """A page of the credits the caller may see, in id order: of one status (``pending``:
+        awaiting confirmation), of one provider, or both."""
         limit = _page_limit(limit)
         chosen = None if status is None else check_choice("status", CreditStatus, status)
         if provider_id is not None:
             check_record_id("provider_id", provider_id)
         if after is not None:
-            check_record_id("after", after, REQUEST_ID_LENGTH_MAX + 8)
+            check_cursor("after", after, REQUEST_ID_LENGTH_MAX + MEMBER_ID_LENGTH_MAX + 1)
 
         def reading(snap: Snapshot, _: Any) -> list[Credit]:
             records = snap.records
-            source = (
-                records.all_credits() if provider_id is None else records.credits_of(provider_id)
-            )
-            found = []
-            for record in source:
-                if (after is None or record.credit_id > after) and (
-                    chosen is None or record.status is chosen
-                ):
-                    found.append(record)
-                    if len(found) == limit:
-                        break
-            return found
+            viewer = snap.viewer
 
-        return self.read(reading)
+            def keep(record: Credit) -> bool:
+                return (
+                    (chosen is None or record.status is chosen)
+                    and (provider_id is None or record.provider_id == provider_id)
+                    and sees_credit(snap, record)
+                )
 
-    def credit(self, credit_id: str) -> Credit:
-        found = self.read(lambda snap, _: snap.records.credit(credit_id))
-        if found is None:
-            raise CreditNotFound(credit_id=str(credit_id)[:128])
-        return found
+            if viewer.staff:
+                fetches = [partial(_credits_by, records, provider_id)]
+            else:
+                # A member's own credits, given and received, and those of whom they act for.
+                fetches = [
+                    fetch
+                    for member_id in viewer.principals()
+                    for fetch in (
+                        partial(_credits_by, records, member_id),
+                        partial(_credits_to, records, member_id),
+                    )
+                ]
+            return merged_pages(fetches, _credit_key, keep, after, limit)
+
+        return self.read(reading, actor)
+
+    def credit(self, credit_id: str, *, actor: str = SYSTEM) -> Credit:
+        return self.read(lambda snap, _: visible_credit(snap, credit_id), actor)
 
     # --- redemption, gifts, donations, grants -------------------------------------------
 
@@ -554,11 +609,8 @@ class BankBook(ExchangeDesk):
     def cancel_redemption(self, redemption_id: str, *, actor: str) -> Redemption:
         return self.run(actor, partial(moving.cancel_redemption, redemption_id=redemption_id))
 
-    def redemption(self, redemption_id: str) -> Redemption:
-        found = self.read(lambda snap, _: snap.records.redemption(redemption_id))
-        if found is None:
-            raise RedemptionNotFound(redemption_id=str(redemption_id)[:128])
-        return found
+    def redemption(self, redemption_id: str, *, actor: str = SYSTEM) -> Redemption:
+        return self.read(lambda snap, _: visible_redemption(snap, redemption_id), actor)
 
     def give(
         self,
@@ -674,16 +726,17 @@ class BankBook(ExchangeDesk):
             ),
         )
 
-    def event_credits(self, event_id: str) -> list[Credit]:
-        """Every credit of an event, by attendee, reversed ones included."""
+    def event_credits(self, event_id: str, *, actor: str = SYSTEM) -> list[Credit]:
+        """Every credit of an event the caller may see, by attendee, reversed ones included."""
 
         def reading(snap: Snapshot, _: Any) -> list[Credit]:
+            snap.viewer.require_staff("read an event's credits")
             check_record_id("event_id", event_id, REQUEST_ID_LENGTH_MAX)
             if snap.records.event(event_id) is None:
                 raise EventNotFound(event_id=event_id)
-            return snap.records.event_credits(event_id)
+            return [c for c in snap.records.event_credits(event_id) if sees_credit(snap, c)]
 
-        return self.read(reading)
+        return self.read(reading, actor)
 
     def expire_minutes(
         self, *, actor: str, after: str | None = None, limit: int = 100
@@ -693,11 +746,16 @@ class BankBook(ExchangeDesk):
 
     # --- reads ----------------------------------------------------------
 
-    def balance(self, member_id: str) -> MemberBalance:
-        return self.read(lambda snap, _: balances(snap, member_id))
+    def balance(self, member_id: str, *, actor: str = SYSTEM) -> MemberBalance:
+        return self.read(lambda snap, _: balances(snap, member_id), actor)
 
     def passbook(
-        self, member_id: str, *, after: str | None = None, limit: int = PAGE_SIZE_DEFAULT
+        self,
+        member_id: str,
+        *,
+        after: str | None = None,
+        limit: int = PAGE_SIZE_DEFAULT,
+        actor: str = SYSTEM,
     ) -> PassbookPage:
         """A page of the member's passbook; pass ``next_cursor`` as ``after`` for the next."""
         limit = _page_limit(limit)
@@ -705,24 +763,56 @@ class BankBook(ExchangeDesk):
             raise RecordIdInvalid(field="after", maximum=18)
         cursor = None if after is None else int(after)
         return self.read(
-            lambda snap, ledger: passbook(snap, ledger, member_id, after=cursor, limit=limit)
+            lambda snap, ledger: passbook(snap, ledger, member_id, after=cursor, limit=limit),
+            actor,
         )
 
-    def liability_minutes(self) -> int:
-        """What the programme owes its members: the sum of their purses."""
-        return self.read(lambda _, ledger: liability(ledger))
+    def liability_minutes(self, *, actor: str = SYSTEM) -> int:
+        """What the programme owes its members: the sum of their purses (staff only)."""
 
-    def programme_balance(self, account_id: str) -> int:
+        def reading(snap: Snapshot, ledger: Any) -> int:
+            snap.viewer.require_staff("read the liability")
+            return liability(ledger)
+
+        return self.read(reading, actor)
+
+    def programme_balance(self, account_id: str, *, actor: str = SYSTEM) -> int:
         """The posted minutes of a programme account (``pool``, ``issuance``, ``sponsor.x``...)."""
 
-        def reading(_: Snapshot, ledger: Any) -> int:
+        def reading(snap: Snapshot, ledger: Any) -> int:
+            snap.viewer.require_staff("read a programme account")
             account = ledger.account(account_id)
             if account is None or account_id.startswith("m."):
                 raise ProgrammeAccountNotFound(account_id=str(account_id)[:128])
             return int(account.posted_minutes)
 
-        return self.read(reading)
+        return self.read(reading, actor)
 
-    def verify(self) -> VerifyReport:
-        """Recompute the book's hash chain, balances and statements."""
+    def verify(self, *, actor: str = SYSTEM) -> VerifyReport:
+        """Recompute the book's hash chain, balances and statements (staff only)."""
+        self.read(lambda snap, _: snap.viewer.require_staff("verify the book"), actor)
         return self._book.verify()
+
+
+def _members_of(
+    records: Records, community: str | None, after: str | None, limit: int
+) -> list[Member]:
+    return records.members(community=community, after=after, limit=limit)
+
+
+def _member_key(member: Member) -> str:
+    return member.member_id
+
+
+def _credits_by(
+    records: Records, provider_id: str | None, after: str | None, limit: int
+) -> list[Credit]:
+    return records.credits_page(provider_id=provider_id, after=after, limit=limit)
+
+
+def _credits_to(records: Records, recipient_id: str, after: str | None, limit: int) -> list[Credit]:
+    return records.credits_to_page(recipient_id, after=after, limit=limit)
+
+
+def _credit_key(credit: Credit) -> str:
+    return credit.credit_id

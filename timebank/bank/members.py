@@ -68,10 +68,12 @@ __all__ = [
     "authorise_proxy",
     "check_choice",
     "check_choices",
+    "check_cursor",
     "check_ids",
     "check_record_id",
     "check_rules",
     "check_text",
+    "is_day",
     "name_keys",
     "register_member",
     "relate",
@@ -85,6 +87,7 @@ NAME_LENGTH_MAX = 64
 TEXT_LENGTH_MAX = 200
 FLAGS_MAX = 16
 _RECORD_ID = re.compile(r"[A-Za-z0-9_-]+")
+_CURSOR = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def check_record_id(field: str, value: object, maximum: int = MEMBER_ID_LENGTH_MAX) -> str:
@@ -92,6 +95,22 @@ def check_record_id(field: str, value: object, maximum: int = MEMBER_ID_LENGTH_M
     if type(value) is not str or not 0 < len(value) <= maximum or not _RECORD_ID.fullmatch(value):
         raise RecordIdInvalid(field=field, maximum=maximum)
     return value
+
+
+def check_cursor(field: str, value: object, maximum: int) -> str:
+    """A listing's cursor: an id the facade returned, which may join ids with a dot."""
+    if type(value) is not str or not 0 < len(value) <= maximum or not _CURSOR.fullmatch(value):
+        raise RecordIdInvalid(field=field, maximum=maximum)
+    return value
+
+
+DAY_MIN = date(1900, 1, 1)
+DAY_MAX = date(2199, 12, 31)
+
+
+def is_day(value: object) -> bool:
+    """A plain date in the years 1900 to 2199 (a ``datetime`` is not a day)."""
+    return type(value) is date and DAY_MIN <= value <= DAY_MAX
 
 
 def check_text(field: str, value: object, maximum: int = TEXT_LENGTH_MAX) -> str:
@@ -140,7 +159,7 @@ def name_keys(name: str) -> tuple[str, str]:
 
 def set_up_book(ctx: Context, rules: PolicyRules) -> PolicyVersion:
     """Open the programme accounts and activate the first policy."""
-    ctx.require_coordinator("set up a book")
+    ctx.viewer.require_everywhere("set up a book")
     for account_id in PROGRAMME_ACCOUNTS:
         ctx.book.open_account_in(
             ctx.unit.ledger,
@@ -153,8 +172,8 @@ def set_up_book(ctx: Context, rules: PolicyRules) -> PolicyVersion:
 
 
 def add_policy(ctx: Context, rules: PolicyRules) -> PolicyVersion:
-    """Add a draft version of the book's rules."""
-    ctx.require_coordinator("add a policy")
+    """Add a draft version of the book's rules (they apply to every community)."""
+    ctx.viewer.require_everywhere("add a policy")
     rules = check_rules(rules)
     settings = ctx.records.settings()
     draft = PolicyVersion(
@@ -185,7 +204,7 @@ def check_rules(rules: object) -> PolicyRules:
 
 def activate_policy(ctx: Context, version: int) -> PolicyVersion:
     """Make a draft the rules in force; the version before it retires. Both are then frozen."""
-    ctx.require_coordinator("activate a policy")
+    ctx.viewer.require_everywhere("activate a policy")
     policy = ctx.records.policy(version) if type(version) is int else None
     if policy is None:
         raise PolicyNotFound(version=version if type(version) is int else -1)
@@ -206,7 +225,7 @@ def activate_policy(ctx: Context, version: int) -> PolicyVersion:
 
 def add_programme_account(ctx: Context, kind: str, programme_id: str, name: str) -> Programme:
     """Register a sponsor (which may fund without limit) or a partner merchant."""
-    ctx.require_coordinator(f"add a {kind}")
+    ctx.viewer.require_everywhere(f"add a {kind}")
     check_record_id(f"{kind}_id", programme_id)
     check_text("name", name, NAME_LENGTH_MAX)
     if kind == "sponsor":
@@ -250,6 +269,16 @@ def _check_flags(flags: frozenset[str]) -> frozenset[str]:
     return flags
 
 
+STAFF_ROLES = frozenset({Role.COORDINATOR, Role.ADMIN})
+"""Roles that carry authority over others: only administrators give or take them."""
+
+
+def _check_coordinates(coordinates: object) -> frozenset[str]:
+    if not isinstance(coordinates, (set, frozenset, list, tuple)) or len(coordinates) > FLAGS_MAX:
+        raise TextTooLong(field="coordinates", maximum=FLAGS_MAX)
+    return frozenset(check_text("coordinates", c, NAME_LENGTH_MAX) for c in coordinates)
+
+
 def register_member(
     ctx: Context,
     *,
@@ -261,16 +290,25 @@ def register_member(
     roles: frozenset[Role],
     vetting: Vetting,
     flags: frozenset[str],
+    coordinates: frozenset[str],
 ) -> Member:
-    """Register a member, open their purses, and pay the policy's starting grant."""
+    """Register a member, open their purses, and pay the policy's starting grant.
+
+    A coordinator registers members of the communities they coordinate; only an
+    administrator (or the application) appoints coordinators and administrators.
+    """
     ctx.require_coordinator("register a member")
     check_record_id("member_id", member_id)
     if member_id == SYSTEM:
         raise RecordIdInvalid(field="member_id (reserved)", maximum=MEMBER_ID_LENGTH_MAX)
     _check_member_fields(ctx, name, birth_date, community, grid)
+    ctx.viewer.require_covers("register a member in this community", community)
     roles = check_choices("roles", Role, roles)
     vetting = check_choice("vetting", Vetting, vetting)
     flags = _check_flags(frozenset(flags))
+    coordinates = _check_coordinates(coordinates)
+    if roles & STAFF_ROLES or coordinates:
+        ctx.viewer.require_everywhere("appoint a coordinator")
     rules = ctx.policy().rules
     if ctx.records.member(member_id) is not None:
         raise MemberExists(member_id=member_id)
@@ -286,6 +324,7 @@ def register_member(
         roles=roles,
         vetting=vetting,
         flags=flags,
+        coordinates=coordinates,
         registered_at=ctx.now,
         registered_by=ctx.actor,
     )
@@ -320,19 +359,32 @@ def update_member(
     vetting: Vetting | None,
     flags: frozenset[str] | None,
     status: MemberStatus | None,
+    coordinates: frozenset[str] | None,
 ) -> Member:
-    """Change a member's grid, roles, vetting, flags or status (not to deceased: see death)."""
-    ctx.require_coordinator("update a member", member_id)
-    member = ctx.member(member_id)
+    """Change a member's grid, roles, vetting, flags or status (not to deceased: see death).
+
+    A coordinator changes the members of their communities; a coordinator or
+    administrator themselves, and anyone's staff roles, only an administrator.
+    """
+    member = ctx.visible_member(member_id)
+    ctx.require_coordinator("update a member", member)
+    if member.roles & STAFF_ROLES:
+        ctx.viewer.require_everywhere("change a coordinator")
     changes: dict[str, object] = {}
     if grid is not None:
         changes["grid"] = check_text("grid", grid, NAME_LENGTH_MAX)
     if roles is not None:
-        changes["roles"] = check_choices("roles", Role, roles)
+        new_roles = check_choices("roles", Role, roles)
+        if new_roles != member.roles and (member.roles | new_roles) & STAFF_ROLES:
+            ctx.viewer.require_everywhere("appoint a coordinator")
+        changes["roles"] = new_roles
     if vetting is not None:
         changes["vetting"] = check_choice("vetting", Vetting, vetting)
     if flags is not None:
         changes["flags"] = _check_flags(frozenset(flags))
+    if coordinates is not None:
+        changes["coordinates"] = _check_coordinates(coordinates)
+        ctx.viewer.require_everywhere("appoint a coordinator")
     if status is not None:
         status = check_choice("status", MemberStatus, status)
         if MemberStatus.DECEASED in (status, member.status):
@@ -346,13 +398,18 @@ def update_member(
 
 
 def relate(ctx: Context, member_id: str, other_id: str, kind: RelationKind) -> Relation:
-    """Record that ``other_id`` is ``member_id``'s ``kind``, and the inverse."""
+    """Record that ``other_id`` is ``member_id``'s ``kind``, and the inverse.
+
+    Relations decide who may receive gifts and inherit, so only a coordinator of
+    both members' communities (or the application) records them: a member cannot
+    declare themselves someone's child.
+    """
     kind = check_choice("kind", RelationKind, kind)
     if member_id == other_id:
         raise RelationToSelf(member_id=member_id)
-    ctx.acting_for(member_id, "record a relation", coordinator_ok=True)
-    ctx.member(member_id)
-    ctx.member(other_id)
+    member = ctx.visible_member(member_id)
+    other = ctx.visible_member(other_id)
+    ctx.require_coordinator("record a relation", member, other)
     existing = ctx.records.relation(member_id, other_id)
     if existing is not None:
         if existing.kind is kind:
@@ -378,10 +435,17 @@ def relate(ctx: Context, member_id: str, other_id: str, kind: RelationKind) -> R
 
 
 def authorise_proxy(ctx: Context, member_id: str, proxy_id: str, note: str) -> Proxy:
-    """Record that ``proxy_id`` may act for ``member_id`` (granted by them or a coordinator)."""
+    """Record that ``proxy_id`` may act for ``member_id``.
+
+    The member grants it themselves (to anyone they trust), or a coordinator of
+    both members' communities does; a proxy never appoints further proxies.
+    """
     if member_id == proxy_id:
         raise RelationToSelf(member_id=member_id)
-    ctx.acting_for(member_id, "authorise a proxy", coordinator_ok=True)
+    member = ctx.visible_member(member_id)
+    if ctx.actor != member_id:
+        proxy_member = ctx.visible_member(proxy_id)
+        ctx.require_coordinator("authorise a proxy", member, proxy_member)
     ctx.active_member(member_id)
     ctx.active_member(proxy_id)
     check_text("note", note)
@@ -396,10 +460,11 @@ def authorise_proxy(ctx: Context, member_id: str, proxy_id: str, note: str) -> P
 
 
 def revoke_proxy(ctx: Context, member_id: str, proxy_id: str) -> Proxy:
-    """End an authorisation; the member, a coordinator or the proxy themselves may."""
-    if ctx.actor != proxy_id:
-        ctx.acting_for(member_id, "revoke a proxy", coordinator_ok=True)
+    """End an authorisation; the member, a coordinator of theirs or the proxy themselves may."""
     existing = ctx.records.proxy(member_id, proxy_id)
+    if ctx.actor not in (member_id, proxy_id):
+        member = ctx.visible_member(member_id)
+        ctx.require_coordinator("revoke a proxy", member)
     if existing is None or not existing.active:
         raise ProxyNotFound(member_id=member_id, proxy_id=proxy_id)
     revoked = msgspec.structs.replace(existing, revoked_at=ctx.now, revoked_by=ctx.actor)

@@ -28,7 +28,7 @@ from timebank.bank.accounts import (
     member_account,
     merchant_account,
 )
-from timebank.bank.context import Context
+from timebank.bank.context import Context, Snapshot
 from timebank.bank.members import TEXT_LENGTH_MAX, check_choice, check_text
 from timebank.community.errors import (
     ActorNotAuthorised,
@@ -68,7 +68,6 @@ from timebank.community.policy import PolicyRules, credited_minutes
 from timebank.ledger import (
     EffectiveTimeAfterRecording,
     Hold,
-    IdempotencyConflict,
     InsufficientMinutes,
     LedgerError,
     PostExceedsHold,
@@ -83,6 +82,7 @@ from timebank.ledger import (
     credit,
     debit,
 )
+from timebank.ledger.checks import check_aware
 from timebank.ledger.limits import AMOUNT_MINUTES_MAX
 
 __all__ = [
@@ -123,8 +123,10 @@ def check_minutes(field: str, value: object) -> int:
 
 
 def check_moment(field: str, value: object) -> datetime:
-    if not isinstance(value, datetime) or value.tzinfo is None:
+    """A moment with a time zone, in the years 1900 to 2199 (as the ledger accepts them)."""
+    if not isinstance(value, datetime):
         raise TimestampNotAware(field=field)
+    check_aware(field, value)
     return value
 
 
@@ -291,7 +293,10 @@ def receive(
 def payer_for(
     ctx: Context, rules: PolicyRules, recipient: Member, payer: str | None
 ) -> tuple[str, Member | None]:
-    """Who pays a service: the recipient (a member), a subsidy payer, or the policy's default."""
+    """Who pays a service: the recipient (a member), a subsidy payer, or the policy's default.
+
+    The guarantee fund pays only for the recipients it covers (as for its grants).
+    """
     if payer is None:
         if recipient.flags & rules.subsidised_flags and rules.subsidised_payer is not None:
             payer = rules.subsidised_payer
@@ -299,7 +304,10 @@ def payer_for(
             payer = rules.payer_default
     if payer == "recipient":
         return member_account(recipient.member_id), recipient
-    return check_programme(ctx, payer), None
+    account = check_programme(ctx, payer)
+    if account == GUARANTEE:
+        check_guaranteed(ctx, rules, recipient)
+    return account, None
 
 
 def _metadata(ctx: Context, kind: str, policy_version: int, **extra: str | None) -> dict[str, str]:
@@ -312,22 +320,55 @@ def _metadata(ctx: Context, kind: str, policy_version: int, **extra: str | None)
 
 
 def _authorise_credit(
-    ctx: Context, provenance: Provenance, provider_id: str, recipient_id: str
+    ctx: Context, provenance: Provenance, provider: Member, recipient: Member
 ) -> str | None:
-    """Who may record a credit depends on how it was verified."""
+    """Who may record a credit depends on how it was verified.
+
+    A coordinator of both members' communities records any; the recipient (or
+    their proxy) records one confirmed by them; the provider (or their proxy) one
+    checked in and out; either side a paper record. Nobody confirms a service
+    that pays themselves.
+    """
+    viewer = ctx.viewer
     if provenance is Provenance.ORGANISATION_CONFIRMATION:
-        ctx.require_coordinator("confirm a service for the organisation", provider_id)
+        ctx.require_coordinator("confirm a service for the organisation", provider, recipient)
+        ctx.forbid_own_gain(provider.member_id, "confirm a service they gave")
         return None
     if provenance is Provenance.RECIPIENT_CONFIRMATION:
-        return ctx.acting_for(recipient_id, "confirm a service received")
-    if ctx.is_coordinator(ctx.actor):
+        on_behalf_of = ctx.acting_for(recipient, "confirm a service received")
+        ctx.forbid_own_gain(provider.member_id, "confirm a service they gave")
+        return on_behalf_of
+    if viewer.covers(provider.community) and viewer.covers(recipient.community):
         return None
     if provenance is Provenance.CHECK_IN_OUT:
-        return ctx.acting_for(provider_id, "record a service given")
+        return ctx.acting_for(provider, "record a service given")
     try:
-        return ctx.acting_for(provider_id, "enter a paper record")
+        return ctx.acting_for(provider, "enter a paper record")
     except ActorNotAuthorised:
-        return ctx.acting_for(recipient_id, "enter a paper record")
+        return ctx.acting_for(recipient, "enter a paper record")
+
+
+def parties(ctx: Context, *member_ids: str) -> tuple[Member, ...]:
+    """The members a request names, if the caller may name them (else: not found).
+
+    A member acts for one side (themselves, or someone who authorised them) and
+    names the other; anyone else acts for the centre, and must see every member
+    they name.
+    """
+    found = tuple(ctx.member(member_id) for member_id in member_ids)
+    viewer = ctx.viewer
+    if not any(viewer.acts_for(member.member_id) for member in found):
+        for member in found:
+            ctx.visible_member(member.member_id)
+    return found
+
+
+def check_payer_choice(ctx: Context, payer: object, *members: Member) -> None:
+    """Only a coordinator of the members chooses a programme account to pay; members pay
+    as the policy says (or from their own purses)."""
+    if payer is None or payer in ("recipient", "gifted"):
+        return
+    ctx.require_coordinator("choose a programme account to pay", *members)
 
 
 def credit_service(
@@ -345,15 +386,31 @@ def credit_service(
     note: str,
 ) -> Credit:
     """Credit a provider for a service: posted at once, or held until confirmed."""
-    existing = ctx.records.credit(credit_id)
-    if existing is not None:
-        return _same_credit(existing, provider_id, recipient_id, raw_minutes)
     provenance = check_choice("provenance", Provenance, provenance)
-    on_behalf_of = _authorise_credit(ctx, provenance, provider_id, recipient_id)
-    policy = ctx.policy()
-    rules = policy.rules
     if provider_id == recipient_id:
         raise SelfDealing(member_id=provider_id, action="serve")
+    provider, recipient = parties(ctx, provider_id, recipient_id)
+    on_behalf_of = _authorise_credit(ctx, provenance, provider, recipient)
+    check_payer_choice(ctx, payer, provider, recipient)
+    ctx.once(
+        "credit_service",
+        credit_id,
+        provider_id=provider_id,
+        recipient_id=recipient_id,
+        category=category,
+        raw_minutes=raw_minutes,
+        served_at=served_at,
+        place=place,
+        provenance=provenance,
+        payer=payer,
+        note=note,
+    )
+    existing = ctx.records.credit(credit_id)
+    if existing is not None:
+        # A retry of the same request (one made before requests were remembered included).
+        return existing
+    policy = ctx.policy()
+    rules = policy.rules
     provider = ctx.active_member(provider_id)
     recipient = ctx.active_member(recipient_id)
     check_provider(ctx, rules, provider, group=False)
@@ -372,8 +429,13 @@ def credit_service(
         debits = [debit(payer_account, minutes)]
     credits = receive(ctx, rules, provider_id, minutes, OWN, overflow=True)
     # Nobody spends a member's minutes without their say: a credit the recipient pays
-    # waits for them (or the centre) unless they recorded it themselves.
-    held = provenance not in AUTO_CONFIRMED and (rules.confirmation_required or saver is not None)
+    # waits for them (or the centre) unless they recorded it themselves. And nobody
+    # approves their own gain: a credit recorded by (or for) its provider waits for
+    # the recipient's side or the centre, whoever pays it.
+    gains = ctx.actor == provider_id or on_behalf_of == provider_id
+    held = provenance not in AUTO_CONFIRMED and (
+        rules.confirmation_required or saver is not None or gains
+    )
     metadata = _metadata(
         ctx,
         "service",
@@ -440,39 +502,49 @@ def credit_service(
     return record
 
 
-def _same_credit(existing: Credit, provider_id: str, recipient_id: str, raw_minutes: int) -> Credit:
-    """A retried credit id returns the original credit if it asks for the same service."""
-    for name, value, original in (
-        ("provider_id", provider_id, existing.provider_id),
-        ("recipient_id", recipient_id, existing.recipient_id),
-        ("raw_minutes", raw_minutes, existing.raw_minutes),
-    ):
-        if value != original:
-            raise IdempotencyConflict(transaction_id=existing.transaction_id, field=name)
-    return existing
+def sees_credit(snap: Snapshot, record: Credit) -> bool:
+    """Whether the caller may see a credit: they see its provider or its recipient."""
+    for member_id in (record.provider_id, record.recipient_id):
+        member = None if member_id is None else snap.records.member(member_id)
+        if member is not None and snap.viewer.sees_member(member):
+            return True
+    return False
 
 
-def _credit(ctx: Context, credit_id: str) -> Credit:
-    found = ctx.records.credit(credit_id)
-    if found is None:
+def visible_credit(snap: Snapshot, credit_id: str) -> Credit:
+    """The credit, if the caller may see it; otherwise, as for an unknown id, not found."""
+    found = snap.records.credit(credit_id)
+    if found is None or not sees_credit(snap, found):
         raise CreditNotFound(credit_id=str(credit_id)[:128])
     return found
 
 
-def _confirming(ctx: Context, record: Credit, action: str) -> Provenance:
-    """The recipient (or their proxy) confirms as the recipient; a coordinator for the centre."""
-    if ctx.is_coordinator(ctx.actor) and ctx.actor != record.recipient_id:
+def _credit_parties(ctx: Context, record: Credit) -> tuple[Member, ...]:
+    members = [ctx.member(record.provider_id)]
+    if record.recipient_id is not None:
+        members.append(ctx.member(record.recipient_id))
+    return tuple(members)
+
+
+def _confirming(ctx: Context, record: Credit, action: str, *, approving: bool) -> Provenance:
+    """The recipient (or their proxy) confirms as the recipient; a coordinator of both
+    sides for the centre. Nobody approves a credit that pays themselves."""
+    if approving:
+        ctx.forbid_own_gain(record.provider_id, action)
+    members = _credit_parties(ctx, record)
+    viewer = ctx.viewer
+    if ctx.actor != record.recipient_id and all(viewer.covers(m.community) for m in members):
         return Provenance.ORGANISATION_CONFIRMATION
     if record.recipient_id is None:
         raise ActorNotAuthorised(actor=ctx.actor, action=action, member_id=record.provider_id)
-    ctx.acting_for(record.recipient_id, action)
+    ctx.acting_for(members[1], action)
     return Provenance.RECIPIENT_CONFIRMATION
 
 
 def confirm_credit(ctx: Context, credit_id: str) -> Credit:
     """Confirm a held credit: its minutes post to the provider."""
-    record = _credit(ctx, credit_id)
-    confirmation = _confirming(ctx, record, "confirm a service")
+    record = visible_credit(ctx, credit_id)
+    confirmation = _confirming(ctx, record, "confirm a service", approving=True)
     if record.status is not CreditStatus.PENDING:
         raise CreditNotPending(credit_id=credit_id, status=record.status.value)
     metadata = _metadata(
@@ -509,8 +581,8 @@ def confirm_credit(ctx: Context, credit_id: str) -> Credit:
 
 def dispute_credit(ctx: Context, credit_id: str, reason: str) -> Credit:
     """Dispute a held credit: the hold is voided and nothing moves."""
-    record = _credit(ctx, credit_id)
-    _confirming(ctx, record, "dispute a service")
+    record = visible_credit(ctx, credit_id)
+    _confirming(ctx, record, "dispute a service", approving=False)
     _reason("dispute a service", reason)
     if record.status is not CreditStatus.PENDING:
         raise CreditNotPending(credit_id=credit_id, status=record.status.value)
@@ -537,8 +609,8 @@ def _reason(action: str, reason: object) -> str:
 
 def reverse_credit(ctx: Context, credit_id: str, reason: str) -> Credit:
     """Correct a posted credit by moving its minutes back (never by editing it)."""
-    ctx.require_coordinator("reverse a credit")
-    record = _credit(ctx, credit_id)
+    record = visible_credit(ctx, credit_id)
+    ctx.require_coordinator("reverse a credit", *_credit_parties(ctx, record))
     _reason("reverse a credit", reason)
     if record.status is not CreditStatus.POSTED:
         raise CreditNotPosted(credit_id=credit_id, status=record.status.value)
@@ -591,13 +663,29 @@ def book_redemption(
     merchant_id: str | None,
     category: str,
 ) -> Redemption:
-    """Book a service or goods paid with banked minutes: they are held on the saver."""
+    """Book a service or goods paid with banked minutes: they are held on the saver.
+
+    The saver, their proxy or a coordinator of theirs books it (a coordinator only
+    with a provider of their communities); nobody books one that pays themselves.
+    """
+    saver = ctx.visible_member(saver_id)
+    on_behalf_of = ctx.acting_for(saver, "redeem minutes", staff_ok=True)
+    ctx.forbid_own_gain(provider_id, "book a redemption that pays them")
+    if not ctx.viewer.acts_for(saver_id) and type(provider_id) is str:
+        # A coordinator books for a saver only with a provider of their communities.
+        ctx.require_coordinator("book a redemption", saver, ctx.visible_member(provider_id))
+    ctx.once(
+        "book_redemption",
+        redemption_id,
+        saver_id=saver_id,
+        minutes=minutes,
+        provider_id=provider_id,
+        merchant_id=merchant_id,
+        category=category,
+    )
     existing = ctx.records.redemption(redemption_id)
     if existing is not None:
-        if (existing.saver_id, existing.booked_minutes) != (saver_id, minutes):
-            raise IdempotencyConflict(transaction_id=existing.hold_id, field="redemption")
         return existing
-    on_behalf_of = ctx.acting_for(saver_id, "redeem minutes")
     kind = RedemptionKind(kind)
     if type(category) is not str or len(category) > 64:
         raise CategoryUnknown(category=str(category)[:64])
@@ -664,11 +752,26 @@ def book_redemption(
     return record
 
 
-def _redemption(ctx: Context, redemption_id: str, action: str) -> Redemption:
-    record = ctx.records.redemption(redemption_id)
-    if record is None:
+def sees_redemption(snap: Snapshot, record: Redemption) -> bool:
+    """Whether the caller may see a redemption: they see its saver or its provider."""
+    for member_id in (record.saver_id, record.provider_id):
+        member = None if member_id is None else snap.records.member(member_id)
+        if member is not None and snap.viewer.sees_member(member):
+            return True
+    return False
+
+
+def visible_redemption(snap: Snapshot, redemption_id: str) -> Redemption:
+    """The redemption, if the caller may see it; otherwise, as for an unknown id, not found."""
+    found = snap.records.redemption(redemption_id)
+    if found is None or not sees_redemption(snap, found):
         raise RedemptionNotFound(redemption_id=str(redemption_id)[:128])
-    ctx.acting_for(record.saver_id, action, coordinator_ok=True)
+    return found
+
+
+def _redemption(ctx: Context, redemption_id: str, action: str) -> Redemption:
+    record = visible_redemption(ctx, redemption_id)
+    ctx.acting_for(ctx.member(record.saver_id), action, staff_ok=True)
     if record.status is not RedemptionStatus.BOOKED:
         raise RedemptionNotBooked(redemption_id=redemption_id, status=record.status.value)
     return record
@@ -688,6 +791,7 @@ def _take(postings: Iterable[Posting], side: Side, minutes: int) -> list[Posting
 def complete_redemption(ctx: Context, redemption_id: str, spent_minutes: int) -> Redemption:
     """Post what was actually spent (at most what was booked); the rest is released."""
     record = _redemption(ctx, redemption_id, "complete a redemption")
+    ctx.forbid_own_gain(record.provider_id, "complete a redemption that pays them")
     check_minutes("spent_minutes", spent_minutes)
     if spent_minutes > record.booked_minutes:
         raise PostExceedsHold(
@@ -698,7 +802,7 @@ def complete_redemption(ctx: Context, redemption_id: str, spent_minutes: int) ->
         )
     confirmation = (
         Provenance.RECIPIENT_CONFIRMATION
-        if ctx.actor == record.saver_id or not ctx.is_coordinator(ctx.actor)
+        if ctx.actor == record.saver_id or ctx.viewer.proxy_for(record.saver_id)
         else Provenance.ORGANISATION_CONFIRMATION
     )
     metadata = _metadata(
@@ -809,29 +913,41 @@ def cancel_redemption(ctx: Context, redemption_id: str) -> Redemption:
 # --- gifts, donations, grants -----------------------------------------------------------------
 
 
-def _replayed(ctx: Context, transaction_id: str, expected: dict[str, str], minutes: int) -> bool:
-    """Whether this request id already succeeded, for the same request (else a conflict)."""
-    prior = ctx.prior(transaction_id)
-    if prior is None:
-        return False
-    for field, value in expected.items():
-        if prior.metadata.get(field) != value:
-            raise IdempotencyConflict(transaction_id=transaction_id, field=field)
-    moved = sum(p.amount_minutes for p in prior.postings if p.side is Side.CREDIT)
-    if moved != minutes:
-        raise IdempotencyConflict(transaction_id=transaction_id, field="minutes")
-    return True
+def _retried(
+    ctx: Context, use_case: str, request_id: str, transaction_id: str, **request: object
+) -> bool:
+    """Whether an earlier call under ``request_id`` made ``transaction_id``: this is its retry.
+
+    A retry must be the same request (else ``IdempotencyConflict`` names the
+    field); a request the ledger refused is refused again the same way.
+    """
+    ctx.once(use_case, request_id, **request)
+    return ctx.prior(transaction_id) is not None
 
 
 def give(ctx: Context, *, gift_id: str, giver_id: str, receiver_id: str, minutes: int) -> str:
-    """Give earned minutes to a relative the policy allows; they land in the gifted purse."""
-    on_behalf_of = ctx.acting_for(giver_id, "give minutes")
-    if _replayed(ctx, f"gift.{gift_id}", {"giver": giver_id, "receiver": receiver_id}, minutes):
-        return f"gift.{gift_id}"
-    policy = ctx.policy()
-    rules = policy.rules
+    """Give earned minutes to a relative the policy allows; they land in the gifted purse.
+
+    The giver or their proxy gives (a proxy never to themselves).
+    """
     if giver_id == receiver_id:
         raise SelfDealing(member_id=giver_id, action="give minutes to")
+    giver = ctx.visible_member(giver_id)
+    on_behalf_of = ctx.acting_for(giver, "give minutes")
+    ctx.forbid_own_gain(receiver_id, "give a member's minutes to themselves")
+    transaction_id = f"gift.{gift_id}"
+    if _retried(
+        ctx,
+        "give",
+        gift_id,
+        transaction_id,
+        giver_id=giver_id,
+        receiver_id=receiver_id,
+        minutes=minutes,
+    ):
+        return transaction_id
+    policy = ctx.policy()
+    rules = policy.rules
     ctx.active_member(giver_id)
     receiver = ctx.active_member(receiver_id)
     check_minutes("minutes", minutes)
@@ -861,7 +977,7 @@ def give(ctx: Context, *, gift_id: str, giver_id: str, receiver_id: str, minutes
     )
     transaction = ctx.submit(
         Transfer(
-            transaction_id=f"gift.{gift_id}",
+            transaction_id=transaction_id,
             postings=net([*debits, *credits]),
             code="gift",
             metadata=metadata,
@@ -872,9 +988,18 @@ def give(ctx: Context, *, gift_id: str, giver_id: str, receiver_id: str, minutes
 
 def donate(ctx: Context, *, donation_id: str, member_id: str, minutes: int, group: bool) -> str:
     """Donate minutes to the community pool (group-volunteer minutes only go this way)."""
-    on_behalf_of = ctx.acting_for(member_id, "donate minutes")
-    if _replayed(ctx, f"donate.{donation_id}", {"donor": member_id}, minutes):
-        return f"donate.{donation_id}"
+    on_behalf_of = ctx.acting_for(ctx.visible_member(member_id), "donate minutes")
+    transaction_id = f"donate.{donation_id}"
+    if _retried(
+        ctx,
+        "donate",
+        donation_id,
+        transaction_id,
+        member_id=member_id,
+        minutes=minutes,
+        group=group,
+    ):
+        return transaction_id
     policy = ctx.policy()
     ctx.active_member(member_id)
     check_minutes("minutes", minutes)
@@ -887,7 +1012,7 @@ def donate(ctx: Context, *, donation_id: str, member_id: str, minutes: int, grou
     )
     transaction = ctx.submit(
         Transfer(
-            transaction_id=f"donate.{donation_id}",
+            transaction_id=transaction_id,
             postings=(*debits, credit(POOL, minutes)),
             code="donation",
             metadata=metadata,
@@ -896,8 +1021,8 @@ def donate(ctx: Context, *, donation_id: str, member_id: str, minutes: int, grou
     return transaction.transaction_id
 
 
-def _check_guarantee_grant(ctx: Context, rules: PolicyRules, member: Member) -> None:
-    """The guarantee fund grants only to the key residents the policy names."""
+def check_guaranteed(ctx: Context, rules: PolicyRules, member: Member) -> None:
+    """The guarantee fund pays (grants, or services) only for the key residents it covers."""
     rules_for = rules.guarantee_grants_to
     age = ctx.age(member)
     if not rules_for or any(age >= e.age_min and e.flags <= member.flags for e in rules_for):
@@ -905,7 +1030,7 @@ def _check_guarantee_grant(ctx: Context, rules: PolicyRules, member: Member) -> 
     allowed = "; ".join(
         f"{e.age_min}+ with {', '.join(sorted(e.flags)) or 'no flag'}" for e in rules_for
     )
-    reason = f"the guarantee fund grants to: {allowed}"
+    reason = f"the guarantee fund covers: {allowed}"
     raise RecipientNotEligible(member_id=member.member_id, reason=reason)
 
 
@@ -913,15 +1038,26 @@ def grant(
     ctx: Context, *, grant_id: str, member_id: str, minutes: int, reason: str, source: str
 ) -> str:
     """A coordinator grants minutes (from the pool or a fund) to a member in need."""
-    ctx.require_coordinator("grant minutes", member_id)
-    if _replayed(ctx, f"grant.{grant_id}", {"member": member_id}, minutes):
-        return f"grant.{grant_id}"
+    ctx.require_coordinator("grant minutes", ctx.visible_member(member_id))
+    ctx.forbid_own_gain(member_id, "grant minutes to themselves")
+    transaction_id = f"grant.{grant_id}"
+    if _retried(
+        ctx,
+        "grant",
+        grant_id,
+        transaction_id,
+        member_id=member_id,
+        minutes=minutes,
+        reason=reason,
+        source=source,
+    ):
+        return transaction_id
     policy = ctx.policy()
     _reason("grant minutes", reason)
     source = check_programme(ctx, source)
     member = ctx.active_member(member_id)
     if source == GUARANTEE:
-        _check_guarantee_grant(ctx, policy.rules, member)
+        check_guaranteed(ctx, policy.rules, member)
     check_minutes("minutes", minutes)
     credits = receive(ctx, policy.rules, member_id, minutes, GIFTED, overflow=False)
     metadata = _metadata(
@@ -929,7 +1065,7 @@ def grant(
     )
     transaction = ctx.submit(
         Transfer(
-            transaction_id=f"grant.{grant_id}",
+            transaction_id=transaction_id,
             postings=(debit(source, minutes), *credits),
             code="grant",
             metadata=metadata,

@@ -42,7 +42,7 @@ class MemberBalance(Struct, frozen=True, kw_only=True):
 
 
 def balances(snapshot: Snapshot, member_id: str) -> MemberBalance:
-    snapshot.member(member_id)
+    snapshot.visible_member(member_id)
     purses = snapshot.purses(member_id)
     return MemberBalance(
         member_id=member_id,
@@ -74,7 +74,7 @@ def passbook(
     Entries that move no posted minutes (holds and their voids) print no line
     but are read past, so a page is short only when it is the last.
     """
-    snapshot.member(member_id)
+    snapshot.visible_member(member_id)
     accounts = [member_account(member_id, purse) for purse in PURSES]
     running: dict[str, int] | None = None
     lines: list[PassbookEntry] = []

@@ -8,15 +8,19 @@ bytes. The layout, by kind:
 - ``policy`` ``000001``...: policy versions (key: status);
 - ``member`` member id (key: community);
 - ``relation`` ``member>other`` (key: member);
-- ``proxy`` ``member>proxy`` (key: member);
+- ``proxy`` ``member>proxy`` (key: member), and ``proxy_of`` ``proxy>member`` (key:
+  proxy): the same authorisation, found from either side;
 - ``programme`` account id (key: ``sponsor`` or ``merchant``);
-- ``credit`` credit id (key: provider);
+- ``credit`` credit id (key: provider), and ``credit_to`` credit id (key: recipient): the
+  same credit, found from either side;
 - ``redemption`` redemption id (key: saver);
 - ``event`` event id;
 - ``event_credit`` ``event>member`` (key: event): the attendee's credit id;
 - ``offer`` offer id (key: volunteer), ``need`` need id (key: recipient);
 - ``wish`` wish id (key: community);
-- ``care_file`` member id (key: ``open`` or ``closed``), ``visit`` visit id (key: member).
+- ``care_file`` member id (key: ``open`` or ``closed``), ``visit`` visit id (key: member);
+- ``request`` ``use case>request id`` (key: use case): the fields of a request made under a
+  caller's id, to tell a retry from a different request (see ``retries``).
 
 Service orders are not records: they live in the store's orders port, whose
 indexed columns (``OrderRow``) let the store compute reports itself.
@@ -54,6 +58,7 @@ from timebank.community.model import (
     Relation,
 )
 from timebank.community.port import (
+    OrderQuery,
     OrderReader,
     OrderRow,
     OrderTally,
@@ -135,6 +140,13 @@ class Records:
     def _put(self, kind: str, record_id: str, value: Struct, key: str | None = None) -> None:
         writer = cast(RecordWriter, self._records)
         writer.put(kind, record_id, _ENCODER.encode(value), key=key)
+
+    def raw(self, kind: str, record_id: str) -> bytes | None:
+        """A record's body as stored (for kinds the facade encodes itself)."""
+        return self._records.get(kind, record_id)
+
+    def put_raw(self, kind: str, record_id: str, body: bytes, *, key: str | None = None) -> None:
+        cast(RecordWriter, self._records).put(kind, record_id, body, key=key)
 
     def _page(
         self, kind: str, cls: type[S], *, key: str | None, after: str | None, limit: int
@@ -218,9 +230,14 @@ class Records:
 
     def put_proxy(self, proxy: Proxy) -> None:
         self._put("proxy", pair_id(proxy.member_id, proxy.proxy_id), proxy, key=proxy.member_id)
+        self._put("proxy_of", pair_id(proxy.proxy_id, proxy.member_id), proxy, key=proxy.proxy_id)
 
     def proxies(self, member_id: str) -> list[Proxy]:
         return list(self._all("proxy", Proxy, key=member_id))
+
+    def proxied_by(self, proxy_id: str) -> list[Proxy]:
+        """The authorisations ``proxy_id`` holds, revoked ones included."""
+        return list(self._all("proxy_of", Proxy, key=proxy_id))
 
     # --- programme accounts ----------------------------------------------------------
 
@@ -240,9 +257,23 @@ class Records:
 
     def put_credit(self, credit: Credit) -> None:
         self._put("credit", credit.credit_id, credit, key=credit.provider_id)
+        if credit.recipient_id is not None:
+            self._put("credit_to", credit.credit_id, credit, key=credit.recipient_id)
 
     def credits_of(self, provider_id: str) -> list[Credit]:
         return list(self._all("credit", Credit, key=provider_id))
+
+    def credits_page(
+        self, *, provider_id: str | None = None, after: str | None, limit: int
+    ) -> list[Credit]:
+        """A page of credits in id order (of one provider, if given)."""
+        page = self._page("credit", Credit, key=provider_id, after=after, limit=limit)
+        return [credit for _, credit in page]
+
+    def credits_to_page(self, recipient_id: str, *, after: str | None, limit: int) -> list[Credit]:
+        """A page of the credits a member received, in id order."""
+        page = self._page("credit_to", Credit, key=recipient_id, after=after, limit=limit)
+        return [credit for _, credit in page]
 
     def all_credits(self) -> Iterator[Credit]:
         return self._all("credit", Credit)
@@ -255,6 +286,9 @@ class Records:
 
     def all_redemptions(self) -> Iterator[Redemption]:
         return self._all("redemption", Redemption)
+
+    def redemptions_of(self, saver_id: str) -> list[Redemption]:
+        return list(self._all("redemption", Redemption, key=saver_id))
 
     def event(self, event_id: str) -> Event | None:
         return self._get("event", event_id, Event)
@@ -298,8 +332,11 @@ class Records:
     def offers(self, *, volunteer_id: str | None = None) -> Iterator[Offer]:
         return self._all("offer", Offer, key=volunteer_id)
 
-    def offers_page(self, *, after: str | None, limit: int) -> list[Offer]:
-        return [o for _, o in self._page("offer", Offer, key=None, after=after, limit=limit)]
+    def offers_page(
+        self, *, volunteer_id: str | None = None, after: str | None, limit: int
+    ) -> list[Offer]:
+        page = self._page("offer", Offer, key=volunteer_id, after=after, limit=limit)
+        return [offer for _, offer in page]
 
     def need(self, need_id: str) -> ServiceNeed | None:
         return self._get("need", need_id, ServiceNeed)
@@ -310,8 +347,11 @@ class Records:
     def needs(self, *, recipient_id: str | None = None) -> Iterator[ServiceNeed]:
         return self._all("need", ServiceNeed, key=recipient_id)
 
-    def needs_page(self, *, after: str | None, limit: int) -> list[ServiceNeed]:
-        return [n for _, n in self._page("need", ServiceNeed, key=None, after=after, limit=limit)]
+    def needs_page(
+        self, *, recipient_id: str | None = None, after: str | None, limit: int
+    ) -> list[ServiceNeed]:
+        page = self._page("need", ServiceNeed, key=recipient_id, after=after, limit=limit)
+        return [need for _, need in page]
 
     def wish(self, wish_id: str) -> Wish | None:
         return self._get("wish", wish_id, Wish)
@@ -367,6 +407,7 @@ def order_row(order: Order, zone: ZoneInfo) -> OrderRow:
         grid=order.grid,
         recipient_id=order.recipient_id,
         volunteer_id=order.volunteer_id,
+        dispatched_to=order.dispatched_to if order.status is OrderStatus.DISPATCHED else None,
         month=order.requested_at.astimezone(zone).strftime("%Y-%m"),
         requested_at=order.requested_at,
         due_at=due,
@@ -410,6 +451,10 @@ class Orders:
         if order.volunteer_id is not None:
             self._on_volunteer_write()
 
+    def query(self, query: OrderQuery, *, after: str | None, limit: int) -> list[Order]:
+        rows = self._orders.query(query, after=after, limit=limit)
+        return [_ORDER_DECODER.decode(body) for _, body in rows]
+
     def page(self, *, status: str | None, after: str | None, limit: int) -> list[Order]:
         rows = self._orders.scan(status=status, after=after, limit=limit)
         return [_ORDER_DECODER.decode(body) for _, body in rows]
@@ -423,13 +468,18 @@ class Orders:
                 return
             after = page[-1].order_id
 
-    def tallies(self, first_month: str, last_month: str) -> Sequence[OrderTally]:
-        return self._orders.tally(first_month, last_month)
+    def tallies(
+        self, first_month: str, last_month: str, communities: Sequence[str] | None = None
+    ) -> Sequence[OrderTally]:
+        return self._orders.tally(first_month, last_month, communities)
 
     def volunteers(
-        self, served_from: datetime | None = None, served_until: datetime | None = None
+        self,
+        served_from: datetime | None = None,
+        served_until: datetime | None = None,
+        communities: Sequence[str] | None = None,
     ) -> Sequence[VolunteerTally]:
-        return self._orders.volunteer_tally(served_from, served_until)
+        return self._orders.volunteer_tally(served_from, served_until, communities)
 
     def due(self, before: datetime, *, limit: int) -> list[Order]:
         rows = self._orders.due(before, limit=limit)

@@ -6,6 +6,10 @@ orders. Rates are exact: a ``Rate`` keeps its numerator and denominator and
 gives the percentage as a ``Decimal`` rounded half up to two places, so 2,853
 satisfied of 2,860 rated reads 99.76.
 
+Every report is for staff, and covers what the caller coordinates: the whole
+book for the application and administrators, their communities for a
+coordinator (orders and wishes of those communities, members living there).
+
 Definitions:
 
 - *processing rate* (处理率): orders completed / orders requested less those
@@ -102,6 +106,17 @@ class OrderReport(Struct, frozen=True, kw_only=True):
     """One per (month, category, grid) that had orders."""
 
 
+def scope(snap: Snapshot, action: str = "read reports") -> tuple[str, ...] | None:
+    """The communities the caller's reports cover (None: every one); staff only."""
+    viewer = snap.viewer
+    viewer.require_staff(action)
+    return None if viewer.everywhere else tuple(sorted(viewer.communities))
+
+
+def _in(scoped: tuple[str, ...] | None, community: str) -> bool:
+    return scoped is None or community in scoped
+
+
 def check_month(field: str, value: object) -> str:
     if (
         isinstance(value, str)
@@ -160,11 +175,12 @@ def _stats(tallies: Iterable[OrderTally], **labels: str) -> OrderStats:
 
 def order_report(snap: Snapshot, first_month: str, last_month: str) -> OrderReport:
     """Processing, on-time and satisfaction rates and times, per month, category and grid."""
+    scoped = scope(snap)
     first = check_month("first_month", first_month)
     last = check_month("last_month", last_month)
     if not 1 <= _months_between(first, last) <= MONTHS_MAX:
         raise ReportPeriodInvalid(field="last_month", reason=f"1 to {MONTHS_MAX} months from first")
-    tallies = list(snap.orders.tallies(first, last))
+    tallies = list(snap.orders.tallies(first, last, scoped))
 
     def grouped(key: str) -> tuple[OrderStats, ...]:
         groups: dict[str, list[OrderTally]] = defaultdict(list)
@@ -208,8 +224,9 @@ def month_range(snap: Snapshot, month: str) -> tuple[datetime, datetime]:
 
 def volunteer_board(snap: Snapshot, month: str, limit: int) -> list[VolunteerOfMonth]:
     """The month's volunteers by minutes credited for completed orders, then orders, then id."""
+    scoped = scope(snap)
     start, end = month_range(snap, check_month("month", month))
-    tallies = [t for t in snap.orders.volunteers(start, end) if t.processed]
+    tallies = [t for t in snap.orders.volunteers(start, end, scoped) if t.processed]
     tallies.sort(key=lambda t: (-t.credited_minutes, -t.processed, t.volunteer_id))
     board = []
     for place, tally in enumerate(tallies[:limit], start=1):
@@ -252,12 +269,22 @@ _ADOPTED = frozenset({WishStatus.ADOPTED, WishStatus.FULFILLED, WishStatus.CONFI
 
 def wish_adoption(snap: Snapshot, community: str | None) -> WishAdoption:
     """How many micro-wishes were adopted (withdrawn ones left out)."""
+    scoped = scope(snap)
+    if community is not None:
+        snap.viewer.require_covers("read a community's report", community)
+        communities: tuple[str | None, ...] = (community,)
+    else:
+        communities = (None,) if scoped is None else scoped
     wishes = [
-        w for w in snap.records.wishes(community=community) if w.status != WishStatus.WITHDRAWN
+        w
+        for chosen in communities
+        for w in snap.records.wishes(community=chosen)
+        if w.status != WishStatus.WITHDRAWN
     ]
     adopted = sum(w.status in _ADOPTED for w in wishes)
+    only = scoped[0] if scoped is not None and len(scoped) == 1 else ""
     return WishAdoption(
-        community=community or "",
+        community=community or only,
         posted=len(wishes),
         adopted=adopted,
         fulfilled=sum(w.status in (WishStatus.FULFILLED, WishStatus.CONFIRMED) for w in wishes),
@@ -284,17 +311,18 @@ class GapLine(Struct, frozen=True, kw_only=True):
 
 def supply_demand_gap(snap: Snapshot, week_start: date) -> list[GapLine]:
     """Supply against demand per category and grid for the week starting ``week_start``."""
+    scoped = scope(snap)
     if type(week_start) is not date:
         raise ReportPeriodInvalid(field="week_start", reason="a date is needed")
     days = [week_start + timedelta(days=n) for n in range(7)]
     supply: dict[tuple[str, str], int] = defaultdict(int)
     demand: dict[tuple[str, str], int] = defaultdict(int)
     for offer in snap.records.offers():
-        if any(offer.active_on(day) for day in days):
+        if _in(scoped, offer.community) and any(offer.active_on(day) for day in days):
             for category in offer.categories:
                 supply[category, offer.grid] += offer.capacity_minutes_per_week
     for need in snap.records.needs():
-        if need.status is not NeedStatus.OPEN:
+        if need.status is not NeedStatus.OPEN or not _in(scoped, need.community):
             continue
         if need.once_at is not None:
             if snap.local_date(need.once_at) in days:
@@ -372,6 +400,7 @@ def liability_forecast(snap: Snapshot, today: date, years: int) -> LiabilityFore
     last twelve months, continued while they are below the policy's provider
     age limit (75 when it has none).
     """
+    scoped = scope(snap)
     if type(years) is not int or not 1 <= years <= 30:
         raise ReportPeriodInvalid(field="years", reason="1 to 30 years")
     rules = snap.policy().rules
@@ -382,6 +411,8 @@ def liability_forecast(snap: Snapshot, today: date, years: int) -> LiabilityFore
     birth: dict[str, date] = {}
     total = 0
     for member in snap.records.all_members():
+        if not _in(scoped, member.community):
+            continue
         birth[member.member_id] = member.birth_date
         if member.status is MemberStatus.DECEASED:
             continue
@@ -441,6 +472,7 @@ class InactiveMember(Struct, frozen=True, kw_only=True):
 
 def inactive_members(snap: Snapshot, now: datetime, days: int) -> list[InactiveMember]:
     """Active members with nothing given, received or ordered for ``days`` days, longest first."""
+    scoped = scope(snap)
     if type(days) is not int or not 1 <= days <= 3660:
         raise ReportPeriodInvalid(field="days", reason="1 to 3,660 days")
     last: dict[str, datetime] = {}
@@ -458,7 +490,7 @@ def inactive_members(snap: Snapshot, now: datetime, days: int) -> list[InactiveM
     cutoff = now - timedelta(days=days)
     found = []
     for member in snap.records.all_members():
-        if member.status is not MemberStatus.ACTIVE:
+        if member.status is not MemberStatus.ACTIVE or not _in(scoped, member.community):
             continue
         moment = last.get(member.member_id, member.registered_at)
         moment = max(moment, member.registered_at)

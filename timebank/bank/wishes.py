@@ -22,8 +22,8 @@ from timebank.bank.minutes import check_minutes, check_moment, receive
 from timebank.community.errors import (
     ActorNotAuthorised,
     CareFileNotFound,
+    MemberNotFound,
     ProviderNotEligible,
-    RecordExists,
     ScheduleInvalid,
     WishNotFound,
     WishTransitionNotAllowed,
@@ -65,11 +65,22 @@ class VisitsDue(Struct, frozen=True, kw_only=True):
 # --- micro-wishes ---------------------------------------------------------------------------
 
 
-def _wish(ctx: Context, wish_id: str) -> Wish:
-    wish = ctx.records.wish(wish_id)
-    if wish is None:
+def visible_wish(snap: Snapshot, wish_id: str) -> Wish:
+    """The wish, if the caller may see it; otherwise, as for an unknown id, not found."""
+    wish = snap.records.wish(wish_id)
+    if wish is None or not snap.viewer.sees_wish(wish):
         raise WishNotFound(wish_id=str(wish_id)[:128])
     return wish
+
+
+def _wish(ctx: Context, wish_id: str) -> Wish:
+    return visible_wish(ctx, wish_id)
+
+
+def _side(ctx: Context, wish: Wish, member_id: str, action: str) -> None:
+    """The member, their proxy, or a coordinator of the wish's community acts for a side."""
+    if not (ctx.viewer.acts_for(member_id) or ctx.viewer.covers(wish.community)):
+        raise ActorNotAuthorised(actor=ctx.actor, action=action, member_id=member_id)
 
 
 def _move(
@@ -87,9 +98,11 @@ def _move(
 
 def post_wish(ctx: Context, *, wish_id: str, resident_id: str, title: str) -> Wish:
     """A resident (their proxy, or a coordinator) posts a micro-wish."""
-    ctx.acting_for(resident_id, "post a micro-wish", coordinator_ok=True)
-    if ctx.records.wish(wish_id) is not None:
-        raise RecordExists(kind="wish", record_id=wish_id)
+    ctx.acting_for(ctx.visible_member(resident_id), "post a micro-wish", staff_ok=True)
+    ctx.once("post_wish", wish_id, resident_id=resident_id, title=title)
+    existing = ctx.records.wish(wish_id)
+    if existing is not None:
+        return existing
     resident = ctx.active_member(resident_id)
     if type(title) is not str or not title.strip():
         raise ScheduleInvalid(field="title", reason="a micro-wish needs a title")
@@ -110,13 +123,16 @@ def adopt_wish(ctx: Context, *, wish_id: str, adopter: str) -> Wish:
     """A member (for themselves) or a coordinator (for a partner organisation) adopts a wish."""
     wish = _wish(ctx, wish_id)
     if type(adopter) is str and adopter.startswith(ORGANISATION_PREFIX):
-        ctx.require_coordinator("adopt a micro-wish for an organisation")
+        ctx.viewer.require_covers("adopt a micro-wish for an organisation", wish.community)
         check_text("adopter", adopter, NAME_LENGTH_MAX)
         if len(adopter) == len(ORGANISATION_PREFIX):
             raise ScheduleInvalid(field="adopter", reason="the organisation needs a name")
     else:
         check_record_id("adopter", adopter)
-        ctx.acting_for(adopter, "adopt a micro-wish", coordinator_ok=True)
+        if not ctx.viewer.acts_for(adopter):
+            # A coordinator adopts for a member of their communities.
+            ctx.viewer.require_covers("adopt a micro-wish", wish.community)
+            ctx.require_coordinator("adopt a micro-wish", ctx.visible_member(adopter))
         ctx.active_member(adopter)
     return _move(
         ctx, wish, {WishStatus.POSTED}, WishStatus.ADOPTED, adopter=adopter, adopted_at=ctx.now
@@ -134,15 +150,15 @@ def fulfil_wish(ctx: Context, *, wish_id: str) -> Wish:
 def _adopter_side(ctx: Context, wish: Wish) -> None:
     adopter = wish.adopter
     if adopter is None or adopter.startswith(ORGANISATION_PREFIX):
-        ctx.require_coordinator("report a micro-wish fulfilled")
+        ctx.viewer.require_covers("report a micro-wish fulfilled", wish.community)
     else:
-        ctx.acting_for(adopter, "report a micro-wish fulfilled", coordinator_ok=True)
+        _side(ctx, wish, adopter, "report a micro-wish fulfilled")
 
 
 def confirm_wish(ctx: Context, *, wish_id: str, credit_minutes: int) -> Wish:
     """The resident's side confirms; a member adopter may be credited minutes by the programme."""
     wish = _wish(ctx, wish_id)
-    ctx.acting_for(wish.resident_id, "confirm a micro-wish", coordinator_ok=True)
+    _side(ctx, wish, wish.resident_id, "confirm a micro-wish")
     if wish.status is not WishStatus.FULFILLED:
         raise WishTransitionNotAllowed(
             wish_id=wish_id, status=wish.status.value, action=WishStatus.CONFIRMED.value
@@ -155,10 +171,13 @@ def confirm_wish(ctx: Context, *, wish_id: str, credit_minutes: int) -> Wish:
         reason = "a partner organisation has no time account to credit"
         raise ProviderNotEligible(member_id=adopter[:128], reason=reason)
     if credit_minutes and adopter is not None:
-        if not ctx.is_coordinator(ctx.actor):
-            raise ActorNotAuthorised(
-                actor=ctx.actor, action="credit minutes for a micro-wish", member_id=adopter
-            )
+        # The programme pays: a coordinator of both sides credits, never the adopter.
+        ctx.require_coordinator(
+            "credit minutes for a micro-wish",
+            ctx.member(wish.resident_id),
+            ctx.member(adopter),
+        )
+        ctx.forbid_own_gain(adopter, "credit minutes for a micro-wish they adopted")
         credit_id = _credit_adopter(ctx, wish, adopter, credit_minutes)
     return _move(
         ctx,
@@ -228,7 +247,7 @@ def _credit_adopter(ctx: Context, wish: Wish, adopter: str, minutes: int) -> str
 def withdraw_wish(ctx: Context, *, wish_id: str) -> Wish:
     """The resident's side withdraws a wish not yet fulfilled."""
     wish = _wish(ctx, wish_id)
-    ctx.acting_for(wish.resident_id, "withdraw a micro-wish", coordinator_ok=True)
+    _side(ctx, wish, wish.resident_id, "withdraw a micro-wish")
     return _move(ctx, wish, {WishStatus.POSTED, WishStatus.ADOPTED}, WishStatus.WITHDRAWN)
 
 
@@ -239,7 +258,7 @@ def open_care_file(
     ctx: Context, *, member_id: str, visits_per_month: int, needs: str, contacts: str
 ) -> CareFile:
     """A coordinator opens (or reopens, with new terms) a key resident's care file."""
-    ctx.require_coordinator("open a care file", member_id)
+    ctx.require_coordinator("open a care file", ctx.visible_member(member_id))
     ctx.active_member(member_id)
     if type(visits_per_month) is not int or not 1 <= visits_per_month <= VISITS_PER_MONTH_MAX:
         reason = f"1 to {VISITS_PER_MONTH_MAX} visits a month"
@@ -257,7 +276,7 @@ def open_care_file(
 
 
 def close_care_file(ctx: Context, *, member_id: str) -> CareFile:
-    ctx.require_coordinator("close a care file", member_id)
+    ctx.require_coordinator("close a care file", ctx.visible_member(member_id))
     care = ctx.records.care_file(check_record_id("member_id", member_id))
     if care is None or care.closed_at is not None:
         raise CareFileNotFound(member_id=member_id)
@@ -276,11 +295,34 @@ def record_visit(
     note: str,
     order_id: str | None,
 ) -> Visit:
-    """Record a visit to a resident with an open care file (by the visitor or a coordinator)."""
-    ctx.acting_for(visitor_id, "record a visit", coordinator_ok=True)
-    if ctx.records.visit(visit_id) is not None:
-        raise RecordExists(kind="visit", record_id=visit_id)
-    care = ctx.records.care_file(check_record_id("member_id", member_id))
+    """Record a visit to a resident with an open care file.
+
+    A coordinator of both the resident and the visitor records any visit; a
+    visitor (or their proxy) records their own visits to residents of their
+    community.
+    """
+    visitor = ctx.member(check_record_id("visitor_id", visitor_id))
+    resident = ctx.member(check_record_id("member_id", member_id))
+    if ctx.viewer.acts_for(visitor_id):
+        if resident.community != visitor.community and not ctx.viewer.covers(resident.community):
+            raise MemberNotFound(member_id=member_id)
+    else:
+        ctx.require_coordinator(
+            "record a visit", ctx.visible_member(member_id), ctx.visible_member(visitor_id)
+        )
+    ctx.once(
+        "record_visit",
+        visit_id,
+        member_id=member_id,
+        visitor_id=visitor_id,
+        visited_at=visited_at,
+        note=note,
+        order_id=order_id,
+    )
+    existing = ctx.records.visit(visit_id)
+    if existing is not None:
+        return existing
+    care = ctx.records.care_file(member_id)
     if care is None or care.closed_at is not None:
         raise CareFileNotFound(member_id=member_id)
     ctx.active_member(visitor_id)

@@ -44,6 +44,7 @@ both layers, and each carries a stable ``code`` and its data.
         │   ├── RelationExists
         │   ├── PolicyNotDraft
         │   ├── ActorNotAuthorised
+        │   │   └── SelfApproval
         │   ├── ProviderNotEligible
         │   ├── RecipientNotEligible
         │   ├── RedemptionAgeNotReached
@@ -53,11 +54,11 @@ both layers, and each carries a stable ``code`` and its data.
         │   ├── CreditNotPosted
         │   ├── RedemptionNotBooked
         │   ├── MerchantRedemptionNotAllowed
-        │   ├── RecordExists
         │   ├── NeedNotOpen
         │   ├── IdempotencyKeyReused
         │   ├── OrderTransitionNotAllowed
-        │   └── WishTransitionNotAllowed
+        │   ├── WishTransitionNotAllowed
+        │   └── BookingsOpenAtDeath
         └── (LimitExceeded)
             ├── CreditLimitExceeded
             └── StoredMinutesCapExceeded
@@ -75,6 +76,7 @@ __all__ = [
     "AttendeesInvalid",
     "BankError",
     "BirthDateInvalid",
+    "BookingsOpenAtDeath",
     "CareFileNotFound",
     "CategoryUnknown",
     "ChoiceUnknown",
@@ -108,7 +110,6 @@ __all__ = [
     "RatingOutOfRange",
     "ReasonRequired",
     "RecipientNotEligible",
-    "RecordExists",
     "RecordIdInvalid",
     "RedemptionAgeNotReached",
     "RedemptionNotBooked",
@@ -117,6 +118,7 @@ __all__ = [
     "RelationToSelf",
     "ReportPeriodInvalid",
     "ScheduleInvalid",
+    "SelfApproval",
     "SelfDealing",
     "ServiceMinutesOutOfRange",
     "StoredMinutesCapExceeded",
@@ -408,6 +410,14 @@ class ActorNotAuthorised(BankError, Conflict):
 
 
 @dataclasses.dataclass(eq=False, kw_only=True)
+class SelfApproval(ActorNotAuthorised):
+    """Nobody approves, confirms or books what pays themselves: the other side must."""
+
+    code: ClassVar[str] = "self_approval"
+    template: ClassVar[str] = "{actor!r} may not {action}: it would pay {member_id!r} themselves"
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
 class ProviderNotEligible(BankError, Conflict):
     code: ClassVar[str] = "provider_not_eligible"
     template: ClassVar[str] = "member {member_id!r} may not provide: {reason}"
@@ -482,14 +492,6 @@ class MerchantRedemptionNotAllowed(BankError, Conflict):
 
 
 @dataclasses.dataclass(eq=False, kw_only=True)
-class RecordExists(BankError, Conflict):
-    code: ClassVar[str] = "record_exists"
-    template: ClassVar[str] = "a {kind} with id {record_id!r} already exists"
-    kind: str
-    record_id: str
-
-
-@dataclasses.dataclass(eq=False, kw_only=True)
 class NeedNotOpen(BankError, Conflict):
     code: ClassVar[str] = "need_not_open"
     template: ClassVar[str] = "need {need_id!r} is closed"
@@ -519,6 +521,21 @@ class WishTransitionNotAllowed(BankError, Conflict):
     wish_id: str
     status: str
     action: str
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class BookingsOpenAtDeath(BankError, Conflict):
+    """A death is recorded once nothing holds the member's minutes, so none are stranded."""
+
+    code: ClassVar[str] = "bookings_open_at_death"
+    template: ClassVar[str] = (
+        "member {member_id!r} has {held_minutes} minutes held for bookings and"
+        " {incoming_minutes} awaiting confirmation; settle them first: {bookings}"
+    )
+    member_id: str
+    held_minutes: int
+    incoming_minutes: int
+    bookings: str
 
 
 # --- a balance would leave the bounds the policy sets --------------------------------

@@ -34,6 +34,7 @@ __all__ = [
     "HOLDING_STATUSES",
     "OPEN_STATUSES",
     "TRANSITIONS",
+    "WAITING_STATUSES",
     "CareFile",
     "NeedStatus",
     "Offer",
@@ -174,6 +175,8 @@ TRANSITIONS: Final[dict[OrderAction, tuple[frozenset[OrderStatus], OrderStatus |
 }
 """Each action: the statuses it applies in, and the status it leads to (None: unchanged)."""
 
+WAITING_STATUSES: Final = _WAITING
+"""An order in one of these waits for a volunteer to accept it; it holds nothing yet."""
 HOLDING_STATUSES: Final = frozenset({_S.ACCEPTED, _S.STARTED, _S.COMPLETED})
 """An order in one of these holds its payer's reserved minutes."""
 OPEN_STATUSES: Final = _WAITING | HOLDING_STATUSES

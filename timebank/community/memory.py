@@ -25,6 +25,7 @@ from msgspec.structs import replace
 from timebank.community.port import (
     BankReader,
     BankUnit,
+    OrderQuery,
     OrderReader,
     OrderRow,
     OrderTally,
@@ -35,6 +36,7 @@ from timebank.community.port import (
     RecordReader,
     RecordWriter,
     VolunteerTally,
+    order_wanted,
 )
 from timebank.ledger.memory import MemoryStore
 from timebank.ledger.port import LedgerReader, LedgerStore, LedgerUnit
@@ -114,6 +116,16 @@ class _Orders:
         )
         return found[:limit]
 
+    def query(
+        self, query: OrderQuery, *, after: str | None = None, limit: int
+    ) -> Sequence[tuple[str, bytes]]:
+        found = sorted(
+            (order_id, body)
+            for order_id, (row, body) in self.rows.items()
+            if order_wanted(row, query) and (after is None or order_id > after)
+        )
+        return found[:limit]
+
     def due(
         self, before: datetime, *, after: str | None = None, limit: int
     ) -> Sequence[tuple[str, bytes]]:
@@ -126,15 +138,25 @@ class _Orders:
         )
         return found[:limit]
 
-    def tally(self, first_month: str, last_month: str) -> Sequence[OrderTally]:
-        rows = (row for row, _ in self.rows.values())
-        return _tally_orders(rows, first_month, last_month)
+    def _rows(self, communities: Sequence[str] | None) -> Iterator[OrderRow]:
+        return (
+            row
+            for row, _ in self.rows.values()
+            if communities is None or row.community in communities
+        )
+
+    def tally(
+        self, first_month: str, last_month: str, communities: Sequence[str] | None = None
+    ) -> Sequence[OrderTally]:
+        return _tally_orders(self._rows(communities), first_month, last_month)
 
     def volunteer_tally(
-        self, served_from: datetime | None = None, served_until: datetime | None = None
+        self,
+        served_from: datetime | None = None,
+        served_until: datetime | None = None,
+        communities: Sequence[str] | None = None,
     ) -> Sequence[VolunteerTally]:
-        rows = (row for row, _ in self.rows.values())
-        return _tally_volunteers(rows, served_from, served_until)
+        return _tally_volunteers(self._rows(communities), served_from, served_until)
 
 
 class _StagedOrders:
@@ -160,18 +182,28 @@ class _StagedOrders:
     ) -> Sequence[tuple[str, bytes]]:
         return self._view().scan(status=status, after=after, limit=limit)
 
+    def query(
+        self, query: OrderQuery, *, after: str | None = None, limit: int
+    ) -> Sequence[tuple[str, bytes]]:
+        return self._view().query(query, after=after, limit=limit)
+
     def due(
         self, before: datetime, *, after: str | None = None, limit: int
     ) -> Sequence[tuple[str, bytes]]:
         return self._view().due(before, after=after, limit=limit)
 
-    def tally(self, first_month: str, last_month: str) -> Sequence[OrderTally]:
-        return self._view().tally(first_month, last_month)
+    def tally(
+        self, first_month: str, last_month: str, communities: Sequence[str] | None = None
+    ) -> Sequence[OrderTally]:
+        return self._view().tally(first_month, last_month, communities)
 
     def volunteer_tally(
-        self, served_from: datetime | None = None, served_until: datetime | None = None
+        self,
+        served_from: datetime | None = None,
+        served_until: datetime | None = None,
+        communities: Sequence[str] | None = None,
     ) -> Sequence[VolunteerTally]:
-        return self._view().volunteer_tally(served_from, served_until)
+        return self._view().volunteer_tally(served_from, served_until, communities)
 
     def put(self, row: OrderRow, body: bytes) -> None:
         self._staged[row.order_id] = (row, bytes(body))

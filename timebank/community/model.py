@@ -123,6 +123,8 @@ class Member(Struct, frozen=True, kw_only=True):
     registered_at: datetime
     registered_by: str
     died_on: date | None = None
+    coordinates: frozenset[str] = frozenset()
+    """Communities a coordinator serves besides their own (a street office's several)."""
 
 
 class Relation(Struct, frozen=True, kw_only=True):

@@ -34,6 +34,7 @@ __all__ = [
     "BankReader",
     "BankStore",
     "BankUnit",
+    "OrderQuery",
     "OrderReader",
     "OrderRow",
     "OrderTally",
@@ -44,6 +45,7 @@ __all__ = [
     "RecordReader",
     "RecordWriter",
     "VolunteerTally",
+    "order_wanted",
 ]
 
 T = TypeVar("T")
@@ -101,6 +103,8 @@ class OrderRow(Struct, frozen=True, kw_only=True):
     grid: str
     recipient_id: str
     volunteer_id: str | None
+    dispatched_to: str | None = None
+    """The volunteer the order waits on while it is dispatched (accepted: ``volunteer_id``)."""
     month: str
     requested_at: datetime
     due_at: datetime | None
@@ -119,6 +123,45 @@ class OrderRow(Struct, frozen=True, kw_only=True):
     """Minutes credited to the volunteer when the order was confirmed (0 before)."""
     served_at: datetime | None
     """When the service was completed (check-out)."""
+
+
+class OrderQuery(Struct, frozen=True, kw_only=True):
+    """Which orders a listing wants. Each field given narrows it; ``parties`` and
+    ``published_in`` together widen each other (an order one of the parties is on, *or*
+    published for anyone to claim in that community)."""
+
+    status: str | None = None
+    category: str | None = None
+    communities: tuple[str, ...] | None = None
+    """Orders of these communities; None: of every community."""
+    grid: str | None = None
+    requested_from: datetime | None = None
+    requested_until: datetime | None = None
+    """Requested in ``[requested_from, requested_until)``."""
+    parties: tuple[str, ...] | None = None
+    """Orders whose recipient, volunteer or dispatched volunteer is one of these members."""
+    published_in: str | None = None
+    """...or that are published for anyone to claim in this community."""
+
+
+def order_wanted(row: OrderRow, query: OrderQuery) -> bool:
+    """Whether an order's row answers the query (what every store's ``query`` computes)."""
+    moment = row.requested_at
+    if (
+        (query.status is not None and row.status != query.status)
+        or (query.category is not None and row.category != query.category)
+        or (query.communities is not None and row.community not in query.communities)
+        or (query.grid is not None and row.grid != query.grid)
+        or (query.requested_from is not None and moment < query.requested_from)
+        or (query.requested_until is not None and moment >= query.requested_until)
+    ):
+        return False
+    if query.parties is None and query.published_in is None:
+        return True
+    parties = query.parties or ()
+    return any(p in parties for p in (row.recipient_id, row.volunteer_id, row.dispatched_to)) or (
+        row.status == "published" and row.community == query.published_in
+    )
 
 
 class OrderTally(Struct, frozen=True, kw_only=True):
@@ -166,20 +209,33 @@ class OrderReader(Protocol):
         """Up to ``limit`` ``(order_id, body)`` pairs in id order (of one status, if given)."""
         ...
 
+    def query(
+        self, query: OrderQuery, *, after: str | None = None, limit: int
+    ) -> Sequence[tuple[str, bytes]]:
+        """Up to ``limit`` ``(order_id, body)`` pairs the query wants, in id order."""
+        ...
+
     def due(
         self, before: datetime, *, after: str | None = None, limit: int
     ) -> Sequence[tuple[str, bytes]]:
         """Up to ``limit`` orders whose ``due_at`` is at or before ``before``, in id order."""
         ...
 
-    def tally(self, first_month: str, last_month: str) -> Sequence[OrderTally]:
-        """One tally per (month, category, grid) of orders requested in the months given."""
+    def tally(
+        self, first_month: str, last_month: str, communities: Sequence[str] | None = None
+    ) -> Sequence[OrderTally]:
+        """One tally per (month, category, grid) of orders requested in the months given
+        (of these communities, if given)."""
         ...
 
     def volunteer_tally(
-        self, served_from: datetime | None = None, served_until: datetime | None = None
+        self,
+        served_from: datetime | None = None,
+        served_until: datetime | None = None,
+        communities: Sequence[str] | None = None,
     ) -> Sequence[VolunteerTally]:
-        """Per volunteer: orders accepted, and those completed (served) in ``[from, until)``."""
+        """Per volunteer: orders accepted, and those completed (served) in ``[from, until)``
+        (orders of these communities, if given)."""
         ...
 
 

@@ -9,7 +9,7 @@ account), then the balance of debits and credits.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -25,6 +25,7 @@ from timebank.ledger.errors import (
     MetadataInvalid,
     PostingCountOutOfRange,
     TimestampNotAware,
+    TimestampOutOfRange,
     TransactionUnbalanced,
 )
 from timebank.ledger.limits import (
@@ -36,6 +37,8 @@ from timebank.ledger.limits import (
     POSTINGS_PER_TRANSACTION_MAX,
     POSTINGS_PER_TRANSACTION_MIN,
     RESERVED_ID_PREFIX,
+    TIMESTAMP_END,
+    TIMESTAMP_MIN,
 )
 from timebank.ledger.model import Posting, Side
 
@@ -96,8 +99,17 @@ def check_metadata(metadata: object) -> None:
 
 
 def check_aware(field: str, moment: datetime | None) -> None:
-    if moment is not None and (type(moment) is not datetime or moment.utcoffset() is None):
+    """A caller's moment carries a time zone and falls in the years 1900 to 2199 (UTC)."""
+    if moment is None:
+        return
+    if type(moment) is not datetime or moment.utcoffset() is None:
         raise TimestampNotAware(field=field)
+    try:
+        utc: datetime | None = moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 has no UTC time
+        utc = None
+    if utc is None or not TIMESTAMP_MIN <= utc < TIMESTAMP_END:
+        raise TimestampOutOfRange(field=field, value=moment.isoformat()[:40])
 
 
 def check_postings(postings: object) -> tuple[Posting, ...]:

@@ -12,6 +12,7 @@ persist a rejected request and replay the same error on a retry.
     │   ├── CodeNotPrintable
     │   ├── MetadataInvalid
     │   ├── TimestampNotAware
+    │   ├── TimestampOutOfRange
     │   ├── PostingCountOutOfRange
     │   ├── BatchTooLarge
     │   ├── AmountNotInteger
@@ -86,6 +87,7 @@ __all__ = [
     "PostingCountOutOfRange",
     "RequestInvalid",
     "TimestampNotAware",
+    "TimestampOutOfRange",
     "TransactionAlreadyReversed",
     "TransactionNotFound",
     "TransactionNotReversible",
@@ -197,6 +199,16 @@ class TimestampNotAware(RequestInvalid):
     code: ClassVar[str] = "timestamp_not_aware"
     template: ClassVar[str] = "{field} has no time zone"
     field: str
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class TimestampOutOfRange(RequestInvalid):
+    """Timestamps fall in the years 1900 to 2199 (UTC), which every store and zone can hold."""
+
+    code: ClassVar[str] = "timestamp_out_of_range"
+    template: ClassVar[str] = "{field} {value} is outside the years 1900 to 2199"
+    field: str
+    value: str
 
 
 @dataclasses.dataclass(eq=False, kw_only=True)

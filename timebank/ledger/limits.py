@@ -7,6 +7,7 @@ same numbers.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Final
 
 ID_LENGTH_MAX: Final = 128
@@ -37,6 +38,11 @@ PAGE_SIZE_MAX: Final = 500
 
 BATCH_REQUESTS_MAX: Final = 10_000
 """Most requests one ``submit_many`` call (one unit of work) carries."""
+
+TIMESTAMP_MIN: Final = datetime(1900, 1, 1, tzinfo=UTC)
+TIMESTAMP_END: Final = datetime(2200, 1, 1, tzinfo=UTC)
+"""Moments a caller gives (effective, expiry, as-of) fall in [min, end): the years 1900 to 2199,
+which every store keeps and every time zone can express."""
 
 EXPIRE_BATCH_MAX: Final = 1_000
 """Most holds one `expire_holds` call resolves; call again for the rest."""

@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from timebank.community.port import (
     RECORD_BYTES_MAX,
+    OrderQuery,
     OrderRow,
     OrderTally,
     OutboxMessage,
@@ -69,6 +70,37 @@ def _due(*, after: bool) -> sa.Select[tuple[str, bytes]]:
     return statement.order_by(_o.order_id).limit(_limit)
 
 
+def _query(query: OrderQuery, *, after: bool) -> sa.Select[tuple[str, bytes]]:
+    """The statement of one ``OrderQuery`` (built per call: its shape depends on the query)."""
+    conditions: list[sa.ColumnElement[bool]] = [_o.book_id == _book]
+    for column, value in (
+        (_o.status, query.status),
+        (_o.category, query.category),
+        (_o.grid, query.grid),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if query.communities is not None:
+        conditions.append(_o.community.in_(query.communities))
+    if query.requested_from is not None:
+        conditions.append(_o.requested_at >= query.requested_from)
+    if query.requested_until is not None:
+        conditions.append(_o.requested_at < query.requested_until)
+    if query.parties is not None or query.published_in is not None:
+        parties = list(query.parties or ())
+        conditions.append(
+            sa.or_(
+                _o.recipient_id.in_(parties),
+                _o.volunteer_id.in_(parties),
+                _o.dispatched_to.in_(parties),
+                sa.and_(_o.status == "published", _o.community == query.published_in),
+            )
+        )
+    if after:
+        conditions.append(_o.order_id > sa.bindparam("after"))
+    return sa.select(_o.order_id, _o.body).where(*conditions).order_by(_o.order_id).limit(_limit)
+
+
 SCANS = {(s, a): _scan(by_status=s, after=a) for s in (False, True) for a in (False, True)}
 """The four scans, by (of one status, after a cursor); built once, like ``statements``."""
 DUES = {a: _due(after=a) for a in (False, True)}
@@ -85,7 +117,10 @@ def _sum_where(condition: sa.ColumnElement[bool], column: sa.ColumnElement[Any])
     return sa.func.sum(sa.case((condition, column), else_=0))
 
 
-def _tally() -> sa.Select[Any]:
+_IN_COMMUNITIES = _o.community.in_(sa.bindparam("communities", expanding=True))
+
+
+def _tally(*, scoped: bool) -> sa.Select[Any]:
     group = (_o.month, _o.category, _o.grid)
     return (
         sa.select(
@@ -106,13 +141,14 @@ def _tally() -> sa.Select[Any]:
             _o.book_id == _book,
             _o.month >= sa.bindparam("first_month"),
             _o.month <= sa.bindparam("last_month"),
+            *([_IN_COMMUNITIES] if scoped else []),
         )
         .group_by(*group)
         .order_by(*group)
     )
 
 
-def _volunteer_tally(*, since: bool, until: bool) -> sa.Select[Any]:
+def _volunteer_tally(*, since: bool, until: bool, scoped: bool) -> sa.Select[Any]:
     served: list[sa.ColumnElement[bool]] = [_o.served_at.is_not(None)]
     if since:
         served.append(_o.served_at >= sa.bindparam("served_from"))
@@ -130,18 +166,25 @@ def _volunteer_tally(*, since: bool, until: bool) -> sa.Select[Any]:
             _count_where(rated).label("rating_count"),
             sa.func.max(_o.served_at).label("last_served_at"),
         )
-        .where(_o.book_id == _book, _o.volunteer_id.is_not(None))
+        .where(
+            _o.book_id == _book,
+            _o.volunteer_id.is_not(None),
+            *([_IN_COMMUNITIES] if scoped else []),
+        )
         .group_by(_o.volunteer_id)
         .order_by(_o.volunteer_id)
     )
 
 
-TALLY = _tally()
-"""The monthly report: one row per (month, category, grid)."""
+TALLIES = {scoped: _tally(scoped=scoped) for scoped in (False, True)}
+"""The monthly report: one row per (month, category, grid), by (of some communities)."""
 VOLUNTEER_TALLIES = {
-    (s, u): _volunteer_tally(since=s, until=u) for s in (False, True) for u in (False, True)
+    (s, u, c): _volunteer_tally(since=s, until=u, scoped=c)
+    for s in (False, True)
+    for u in (False, True)
+    for c in (False, True)
 }
-"""The volunteers' report, by (bounded below, bounded above)."""
+"""The volunteers' report, by (bounded below, bounded above, of some communities)."""
 
 # --- outbox ----------------------------------------------------------------------------
 
@@ -177,6 +220,7 @@ _ORDER_COLUMNS = (
     "grid",
     "recipient_id",
     "volunteer_id",
+    "dispatched_to",
     "month",
     "requested_at",
     "due_at",
@@ -236,6 +280,13 @@ class SqlOrders:
         parameters = {"book_id": self.book_id, "status": status, "after": after, "limit": limit}
         return self._pairs(statement, parameters)
 
+    def query(
+        self, query: OrderQuery, *, after: str | None = None, limit: int
+    ) -> Sequence[tuple[str, bytes]]:
+        _check_limit(limit)
+        parameters = {"book_id": self.book_id, "after": after, "limit": limit}
+        return self._pairs(_query(query, after=after is not None), parameters)
+
     def due(
         self, before: datetime, *, after: str | None = None, limit: int
     ) -> Sequence[tuple[str, bytes]]:
@@ -249,11 +300,18 @@ class SqlOrders:
         rows = self._connection.execute(statement, parameters)
         return [(row.order_id, bytes(row.body)) for row in rows]
 
-    def tally(self, first_month: str, last_month: str) -> Sequence[OrderTally]:
+    def tally(
+        self, first_month: str, last_month: str, communities: Sequence[str] | None = None
+    ) -> Sequence[OrderTally]:
         _check_month(first_month)
         _check_month(last_month)
-        parameters = {"book_id": self.book_id, "first_month": first_month, "last_month": last_month}
-        rows = self._connection.execute(TALLY, parameters)
+        parameters: dict[str, Any] = {
+            "book_id": self.book_id,
+            "first_month": first_month,
+            "last_month": last_month,
+            "communities": list(communities or ()),
+        }
+        rows = self._connection.execute(TALLIES[communities is not None], parameters)
         # int(): PostgreSQL's sum of a bigint is a numeric, which psycopg reads as a Decimal.
         return [
             OrderTally(
@@ -276,7 +334,10 @@ class SqlOrders:
         ]
 
     def volunteer_tally(
-        self, served_from: datetime | None = None, served_until: datetime | None = None
+        self,
+        served_from: datetime | None = None,
+        served_until: datetime | None = None,
+        communities: Sequence[str] | None = None,
     ) -> Sequence[VolunteerTally]:
         """Per volunteer, over all their orders: ``accepted`` and ``last_served_at``.
 
@@ -284,11 +345,14 @@ class SqlOrders:
         ``[served_from, served_until)``, either bound optional: ``processed``
         those also marked processed, ``credited_minutes`` and the ratings all.
         """
-        statement = VOLUNTEER_TALLIES[served_from is not None, served_until is not None]
+        statement = VOLUNTEER_TALLIES[
+            served_from is not None, served_until is not None, communities is not None
+        ]
         parameters = {
             "book_id": self.book_id,
             "served_from": served_from,
             "served_until": served_until,
+            "communities": list(communities or ()),
         }
         rows = self._connection.execute(statement, parameters)
         return [
@@ -319,6 +383,7 @@ class SqlOrders:
             row.grid,
             row.recipient_id,
             row.volunteer_id,
+            row.dispatched_to,
             row.month,
             time_in(row.requested_at),
             time_in(row.due_at),
@@ -399,8 +464,12 @@ def _check_row(row: OrderRow) -> None:
     _check_label("a community", row.community, ORDER_LABEL_LENGTH_MAX, empty=True)
     _check_label("a grid", row.grid, ORDER_LABEL_LENGTH_MAX, empty=True)
     _check_id("a recipient id", row.recipient_id)
-    if row.volunteer_id is not None:
-        _check_id("a volunteer id", row.volunteer_id)
+    for what, member_id in (
+        ("a volunteer id", row.volunteer_id),
+        ("a volunteer", row.dispatched_to),
+    ):
+        if member_id is not None:
+            _check_id(what, member_id)
     _check_month(row.month)
 
 

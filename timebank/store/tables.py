@@ -286,6 +286,7 @@ _TALLY_COLUMNS = (
     "month",
     "category",
     "grid",
+    "community",
     "cancelled",
     "processed",
     "on_time",
@@ -301,6 +302,7 @@ _VOLUNTEER_TALLY_COLUMNS = (
     "processed",
     "credited_minutes",
     "rating",
+    "community",
 )
 
 orders = sa.Table(
@@ -314,6 +316,7 @@ orders = sa.Table(
     sa.Column("grid", _LABEL, nullable=False),
     sa.Column("recipient_id", ID, nullable=False),
     sa.Column("volunteer_id", ID, nullable=True),
+    sa.Column("dispatched_to", ID, nullable=True),
     sa.Column("month", sa.String(MONTH_LENGTH), nullable=False),
     _time("requested_at", nullable=False),
     _time("due_at", nullable=True),
@@ -328,6 +331,10 @@ orders = sa.Table(
     sa.Column("body", sa.LargeBinary(), nullable=False),
     # Listing by status, in id order, is one range of this index.
     sa.Index(None, "book_id", "status", "order_id"),
+    # A coordinator's listing (by community), and a member's (by the parties), in id order.
+    sa.Index(None, "book_id", "community", "order_id"),
+    sa.Index(None, "book_id", "recipient_id", "order_id"),
+    sa.Index(None, "book_id", "dispatched_to", "order_id"),
     # Orders whose deadline has passed.
     sa.Index(None, "book_id", "due_at"),
     # The two reports read only these indexes (covering: every column they group, filter

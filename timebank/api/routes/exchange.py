@@ -1,9 +1,9 @@
 """Old helping old over HTTP: offers, needs, service orders, deadlines, the outbox, matching.
 
 Every write goes through ``act`` (so an ``Idempotency-Key`` makes it at most
-once) and records ``principal.actor``; the facade decides who may act. What a
-caller may *see* is decided here, and a record they may not see is reported
-missing, exactly like one that does not exist:
+once) and every call names ``principal.actor``; the facade decides, in the
+same snapshot or unit as the work, what the caller may see and do, and reports
+a record they may not see as missing, exactly like one that does not exist:
 
 - admins and integrations see everything in their book;
 - a coordinator sees the records of their communities;
@@ -14,146 +14,31 @@ missing, exactly like one that does not exist:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from litestar import Request, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from msgspec import Meta, Struct
 
-from timebank.api.auth import Principal, Role, see_member
-from timebank.api.deps import Page, act, look, require_staff
+from timebank.api.auth import Principal
+from timebank.api.deps import Page, act, look, page_of
 from timebank.bank import BankBook, DeadlineRun
-from timebank.community import MemberNotFound, NeedNotFound, OfferNotFound, OrderNotFound
 from timebank.community.exchange import Offer, Order, OrderStatus, ServiceNeed, Urgency
 from timebank.community.matching import WINDOWS_MAX, Ranked, WeekMatch, Window
 from timebank.community.port import OutboxMessage
-from timebank.ledger import TimestampNotAware
 
-__all__ = ["BOOK", "ROUTES", "Id", "Limit", "Sight", "Text", "scan"]
-
-T = TypeVar("T")
+__all__ = ["BOOK", "ROUTES", "Id", "Limit", "Text"]
 
 BOOK = "/books/{book_id:str}"
 OFFER = BOOK + "/offers/{offer_id:str}"
 NEED = BOOK + "/needs/{need_id:str}"
 ORDER = BOOK + "/orders/{order_id:str}"
-SCAN_PAGES_MAX = 10
-"""A filtered listing reads at most this many pages of the book per request."""
 SEQS_MAX = 500
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size, 1 to 500.")]
 Text = Annotated[str, Meta(max_length=2_000)]
 Id = Annotated[str, Meta(max_length=128)]
-
-
-# --- who may see what -----------------------------------------------------------------------
-
-
-class Sight:
-    """What one caller may see in one book, with proxy look-ups remembered for the request."""
-
-    def __init__(self, principal: Principal, book: BankBook) -> None:
-        self.principal = principal
-        self.book = book
-        self._proxied: dict[str, bool] = {}
-        self._home: str | None = None
-
-    @property
-    def everything(self) -> bool:
-        return self.principal.role in (Role.ADMIN, Role.INTEGRATION)
-
-    def member(self, member_id: str, community: str) -> bool:
-        """Whether the caller may see the records of a member of ``community``."""
-        principal = self.principal
-        if self.everything:
-            return True
-        if principal.role is Role.COORDINATOR:
-            return community in principal.communities
-        if member_id == principal.subject:
-            return True
-        if member_id not in self._proxied:
-            try:
-                found = self.book.proxies(member_id)
-            except MemberNotFound:
-                found = []
-            self._proxied[member_id] = any(
-                p.proxy_id == principal.subject and p.active for p in found
-            )
-        return self._proxied[member_id]
-
-    def home(self) -> str:
-        """The caller's own community ('' if they are not a member)."""
-        if self._home is None:
-            try:
-                self._home = self.book.member(self.principal.subject).community
-            except MemberNotFound:
-                self._home = ""
-        return self._home
-
-    def order(self, order: Order) -> bool:
-        if self.member(order.recipient_id, order.community):
-            return True
-        if self.principal.role is not Role.MEMBER:
-            return False
-        me = self.principal.subject
-        if me in (order.volunteer_id, order.dispatched_to):
-            return True
-        return order.status is OrderStatus.PUBLISHED and order.community == self.home()
-
-    def offer(self, offer: Offer) -> bool:
-        return self.member(offer.volunteer_id, offer.community)
-
-    def need(self, need: ServiceNeed) -> bool:
-        return self.member(need.recipient_id, need.community)
-
-
-def scan(
-    fetch: Callable[[str | None, int], list[T]],
-    key: Callable[[T], str],
-    keep: Callable[[T], bool],
-    after: str | None,
-    limit: int,
-) -> Page[T]:
-    """A page of what ``keep`` allows, reading at most ``SCAN_PAGES_MAX`` pages of the book.
-
-    A page may hold fewer than ``limit`` items (even none) and still have a ``next``.
-    """
-    items: list[T] = []
-    cursor = after
-    for _ in range(SCAN_PAGES_MAX):
-        batch = fetch(cursor, limit)
-        for item in batch:
-            if keep(item):
-                items.append(item)
-                if len(items) == limit:
-                    return Page(items=items, next=key(item))
-        if len(batch) < limit:
-            return Page(items=items, next=None)
-        cursor = key(batch[-1])
-    return Page(items=items, next=cursor)
-
-
-def _offer(principal: Principal, book: BankBook, offer_id: str) -> Offer:
-    offer = book.offer(offer_id)
-    if not Sight(principal, book).offer(offer):
-        raise OfferNotFound(offer_id=offer_id[:128])
-    return offer
-
-
-def _need(principal: Principal, book: BankBook, need_id: str) -> ServiceNeed:
-    need = book.need(need_id)
-    if not Sight(principal, book).need(need):
-        raise NeedNotFound(need_id=need_id[:128])
-    return need
-
-
-def _order(principal: Principal, book: BankBook, order_id: str) -> Order:
-    order = book.order(order_id)
-    if not Sight(principal, book).order(order):
-        raise OrderNotFound(order_id=order_id[:128])
-    return order
 
 
 # --- request bodies -------------------------------------------------------------------------
@@ -276,7 +161,6 @@ async def add_offer(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewOffer]
 ) -> Offer:
     def call(principal: Principal, book: BankBook) -> Offer:
-        see_member(principal, book, data.volunteer_id)
         return book.add_offer(
             volunteer_id=data.volunteer_id,
             categories=data.categories,
@@ -304,7 +188,6 @@ async def update_offer(
     data: JSONBody[OfferChange],
 ) -> Offer:
     def call(principal: Principal, book: BankBook) -> Offer:
-        _offer(principal, book, offer_id)
         return book.update_offer(
             offer_id,
             actor=principal.actor,
@@ -323,7 +206,6 @@ async def withdraw_offer(
     request: Request[Any, Any, Any], book_id: FromPath[str], offer_id: FromPath[str]
 ) -> Offer:
     def call(principal: Principal, book: BankBook) -> Offer:
-        _offer(principal, book, offer_id)
         return book.withdraw_offer(offer_id, actor=principal.actor)
 
     return await act(request, book_id, Offer, call)
@@ -333,7 +215,7 @@ async def withdraw_offer(
 async def get_offer(
     request: Request[Any, Any, Any], book_id: FromPath[str], offer_id: FromPath[str]
 ) -> Offer:
-    return await look(request, book_id, lambda p, book: _offer(p, book, offer_id))
+    return await look(request, book_id, lambda p, book: book.offer(offer_id, actor=p.actor))
 
 
 @get(BOOK + "/offers", tags=["exchange"], summary="A page of the offers the caller may see")
@@ -344,14 +226,8 @@ async def list_offers(
     limit: Limit = 50,
 ) -> Page[Offer]:
     def call(principal: Principal, book: BankBook) -> Page[Offer]:
-        sight = Sight(principal, book)
-        return scan(
-            lambda cursor, size: book.offers(after=cursor, limit=size),
-            lambda offer: offer.offer_id,
-            sight.offer,
-            after,
-            limit,
-        )
+        found = book.offers(after=after, limit=limit, actor=principal.actor)
+        return page_of(found, limit, lambda offer: offer.offer_id)
 
     return await look(request, book_id, call)
 
@@ -364,7 +240,6 @@ async def add_need(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewNeed]
 ) -> ServiceNeed:
     def call(principal: Principal, book: BankBook) -> ServiceNeed:
-        see_member(principal, book, data.recipient_id)
         return book.add_need(
             recipient_id=data.recipient_id,
             category=data.category,
@@ -391,7 +266,6 @@ async def close_need(
     request: Request[Any, Any, Any], book_id: FromPath[str], need_id: FromPath[str]
 ) -> ServiceNeed:
     def call(principal: Principal, book: BankBook) -> ServiceNeed:
-        _need(principal, book, need_id)
         return book.close_need(need_id, actor=principal.actor)
 
     return await act(request, book_id, ServiceNeed, call)
@@ -401,7 +275,7 @@ async def close_need(
 async def get_need(
     request: Request[Any, Any, Any], book_id: FromPath[str], need_id: FromPath[str]
 ) -> ServiceNeed:
-    return await look(request, book_id, lambda p, book: _need(p, book, need_id))
+    return await look(request, book_id, lambda p, book: book.need(need_id, actor=p.actor))
 
 
 @get(BOOK + "/needs", tags=["exchange"], summary="A page of the needs the caller may see")
@@ -412,14 +286,8 @@ async def list_needs(
     limit: Limit = 50,
 ) -> Page[ServiceNeed]:
     def call(principal: Principal, book: BankBook) -> Page[ServiceNeed]:
-        sight = Sight(principal, book)
-        return scan(
-            lambda cursor, size: book.needs(after=cursor, limit=size),
-            lambda need: need.need_id,
-            sight.need,
-            after,
-            limit,
-        )
+        found = book.needs(after=after, limit=limit, actor=principal.actor)
+        return page_of(found, limit, lambda need: need.need_id)
 
     return await look(request, book_id, call)
 
@@ -432,10 +300,6 @@ async def request_order(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewOrder]
 ) -> Order:
     def call(principal: Principal, book: BankBook) -> Order:
-        if data.need_id is not None:
-            _need(principal, book, data.need_id)
-        if data.recipient_id is not None:
-            see_member(principal, book, data.recipient_id)
         return book.request_order(
             actor=principal.actor,
             need_id=data.need_id,
@@ -455,7 +319,7 @@ async def request_order(
 async def get_order(
     request: Request[Any, Any, Any], book_id: FromPath[str], order_id: FromPath[str]
 ) -> Order:
-    return await look(request, book_id, lambda p, book: _order(p, book, order_id))
+    return await look(request, book_id, lambda p, book: book.order(order_id, actor=p.actor))
 
 
 @get(BOOK + "/orders", tags=["orders"], summary="A page of the orders the caller may see")
@@ -472,45 +336,22 @@ async def list_orders(
     limit: Limit = 50,
 ) -> Page[Order]:
     """Filters combine: status, category, community, grid, and ``[from, until)`` of the request."""
-    for name, moment in (("requested_from", requested_from), ("requested_until", requested_until)):
-        if moment is not None and moment.utcoffset() is None:
-            raise TimestampNotAware(field=name)
-
-    def wanted(order: Order) -> bool:
-        return (
-            (category is None or order.category == category)
-            and (community is None or order.community == community)
-            and (grid is None or order.grid == grid)
-            and (requested_from is None or order.requested_at >= requested_from)
-            and (requested_until is None or order.requested_at < requested_until)
-        )
 
     def call(principal: Principal, book: BankBook) -> Page[Order]:
-        sight = Sight(principal, book)
-        return scan(
-            lambda cursor, size: book.orders(status=status, after=cursor, limit=size),
-            lambda order: order.order_id,
-            lambda order: wanted(order) and sight.order(order),
-            after,
-            limit,
+        found = book.orders(
+            status=status,
+            category=category,
+            community=community,
+            grid=grid,
+            requested_from=requested_from,
+            requested_until=requested_until,
+            after=after,
+            limit=limit,
+            actor=principal.actor,
         )
+        return page_of(found, limit, lambda order: order.order_id)
 
     return await look(request, book_id, call)
-
-
-Transition = Callable[[Principal, BankBook], Order]
-
-
-async def _transition(
-    request: Request[Any, Any, Any], book_id: str, order_id: str, move: Transition
-) -> Order:
-    """Check the caller may see the order, then let the facade move it."""
-
-    def call(principal: Principal, book: BankBook) -> Order:
-        _order(principal, book, order_id)
-        return move(principal, book)
-
-    return await act(request, book_id, Order, call)
 
 
 @post(
@@ -523,18 +364,17 @@ async def dispatch_order(
     data: JSONBody[VolunteerChoice],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
-        see_member(p, book, data.volunteer_id)
         return book.dispatch_order(order_id, volunteer_id=data.volunteer_id, actor=p.actor)
 
-    return await _transition(request, book_id, order_id, move)
+    return await act(request, book_id, Order, move)
 
 
 @post(ORDER + "/publish", tags=["orders"], summary="Publish for anyone to claim", status_code=200)
 async def publish_order(
     request: Request[Any, Any, Any], book_id: FromPath[str], order_id: FromPath[str]
 ) -> Order:
-    return await _transition(
-        request, book_id, order_id, lambda p, book: book.publish_order(order_id, actor=p.actor)
+    return await act(
+        request, book_id, Order, lambda p, book: book.publish_order(order_id, actor=p.actor)
     )
 
 
@@ -548,7 +388,7 @@ async def decline_order(
     def move(p: Principal, book: BankBook) -> Order:
         return book.decline_order(order_id, reason=data.reason, actor=p.actor)
 
-    return await _transition(request, book_id, order_id, move)
+    return await act(request, book_id, Order, move)
 
 
 @post(
@@ -564,18 +404,17 @@ async def accept_order(
     data: JSONBody[VolunteerChoice],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
-        see_member(p, book, data.volunteer_id)
         return book.accept_order(order_id, volunteer_id=data.volunteer_id, actor=p.actor)
 
-    return await _transition(request, book_id, order_id, move)
+    return await act(request, book_id, Order, move)
 
 
 @post(ORDER + "/start", tags=["orders"], summary="Check in", status_code=200)
 async def start_order(
     request: Request[Any, Any, Any], book_id: FromPath[str], order_id: FromPath[str]
 ) -> Order:
-    return await _transition(
-        request, book_id, order_id, lambda p, book: book.start_order(order_id, actor=p.actor)
+    return await act(
+        request, book_id, Order, lambda p, book: book.start_order(order_id, actor=p.actor)
     )
 
 
@@ -589,15 +428,15 @@ async def complete_order(
     def move(p: Principal, book: BankBook) -> Order:
         return book.complete_order(order_id, actual_minutes=data.actual_minutes, actor=p.actor)
 
-    return await _transition(request, book_id, order_id, move)
+    return await act(request, book_id, Order, move)
 
 
 @post(ORDER + "/confirm", tags=["orders"], summary="Confirm: the credit posts", status_code=200)
 async def confirm_order(
     request: Request[Any, Any, Any], book_id: FromPath[str], order_id: FromPath[str]
 ) -> Order:
-    return await _transition(
-        request, book_id, order_id, lambda p, book: book.confirm_order(order_id, actor=p.actor)
+    return await act(
+        request, book_id, Order, lambda p, book: book.confirm_order(order_id, actor=p.actor)
     )
 
 
@@ -611,7 +450,7 @@ async def reject_order(
     def move(p: Principal, book: BankBook) -> Order:
         return book.reject_order(order_id, reason=data.reason, actor=p.actor)
 
-    return await _transition(request, book_id, order_id, move)
+    return await act(request, book_id, Order, move)
 
 
 @post(ORDER + "/rate", tags=["orders"], summary="Rate the service, 1 to 5", status_code=200)
@@ -624,7 +463,7 @@ async def rate_order(
     def move(p: Principal, book: BankBook) -> Order:
         return book.rate_order(order_id, rating=data.rating, comment=data.comment, actor=p.actor)
 
-    return await _transition(request, book_id, order_id, move)
+    return await act(request, book_id, Order, move)
 
 
 @post(
@@ -642,7 +481,7 @@ async def close_order(
     def move(p: Principal, book: BankBook) -> Order:
         return book.close_order(order_id, follow_up=data.follow_up, actor=p.actor)
 
-    return await _transition(request, book_id, order_id, move)
+    return await act(request, book_id, Order, move)
 
 
 @post(ORDER + "/cancel", tags=["orders"], summary="Cancel: voids the hold", status_code=200)
@@ -655,7 +494,7 @@ async def cancel_order(
     def move(p: Principal, book: BankBook) -> Order:
         return book.cancel_order(order_id, reason=data.reason, actor=p.actor)
 
-    return await _transition(request, book_id, order_id, move)
+    return await act(request, book_id, Order, move)
 
 
 # --- deadlines, the outbox, matching (staff) ------------------------------------------------
@@ -673,7 +512,6 @@ async def run_deadlines(
     limit: Annotated[int, QueryParameter(ge=1, le=1_000, description="Orders per run.")] = 100,
 ) -> DeadlineRun:
     def call(principal: Principal, book: BankBook) -> DeadlineRun:
-        require_staff(principal, "run the deadlines")
         return book.run_deadlines(actor=principal.actor, limit=limit)
 
     return await act(request, book_id, DeadlineRun, call)
@@ -687,8 +525,7 @@ async def outbox(
     limit: Limit = 50,
 ) -> Page[OutboxMessage]:
     def call(principal: Principal, book: BankBook) -> Page[OutboxMessage]:
-        require_staff(principal, "read the outbox")
-        found = book.outbox(after=after, limit=limit)
+        found = book.outbox(after=after, limit=limit, actor=principal.actor)
         return Page(items=found, next=str(found[-1].seq) if len(found) == limit else None)
 
     return await look(request, book_id, call)
@@ -701,7 +538,6 @@ async def ack_outbox(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[Acknowledgement]
 ) -> Acknowledged:
     def call(principal: Principal, book: BankBook) -> int:
-        require_staff(principal, "acknowledge notifications")
         return book.ack_outbox(data.seqs, actor=principal.actor)
 
     return Acknowledged(acknowledged=await act(request, book_id, int, call))
@@ -715,13 +551,7 @@ async def suggestions(
     limit: Annotated[int, QueryParameter(ge=1, le=200, description="1 to 200.")] = 10,
 ) -> list[Ranked]:
     def call(principal: Principal, book: BankBook) -> list[Ranked]:
-        require_staff(principal, "see suggested volunteers")
-        _order(principal, book, order_id)
-        sight = Sight(principal, book)
-        ranked = book.suggest_volunteers(order_id, limit=limit)
-        if sight.everything:
-            return ranked
-        return [r for r in ranked if sight.member(r.member_id, book.member(r.member_id).community)]
+        return book.suggest_volunteers(order_id, limit=limit, actor=principal.actor)
 
     return await look(request, book_id, call)
 
@@ -731,16 +561,7 @@ async def week_match(
     request: Request[Any, Any, Any], book_id: FromPath[str], day: FromQuery[date]
 ) -> WeekMatch:
     def call(principal: Principal, book: BankBook) -> WeekMatch:
-        require_staff(principal, "match the week")
-        matched = book.match_week(day)
-        sight = Sight(principal, book)
-        if sight.everything:
-            return matched
-        mine = {o for o in (*matched.assignments, *matched.unmatched) if sight.order(book.order(o))}
-        return WeekMatch(
-            assignments={k: v for k, v in matched.assignments.items() if k in mine},
-            unmatched=tuple(o for o in matched.unmatched if o in mine),
-        )
+        return book.match_week(day, actor=principal.actor)
 
     return await look(request, book_id, call)
 

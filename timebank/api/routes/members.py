@@ -1,4 +1,9 @@
-"""Members, their relations and proxies, balances and passbooks."""
+"""Members, their relations and proxies, balances and passbooks.
+
+Handlers decode, call the facade as the caller (``principal.actor``) and
+encode: the facade decides who may see and do what, in the same snapshot or
+unit as the work.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,9 @@ from litestar import Request, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from msgspec import Struct
 
-from timebank.api.auth import Principal, Role, see_member
-from timebank.api.deps import Page, act, look, require_staff
+from timebank.api.auth import Principal
+from timebank.api.deps import Page, act, look, page_of
 from timebank.bank import BankBook, MemberBalance
-from timebank.community import MemberNotFound
 from timebank.community.model import (
     Member,
     MemberStatus,
@@ -38,6 +42,8 @@ class NewMember(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     roles: list[MemberRole] = []
     vetting: Vetting = Vetting.PENDING
     flags: list[str] = []
+    coordinates: list[str] = []
+    """Communities a coordinator serves besides their own (administrators only)."""
 
 
 class MemberChange(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -46,6 +52,7 @@ class MemberChange(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     vetting: Vetting | None = None
     flags: list[str] | None = None
     status: MemberStatus | None = None
+    coordinates: list[str] | None = None
 
 
 class NewRelation(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -58,12 +65,6 @@ class NewProxy(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     note: str = ""
 
 
-def _in_scope(principal: Principal, community: str) -> None:
-    """A coordinator registers members only in their communities."""
-    if principal.role is Role.COORDINATOR and community not in principal.communities:
-        raise MemberNotFound(member_id="")
-
-
 BOOK = "/books/{book_id:str}"
 MEMBER = BOOK + "/members/{member_id:str}"
 
@@ -73,8 +74,6 @@ async def register_member(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewMember]
 ) -> Member:
     def call(principal: Principal, book: BankBook) -> Member:
-        require_staff(principal, "register a member")
-        _in_scope(principal, data.community)
         return book.register_member(
             name=data.name,
             birth_date=data.birth_date,
@@ -84,6 +83,7 @@ async def register_member(
             roles=frozenset(data.roles),
             vetting=data.vetting,
             flags=frozenset(data.flags),
+            coordinates=frozenset(data.coordinates),
             actor=principal.actor,
         )
 
@@ -98,16 +98,11 @@ async def list_members(
     after: FromQuery[str | None] = None,
     limit: Limit = 50,
 ) -> Page[Member]:
+    """A coordinator's members: of every community they coordinate, or of ``community``."""
+
     def call(principal: Principal, book: BankBook) -> Page[Member]:
-        require_staff(principal, "list members")
-        chosen = community
-        if principal.role is Role.COORDINATOR:
-            if chosen is None and len(principal.communities) == 1:
-                chosen = principal.communities[0]
-            if chosen not in principal.communities:
-                return Page(items=[])
-        found = book.members(community=chosen, after=after, limit=limit)
-        return Page(items=found, next=found[-1].member_id if len(found) == limit else None)
+        found = book.members(community=community, after=after, limit=limit, actor=principal.actor)
+        return page_of(found, limit, lambda member: member.member_id)
 
     return await look(request, book_id, call)
 
@@ -116,7 +111,7 @@ async def list_members(
 async def get_member(
     request: Request[Any, Any, Any], book_id: FromPath[str], member_id: FromPath[str]
 ) -> Member:
-    return await look(request, book_id, lambda p, book: see_member(p, book, member_id))
+    return await look(request, book_id, lambda p, book: book.member(member_id, actor=p.actor))
 
 
 @patch(MEMBER, tags=["members"], summary="Change a member's grid, roles, vetting, flags or status")
@@ -127,7 +122,6 @@ async def update_member(
     data: JSONBody[MemberChange],
 ) -> Member:
     def call(principal: Principal, book: BankBook) -> Member:
-        see_member(principal, book, member_id)
         return book.update_member(
             member_id,
             grid=data.grid,
@@ -135,6 +129,7 @@ async def update_member(
             vetting=data.vetting,
             flags=None if data.flags is None else frozenset(data.flags),
             status=data.status,
+            coordinates=None if data.coordinates is None else frozenset(data.coordinates),
             actor=principal.actor,
         )
 
@@ -149,7 +144,6 @@ async def relate(
     data: JSONBody[NewRelation],
 ) -> Relation:
     def call(principal: Principal, book: BankBook) -> Relation:
-        see_member(principal, book, member_id)
         return book.relate(member_id, data.other_id, data.kind, actor=principal.actor)
 
     return await act(request, book_id, Relation, call)
@@ -160,8 +154,7 @@ async def relations(
     request: Request[Any, Any, Any], book_id: FromPath[str], member_id: FromPath[str]
 ) -> list[Relation]:
     def call(principal: Principal, book: BankBook) -> list[Relation]:
-        see_member(principal, book, member_id)
-        return book.relations(member_id)
+        return book.relations(member_id, actor=principal.actor)
 
     return await look(request, book_id, call)
 
@@ -174,7 +167,6 @@ async def authorise_proxy(
     data: JSONBody[NewProxy],
 ) -> Proxy:
     def call(principal: Principal, book: BankBook) -> Proxy:
-        see_member(principal, book, member_id)
         return book.authorise_proxy(member_id, data.proxy_id, note=data.note, actor=principal.actor)
 
     return await act(request, book_id, Proxy, call)
@@ -193,7 +185,6 @@ async def revoke_proxy(
     proxy_id: FromPath[str],
 ) -> Proxy:
     def call(principal: Principal, book: BankBook) -> Proxy:
-        see_member(principal, book, member_id)
         return book.revoke_proxy(member_id, proxy_id, actor=principal.actor)
 
     return await act(request, book_id, Proxy, call)
@@ -204,8 +195,7 @@ async def proxies(
     request: Request[Any, Any, Any], book_id: FromPath[str], member_id: FromPath[str]
 ) -> list[Proxy]:
     def call(principal: Principal, book: BankBook) -> list[Proxy]:
-        see_member(principal, book, member_id)
-        return book.proxies(member_id)
+        return book.proxies(member_id, actor=principal.actor)
 
     return await look(request, book_id, call)
 
@@ -215,8 +205,7 @@ async def balance(
     request: Request[Any, Any, Any], book_id: FromPath[str], member_id: FromPath[str]
 ) -> MemberBalance:
     def call(principal: Principal, book: BankBook) -> MemberBalance:
-        see_member(principal, book, member_id)
-        return book.balance(member_id)
+        return book.balance(member_id, actor=principal.actor)
 
     return await look(request, book_id, call)
 
@@ -230,8 +219,7 @@ async def passbook(
     limit: Limit = 50,
 ) -> PassbookPage:
     def call(principal: Principal, book: BankBook) -> PassbookPage:
-        see_member(principal, book, member_id)
-        return book.passbook(member_id, after=after, limit=limit)
+        return book.passbook(member_id, after=after, limit=limit, actor=principal.actor)
 
     return await look(request, book_id, call)
 

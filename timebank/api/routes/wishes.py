@@ -1,10 +1,11 @@
 """Micro-wishes (微心愿) and care files (一人一档) over HTTP.
 
-A wish is seen by the people the resident's records are visible to (see
-``exchange.Sight``), by its adopter, and, while it waits to be adopted, by the
-members of the resident's community (the wish wall). A care file and its
-visits are seen by whoever may see the resident. A member records their own
-visits to a resident; the facade checks the file is open.
+A wish is seen by the people the resident's records are visible to, by its
+adopter, and, while it waits to be adopted, by the members of the resident's
+community (the wish wall). A care file and its visits are seen by whoever may
+see the resident. A member records their own visits to residents of their
+community; a coordinator those of their communities. The facade decides all
+of it, as the caller.
 """
 
 from __future__ import annotations
@@ -16,35 +17,16 @@ from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import Meta, Struct
 
-from timebank.api.auth import Principal, Role, see_member
-from timebank.api.deps import act, look, require_staff
-from timebank.api.routes.exchange import BOOK, Id, Sight, Text
+from timebank.api.auth import Principal
+from timebank.api.deps import act, look
+from timebank.api.routes.exchange import BOOK, Id, Text
 from timebank.bank import BankBook, VisitsDue
-from timebank.community import WishNotFound
-from timebank.community.exchange import CareFile, Visit, Wish, WishStatus
+from timebank.community.exchange import CareFile, Visit, Wish
 
 __all__ = ["ROUTES"]
 
 WISH = BOOK + "/wishes/{wish_id:str}"
 RESIDENT = BOOK + "/members/{member_id:str}"
-ORGANISATION_PREFIX = "org:"
-
-
-def _sees_wish(sight: Sight, wish: Wish) -> bool:
-    if sight.member(wish.resident_id, wish.community):
-        return True
-    if sight.principal.role is not Role.MEMBER:
-        return False
-    if wish.adopter == sight.principal.subject:
-        return True
-    return wish.status is WishStatus.POSTED and wish.community == sight.home()
-
-
-def _wish(principal: Principal, book: BankBook, wish_id: str) -> Wish:
-    wish = book.wish(wish_id)
-    if not _sees_wish(Sight(principal, book), wish):
-        raise WishNotFound(wish_id=wish_id[:128])
-    return wish
 
 
 class NewWish(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -85,7 +67,6 @@ async def post_wish(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewWish]
 ) -> Wish:
     def call(principal: Principal, book: BankBook) -> Wish:
-        see_member(principal, book, data.resident_id)
         return book.post_wish(
             resident_id=data.resident_id,
             title=data.title,
@@ -104,9 +85,6 @@ async def adopt_wish(
     data: JSONBody[Adoption],
 ) -> Wish:
     def call(principal: Principal, book: BankBook) -> Wish:
-        _wish(principal, book, wish_id)
-        if not data.adopter.startswith(ORGANISATION_PREFIX):
-            see_member(principal, book, data.adopter)
         return book.adopt_wish(wish_id, adopter=data.adopter, actor=principal.actor)
 
     return await act(request, book_id, Wish, call)
@@ -117,7 +95,6 @@ async def fulfil_wish(
     request: Request[Any, Any, Any], book_id: FromPath[str], wish_id: FromPath[str]
 ) -> Wish:
     def call(principal: Principal, book: BankBook) -> Wish:
-        _wish(principal, book, wish_id)
         return book.fulfil_wish(wish_id, actor=principal.actor)
 
     return await act(request, book_id, Wish, call)
@@ -131,7 +108,6 @@ async def confirm_wish(
     data: JSONBody[WishConfirmation],
 ) -> Wish:
     def call(principal: Principal, book: BankBook) -> Wish:
-        _wish(principal, book, wish_id)
         return book.confirm_wish(wish_id, credit_minutes=data.credit_minutes, actor=principal.actor)
 
     return await act(request, book_id, Wish, call)
@@ -142,7 +118,6 @@ async def withdraw_wish(
     request: Request[Any, Any, Any], book_id: FromPath[str], wish_id: FromPath[str]
 ) -> Wish:
     def call(principal: Principal, book: BankBook) -> Wish:
-        _wish(principal, book, wish_id)
         return book.withdraw_wish(wish_id, actor=principal.actor)
 
     return await act(request, book_id, Wish, call)
@@ -152,7 +127,7 @@ async def withdraw_wish(
 async def get_wish(
     request: Request[Any, Any, Any], book_id: FromPath[str], wish_id: FromPath[str]
 ) -> Wish:
-    return await look(request, book_id, lambda p, book: _wish(p, book, wish_id))
+    return await look(request, book_id, lambda p, book: book.wish(wish_id, actor=p.actor))
 
 
 @get(BOOK + "/wishes", tags=["wishes"], summary="A community's micro-wishes the caller may see")
@@ -161,18 +136,10 @@ async def list_wishes(
     book_id: FromPath[str],
     community: FromQuery[str | None] = None,
 ) -> list[Wish]:
-    """Members default to their own community, a coordinator of one community to theirs."""
+    """Members default to their own community, a coordinator to the communities they serve."""
 
     def call(principal: Principal, book: BankBook) -> list[Wish]:
-        sight = Sight(principal, book)
-        chosen = community
-        if chosen is None and principal.role is Role.MEMBER:
-            chosen = sight.home()
-        if chosen is None and principal.role is Role.COORDINATOR:
-            if len(principal.communities) != 1:
-                return []
-            chosen = principal.communities[0]
-        return [w for w in book.wishes(community=chosen) if _sees_wish(sight, w)]
+        return book.wishes(community=community, actor=principal.actor)
 
     return await look(request, book_id, call)
 
@@ -188,7 +155,6 @@ async def open_care_file(
     data: JSONBody[NewCareFile],
 ) -> CareFile:
     def call(principal: Principal, book: BankBook) -> CareFile:
-        see_member(principal, book, member_id)
         return book.open_care_file(
             member_id,
             visits_per_month=data.visits_per_month,
@@ -205,7 +171,6 @@ async def close_care_file(
     request: Request[Any, Any, Any], book_id: FromPath[str], member_id: FromPath[str]
 ) -> CareFile:
     def call(principal: Principal, book: BankBook) -> CareFile:
-        see_member(principal, book, member_id)
         return book.close_care_file(member_id, actor=principal.actor)
 
     return await act(request, book_id, CareFile, call)
@@ -216,8 +181,7 @@ async def get_care_file(
     request: Request[Any, Any, Any], book_id: FromPath[str], member_id: FromPath[str]
 ) -> CareFile:
     def call(principal: Principal, book: BankBook) -> CareFile:
-        see_member(principal, book, member_id)
-        return book.care_file(member_id)
+        return book.care_file(member_id, actor=principal.actor)
 
     return await look(request, book_id, call)
 
@@ -229,13 +193,10 @@ async def record_visit(
     member_id: FromPath[str],
     data: JSONBody[NewVisit],
 ) -> Visit:
-    """Staff must see the resident; a member records visits made by themselves (or for whom
-    they are a proxy)."""
+    """A coordinator of the resident and the visitor records any visit; a member their own
+    (or, as a proxy, their principal's) visits to residents of their community."""
 
     def call(principal: Principal, book: BankBook) -> Visit:
-        if principal.staff:
-            see_member(principal, book, member_id)
-        see_member(principal, book, data.visitor_id)
         return book.record_visit(
             member_id,
             visitor_id=data.visitor_id,
@@ -254,8 +215,7 @@ async def visits(
     request: Request[Any, Any, Any], book_id: FromPath[str], member_id: FromPath[str]
 ) -> list[Visit]:
     def call(principal: Principal, book: BankBook) -> list[Visit]:
-        see_member(principal, book, member_id)
-        return book.visits(member_id)
+        return book.visits(member_id, actor=principal.actor)
 
     return await look(request, book_id, call)
 
@@ -267,9 +227,7 @@ async def visits_due(
     """Staff only; a coordinator sees their communities' residents. ``on`` defaults to today."""
 
     def call(principal: Principal, book: BankBook) -> list[VisitsDue]:
-        require_staff(principal, "list visits due")
-        sight = Sight(principal, book)
-        return [d for d in book.visits_due(on=on) if sight.member(d.member_id, d.community)]
+        return book.visits_due(on=on, actor=principal.actor)
 
     return await look(request, book_id, call)
 
