@@ -213,7 +213,7 @@ def p99(values: list[float]) -> float:
 def measure(label: str, database: str, args: argparse.Namespace) -> None:
     from timebank.api import issue_token
 
-    token = issue_token(SECRET, subject="wang", role="coordinator", book=BOOK, communities=("c",))
+    token = issue_token(SECRET, subject="wang", role="coordinator", book=BOOK)
     headers = {"Authorization": f"Bearer {token}"}
     rates, tails, noop_rates, noop_tails = [], [], [], []
     for run in range(args.runs):

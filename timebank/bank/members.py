@@ -444,8 +444,8 @@ def authorise_proxy(ctx: Context, member_id: str, proxy_id: str, note: str) -> P
         raise RelationToSelf(member_id=member_id)
     member = ctx.visible_member(member_id)
     if ctx.actor != member_id:
-        proxy_member = ctx.visible_member(proxy_id)
-        ctx.require_coordinator("authorise a proxy", member, proxy_member)
+        ctx.require_coordinator("authorise a proxy", member)  # never a proxy of theirs
+        ctx.require_coordinator("authorise a proxy", member, ctx.visible_member(proxy_id))
     ctx.active_member(member_id)
     ctx.active_member(proxy_id)
     check_text("note", note)
