@@ -449,7 +449,7 @@ def test_report_refuses_a_malformed_month(demo_db: str) -> None:
         "report", "orders", "--book", "demo", "--month", "11/2026", "--database", demo_db
     )
     assert code == 1
-    assert "a month is YYYY-MM, not '11/2026'" in output
+    assert "a month is YYYY-MM, from 1900 to 2199, not '11/2026'" in output
 
 
 def test_run_deadlines_escalates_overdue_orders(demo_db: str, tmp_path: Path) -> None:

@@ -2,9 +2,12 @@
 
 Schemathesis reads ``/schema/openapi.json`` from the app and, for each
 operation, sends requests Hypothesis generates from the schema (valid and
-invalid bodies, parameters, headers), as a coordinator of the book. After
-every call the book must still verify (its chain, balances and statements),
-and every error must be a problem document. It runs on SQLite and PostgreSQL.
+invalid bodies, parameters, headers), as a coordinator of the book and as the
+programme's administrator. Dates and times are drawn mostly from the ends of
+the calendar (years 1 and 9999, offsets of nearly a day either way), integers
+from the ends of 64 bits and past them. After every call the book must still
+verify (its chain, balances and statements), and every error must be a problem
+document. It runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from litestar.testing import TestClient
 
 from tests.api.conftest import SECRET
@@ -56,15 +60,33 @@ def served(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[tuple[Any,
             yield build(bank)
 
 
-HEADERS = {
-    "Authorization": "Bearer "
-    + issue_token(SECRET, subject="wang", role="coordinator", book="gulou")
+def _bearer(subject: str, role: str, book: str) -> dict[str, str]:
+    return {"Authorization": "Bearer " + issue_token(SECRET, subject=subject, role=role, book=book)}
+
+
+CALLERS = {
+    "coordinator": _bearer("wang", "coordinator", "gulou"),
+    "administrator": _bearer("ops", "admin", "*"),
 }
 EXAMPLES_PER_OPERATION = 6
 
+_EDGE_DAYS = ("0001-01-01", "0001-01-02", "1899-12-31", "2199-12-31", "2200-01-01", "9999-12-31")
+_EDGE_OFFSETS = ("+23:59", "-23:59", "+14:00", "-12:00", "Z")
+EDGE_DATES = st.sampled_from(_EDGE_DAYS) | st.dates().map(str)
+EDGE_DATE_TIMES = st.builds(
+    lambda day, time, offset: f"{day}T{time}{offset}",
+    st.sampled_from(_EDGE_DAYS),
+    st.sampled_from(("00:00:00", "23:59:59", "12:00:00.999999")),
+    st.sampled_from(_EDGE_OFFSETS),
+) | st.datetimes().map(lambda moment: moment.isoformat() + "+08:00")
+schemathesis.openapi.format("date", EDGE_DATES)
+schemathesis.openapi.format("date-time", EDGE_DATE_TIMES)
 
-def test_no_operation_gives_a_server_error(served: tuple[Any, TimeBank]) -> None:
+
+@pytest.mark.parametrize("caller", sorted(CALLERS))
+def test_no_operation_gives_a_server_error(served: tuple[Any, TimeBank], caller: str) -> None:
     app, bank = served
+    headers = CALLERS[caller]
     schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 10
@@ -79,7 +101,7 @@ def test_no_operation_gives_a_server_error(served: tuple[Any, TimeBank]) -> None
             database=None,
         )
         def call(case: Any) -> None:
-            response = case.call(headers=HEADERS)
+            response = case.call(headers=headers)
             where = (case.method, case.formatted_path, response.status_code, response.text[:300])
             assert response.status_code < 500, where
             if response.status_code >= 400:

@@ -125,9 +125,11 @@ def check_month(field: str, value: object) -> str:
         and value[:4].isdigit()
         and value[5:].isdigit()
         and 1 <= int(value[5:]) <= 12
+        and 1900 <= int(value[:4]) <= 2199
     ):
         return value
-    raise ReportPeriodInvalid(field=field, reason=f"a month is YYYY-MM, not {str(value)[:16]!r}")
+    reason = f"a month is YYYY-MM, from 1900 to 2199, not {str(value)[:16]!r}"
+    raise ReportPeriodInvalid(field=field, reason=reason)
 
 
 def _months_between(first: str, last: str) -> int:

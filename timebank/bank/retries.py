@@ -37,9 +37,10 @@ def canonical(value: object) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
-        if value.tzinfo is None:
+        try:
+            return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+        except OverflowError:  # no UTC time (year 1 at +14:00): the use case refuses it later
             return value.isoformat()
-        return value.astimezone(UTC).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (set, frozenset)):
