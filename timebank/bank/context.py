@@ -87,6 +87,14 @@ class Snapshot:
             raise MemberNotFound(member_id=str(member_id)[:128])
         return member
 
+    def sees_any(self, *member_ids: str | None) -> bool:
+        """Whether the caller may see one of these members (a record between them is theirs)."""
+        for member_id in member_ids:
+            member = None if member_id is None else self.records.member(member_id)
+            if member is not None and self.viewer.sees_member(member):
+                return True
+        return False
+
     def visible_member(self, member_id: str) -> Member:
         """The member, if the caller may see them; otherwise, as for a stranger, not found."""
         return self.viewer.member_or_hidden(self.records.member(member_id), member_id)

@@ -504,11 +504,7 @@ def credit_service(
 
 def sees_credit(snap: Snapshot, record: Credit) -> bool:
     """Whether the caller may see a credit: they see its provider or its recipient."""
-    for member_id in (record.provider_id, record.recipient_id):
-        member = None if member_id is None else snap.records.member(member_id)
-        if member is not None and snap.viewer.sees_member(member):
-            return True
-    return False
+    return snap.sees_any(record.provider_id, record.recipient_id)
 
 
 def visible_credit(snap: Snapshot, credit_id: str) -> Credit:
@@ -754,11 +750,7 @@ def book_redemption(
 
 def sees_redemption(snap: Snapshot, record: Redemption) -> bool:
     """Whether the caller may see a redemption: they see its saver or its provider."""
-    for member_id in (record.saver_id, record.provider_id):
-        member = None if member_id is None else snap.records.member(member_id)
-        if member is not None and snap.viewer.sees_member(member):
-            return True
-    return False
+    return snap.sees_any(record.saver_id, record.provider_id)
 
 
 def visible_redemption(snap: Snapshot, redemption_id: str) -> Redemption:
