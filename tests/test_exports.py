@@ -22,11 +22,11 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from timebank.api.export import csv_bytes, neutralised, xlsx_bytes
 from timebank.bank import SYSTEM, TimeBank
 from timebank.cli import main
 from timebank.community import Role, Vetting
 from timebank.ledger import ManualClock
+from timebank.tables import csv_bytes, neutralised, xlsx_bytes
 
 FORMULAS = ['=HYPERLINK("http://x","y")', "+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1", "=1+1"]
 PRINTABLE_FORMULAS = [text for text in FORMULAS if text.isprintable()]

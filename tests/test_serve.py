@@ -23,9 +23,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.store.databases import admin_connection, postgres_base_url
-from timebank.api.demo import DemoPeople, demo_people, seed_demo
 from timebank.bank import TimeBank
 from timebank.community import OrderStatus
+from timebank.demo import DemoPeople, demo_people, seed_demo
 
 SECRET = "serve-tests-" + "k" * 32
 READY_WITHIN_S = 30.0

@@ -40,8 +40,9 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from timebank.api import ApiSettings
-    from timebank.api.demo import DemoPeople
     from timebank.bank import BankBook, TimeBank
+    from timebank.demo import DemoPeople
+    from timebank.tables import Table
 
 T = TypeVar("T")
 
@@ -294,7 +295,7 @@ def serve(
 
 
 def _demo_book(bank: TimeBank) -> DemoPeople:
-    from timebank.api.demo import DEMO_BOOK, demo_people, seed_demo
+    from timebank.demo import DEMO_BOOK, demo_people, seed_demo
 
     if DEMO_BOOK in bank.book_ids():
         click.echo(f"book {DEMO_BOOK!r} exists: not seeding it again")
@@ -930,35 +931,6 @@ REPORTS = ("orders", "board", "wishes", "gap", "liability", "inactive", "visits"
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Table:
-    title: str
-    header: list[str]
-    rows: list[list[Cell]]
-
-
-def _flat(item: msgspec.Struct) -> dict[str, Cell]:
-    """A report line as cells: a rate becomes its percentage, other nested values JSON."""
-    from timebank.bank import Rate
-
-    cells: dict[str, Cell] = {}
-    for name in item.__struct_fields__:
-        value = getattr(item, name)
-        if isinstance(value, Rate):
-            cells[f"{name}_percent"] = value.percent
-        elif value is None or isinstance(value, str | int | Decimal | date | datetime):
-            cells[name] = value
-        else:
-            cells[name] = msgspec.json.encode(value).decode()
-    return cells
-
-
-def _table(title: str, items: Sequence[msgspec.Struct], header: Sequence[str] = ()) -> _Table:
-    lines = [_flat(item) for item in items]
-    names = list(header) or (list(lines[0]) if lines else [])
-    return _Table(title=title, header=names, rows=[[ln.get(n) for n in names] for ln in lines])
-
-
-@dataclass(frozen=True, kw_only=True)
 class _Period:
     months: tuple[str, ...]
     week: date | None
@@ -971,58 +943,34 @@ def _this_month(book: BankBook) -> str:
     return book.bank.clock.now().astimezone(book.bank.zone).strftime("%Y-%m")
 
 
-def _report(book: BankBook, name: str, period: _Period) -> _Table:
+def _report(book: BankBook, name: str, period: _Period) -> Table:
+    """The report as its one table layout (``timebank.tables``), the API's downloads' columns."""
+    from timebank import tables
+
     months = sorted(period.months) or [_this_month(book)]
     if name == "orders":
-        report = book.order_report(months[0], months[-1])
-        lines = (report.total, *report.by_month, *report.by_category, *report.by_grid)
-        header = list(_flat(report.total))
-        return _table(f"orders {months[0]} to {months[-1]}", lines, header)
+        title = f"orders {months[0]} to {months[-1]}"
+        return tables.ORDERS.table(book.order_report(months[0], months[-1]), title=title)
     if name == "board":
-        return _table(f"volunteer board {months[-1]}", book.volunteer_board(months[-1]))
+        board = book.volunteer_board(months[-1])
+        return tables.VOLUNTEER_BOARD.table(board, title=f"volunteer board {months[-1]}")
     if name == "wishes":
-        return _table("micro-wishes", [book.wish_adoption(community=period.community)])
+        adoption = book.wish_adoption(community=period.community)
+        return tables.WISH_ADOPTION.table(adoption, title="micro-wishes")
     if name == "gap":
         week = period.week or book.bank.clock.now().astimezone(book.bank.zone).date()
-        return _table(f"supply and demand, week of {week}", book.supply_demand_gap(week))
+        gap = book.supply_demand_gap(week)
+        return tables.SUPPLY_DEMAND_GAP.table(gap, title=f"supply and demand, week of {week}")
     if name == "liability":
-        return _liability(book, period.years)
+        forecast = book.liability_forecast(years=period.years)
+        title = f"liability, claims from age {forecast.claim_age}"
+        return tables.LIABILITY_FORECAST.table(forecast, title=title)
     if name == "inactive":
         days = period.days
-        return _table(f"inactive for {days} days", book.inactive_members(days=days))
+        idle = book.inactive_members(days=days)
+        return tables.INACTIVE_MEMBERS.table(idle, title=f"inactive for {days} days")
     assert name == "visits", name
-    return _table("care-file visits due", book.visits_due())
-
-
-def _liability(book: BankBook, years: int) -> _Table:
-    forecast = book.liability_forecast(years=years)
-    header = [
-        "part",
-        "label",
-        "members",
-        "minutes",
-        "claims_minutes",
-        "supply_minutes",
-        "cumulative_gap_minutes",
-    ]
-    lines: list[tuple[Cell, ...]] = [("total", str(forecast.as_of), None, forecast.total_minutes)]
-    lines += [("cohort", c.cohort, c.members, c.minutes) for c in forecast.cohorts]
-    lines += [
-        (
-            "year",
-            str(y.year),
-            None,
-            None,
-            y.claims_minutes,
-            y.supply_minutes,
-            y.cumulative_gap_minutes,
-        )
-        for y in forecast.years
-    ]
-    rows = [[*line, *[None] * (len(header) - len(line))] for line in lines]
-    return _Table(
-        title=f"liability, claims from age {forecast.claim_age}", header=header, rows=rows
-    )
+    return tables.VISITS_DUE.table(book.visits_due(), title="care-file visits due")
 
 
 def _period_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -1054,8 +1002,8 @@ def _period(
     return _Period(months=months, week=day, days=days, years=years, community=community)
 
 
-def _write(table: _Table, fmt: str, out: Path) -> None:
-    from timebank.api.export import csv_bytes, xlsx_bytes
+def _write(table: Table, fmt: str, out: Path) -> None:
+    from timebank.tables import csv_bytes, xlsx_bytes
 
     if fmt == "csv":
         data = csv_bytes(table.header, table.rows)
@@ -1088,6 +1036,7 @@ def export_passbook(database: str, book_id: str, member_id: str, fmt: str, out: 
     """A member's whole passbook (存折), one line per entry."""
     from timebank.community import PassbookEntry
     from timebank.ledger.limits import PAGE_SIZE_MAX
+    from timebank.tables import PASSBOOK
 
     entries: list[PassbookEntry] = []
     with _opened(database) as bank:
@@ -1099,8 +1048,7 @@ def export_passbook(database: str, book_id: str, member_id: str, fmt: str, out: 
             cursor = page.next_cursor
             if cursor is None:
                 break
-    header = list(PassbookEntry.__struct_fields__)
-    _write(_table(f"passbook {member_id}", entries, header), fmt, out)
+    _write(PASSBOOK.table(entries, title=f"passbook {member_id}"), fmt, out)
 
 
 @export.command("report")
@@ -1160,7 +1108,7 @@ def report(
     with _opened(database) as bank:
         table = _report(bank.book(book_id), name, _period(months, week, days, years, community))
         zone = bank.zone
-    if not table.header:  # no lines, so no columns: rich would print nothing at all
+    if not table.header:  # no columns: rich would print nothing at all
         click.echo(f"{table.title}: nothing to report")
         return
     shown = Table(title=table.title)

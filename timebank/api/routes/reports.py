@@ -7,27 +7,25 @@ orders, wishes, offers, needs and members for a coordinator.
 Each report has three paths: ``.../reports/<name>`` (JSON), and
 ``.../reports/<name>.csv`` and ``.xlsx`` (an attachment). CSV is UTF-8 with a
 byte-order mark so that Excel reads Chinese text; nested figures (a rate's
-numerator, denominator and percent) become columns of their own.
+numerator, denominator and percent) become columns of their own. Each report's
+columns are its layout in ``timebank.tables``, the same as the CLI's.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Annotated, Any, NamedTuple
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Annotated, Any
 
-import msgspec
 from litestar import Request, Response, get
 from litestar.datastructures import ResponseHeader
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, QueryParameter
-from msgspec import Struct
 
 from timebank.api.auth import Principal
 from timebank.api.deps import look
-from timebank.api.export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_bytes, xlsx_bytes
+from timebank.api.export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from timebank.api.routes.exchange import BOOK
 from timebank.bank import (
     BankBook,
@@ -35,11 +33,22 @@ from timebank.bank import (
     InactiveMember,
     LiabilityForecast,
     OrderReport,
-    OrderStats,
     VolunteerOfMonth,
     WishAdoption,
 )
 from timebank.community.model import PassbookEntry
+from timebank.tables import (
+    INACTIVE_MEMBERS,
+    LIABILITY_FORECAST,
+    ORDERS,
+    PASSBOOK,
+    SUPPLY_DEMAND_GAP,
+    VOLUNTEER_BOARD,
+    WISH_ADOPTION,
+    Table,
+    csv_bytes,
+    xlsx_bytes,
+)
 
 __all__ = ["ROUTES"]
 
@@ -56,103 +65,10 @@ DISPOSITION = ResponseHeader(
     required=True,
 )
 
-Cell = str | int | Decimal | date | datetime | None
 Month = Annotated[str, QueryParameter(description="YYYY-MM", pattern=r"^\d{4}-\d{2}$")]
 BoardLimit = Annotated[int, QueryParameter(ge=1, le=100, description="Places, 1 to 100.")]
 Years = Annotated[int, QueryParameter(ge=1, le=30, description="1 to 30 years.")]
 Days = Annotated[int, QueryParameter(ge=1, le=3_660, description="1 to 3,660 days.")]
-
-
-class Table(NamedTuple):
-    header: list[str]
-    rows: list[list[Cell]]
-    next: str | None = None
-
-
-# --- flat tables ----------------------------------------------------------------------------
-
-
-def _paths(kind: type[Struct]) -> list[tuple[str, ...]]:
-    """Field paths of a Struct, nested Structs spelled out (``processing_rate.percent``)."""
-    info = msgspec.inspect.type_info(kind)
-    assert isinstance(info, msgspec.inspect.StructType)
-    paths: list[tuple[str, ...]] = []
-    for field in info.fields:
-        if isinstance(field.type, msgspec.inspect.StructType):
-            paths.extend((field.name, *inner) for inner in _paths(field.type.cls))
-        else:
-            paths.append((field.name,))
-    return paths
-
-
-def _cell(value: object) -> Cell:
-    if isinstance(value, bool):
-        return int(value)
-    if value is None or isinstance(value, (str, int, Decimal, date, datetime)):
-        return value
-    return msgspec.json.encode(value).decode()
-
-
-def _value(item: object, path: tuple[str, ...]) -> Cell:
-    for name in path:
-        item = getattr(item, name)
-    return _cell(item)
-
-
-def table(kind: type[Struct], items: Iterable[Struct], **first: Sequence[Cell]) -> Table:
-    """One column per (nested) field of ``kind``; ``first`` adds leading columns."""
-    paths = _paths(kind)
-    header = [*first, *("_".join(p) for p in paths)]
-    lead = list(zip(*first.values(), strict=True)) if first else None
-    rows = [
-        [*(lead[n] if lead else ()), *(_value(item, p) for p in paths)]
-        for n, item in enumerate(items)
-    ]
-    return Table(header, rows)
-
-
-def _order_table(report: OrderReport) -> Table:
-    levels = (
-        ("total", (report.total,)),
-        ("month", report.by_month),
-        ("category", report.by_category),
-        ("grid", report.by_grid),
-        ("line", report.lines),
-    )
-    stats = [s for _, group in levels for s in group]
-    names = [name for name, group in levels for _ in group]
-    return table(OrderStats, stats, level=names)
-
-
-def _forecast_table(forecast: LiabilityForecast) -> Table:
-    header = [
-        "section",
-        "cohort",
-        "members",
-        "minutes",
-        "year",
-        "claims_minutes",
-        "supply_minutes",
-        "cumulative_gap_minutes",
-    ]
-    rows: list[list[Cell]] = [["total", None, None, forecast.total_minutes, None, None, None, None]]
-    rows += [
-        ["cohort", c.cohort, c.members, c.minutes, None, None, None, None] for c in forecast.cohorts
-    ]
-    rows += [
-        [
-            "year",
-            None,
-            None,
-            None,
-            y.year,
-            y.claims_minutes,
-            y.supply_minutes,
-            y.cumulative_gap_minutes,
-        ]
-        for y in forecast.years
-    ]
-    return Table(header, rows)
 
 
 # --- the reports, scoped to the caller ------------------------------------------------------
@@ -191,7 +107,7 @@ def _statement(p: Principal, book: BankBook, member_id: str, after: str | None) 
         cursor = page.next_cursor
         if cursor is None:
             break
-    return table(PassbookEntry, entries)._replace(next=cursor)
+    return PASSBOOK.table(entries)._replace(next=cursor)
 
 
 # --- downloads ------------------------------------------------------------------------------
@@ -263,7 +179,7 @@ async def order_report_file(
     last_month: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     def build(p: Principal, b: BankBook) -> Table:
-        return _order_table(_order_report(p, b, first_month, last_month))
+        return ORDERS.table(_order_report(p, b, first_month, last_month))
 
     return await _download(
         request, book_id, f"orders-{first_month}-{last_month or first_month}", build
@@ -281,7 +197,7 @@ async def volunteer_board_file(
     request: Request[Any, Any, Any], book_id: FromPath[str], month: Month, limit: BoardLimit = 10
 ) -> Response[bytes]:
     def build(p: Principal, b: BankBook) -> Table:
-        return table(VolunteerOfMonth, _board(p, b, month, limit))
+        return VOLUNTEER_BOARD.table(_board(p, b, month, limit))
 
     return await _download(request, book_id, f"volunteer-board-{month}", build)
 
@@ -297,7 +213,7 @@ async def wish_adoption_file(
     request: Request[Any, Any, Any], book_id: FromPath[str], community: FromQuery[str | None] = None
 ) -> Response[bytes]:
     def build(p: Principal, b: BankBook) -> Table:
-        return table(WishAdoption, [_adoption(p, b, community)])
+        return WISH_ADOPTION.table(_adoption(p, b, community))
 
     return await _download(request, book_id, f"wish-adoption-{community or 'all'}", build)
 
@@ -313,7 +229,7 @@ async def supply_demand_gap_file(
     request: Request[Any, Any, Any], book_id: FromPath[str], week: FromQuery[date]
 ) -> Response[bytes]:
     def build(p: Principal, b: BankBook) -> Table:
-        return table(GapLine, _gap(p, b, week))
+        return SUPPLY_DEMAND_GAP.table(_gap(p, b, week))
 
     return await _download(request, book_id, f"supply-demand-gap-{week.isoformat()}", build)
 
@@ -329,7 +245,7 @@ async def liability_forecast_file(
     request: Request[Any, Any, Any], book_id: FromPath[str], years: Years = 10
 ) -> Response[bytes]:
     def build(p: Principal, b: BankBook) -> Table:
-        return _forecast_table(_forecast(p, b, years))
+        return LIABILITY_FORECAST.table(_forecast(p, b, years))
 
     return await _download(request, book_id, f"liability-forecast-{years}y", build)
 
@@ -345,7 +261,7 @@ async def inactive_members_file(
     request: Request[Any, Any, Any], book_id: FromPath[str], days: Days = 90
 ) -> Response[bytes]:
     def build(p: Principal, b: BankBook) -> Table:
-        return table(InactiveMember, _inactive(p, b, days))
+        return INACTIVE_MEMBERS.table(_inactive(p, b, days))
 
     return await _download(request, book_id, f"inactive-members-{days}d", build)
 

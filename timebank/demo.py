@@ -1,4 +1,4 @@
-"""A demo community for trying the API: ``seed_demo(bank)`` fills a book called ``demo``.
+"""A demo community for trying the API and the CLI: ``seed_demo(bank)`` fills a book ``demo``.
 
 The book runs on Nanjing's published rules at 宁海路社区 (Ninghai Road community):
 a coordinator, younger-old volunteers (低龄老人) who serve older seniors (高龄老人),
