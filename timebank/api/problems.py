@@ -31,6 +31,7 @@ from litestar.status_codes import (
 
 from timebank.api.catalog import TITLES, ZH_DETAILS
 from timebank.community import ActorNotAuthorised
+from timebank.community.port import StoreError
 from timebank.ledger import Conflict, LedgerError, LimitExceeded, NotFound, RequestInvalid
 
 __all__ = [
@@ -176,8 +177,8 @@ def _http(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any
 
 def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     # The store's own errors (the database unavailable, busy, or a COMMIT whose outcome
-    # was lost) are told apart by their module: the API does not import the store.
-    if type(error).__module__.startswith("timebank.store"):
+    # was lost) derive from the port's ``StoreError``: the API does not import the store.
+    if isinstance(error, StoreError):
         log.warning("store unavailable: %s", error)
         return problem(
             request,

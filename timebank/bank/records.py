@@ -23,7 +23,9 @@ bytes. The layout, by kind:
   caller's id, to tell a retry from a different request (see ``retries``).
 
 Service orders are not records: they live in the store's orders port, whose
-indexed columns (``OrderRow``) let the store compute reports itself.
+indexed columns (``OrderRow``) let a store compute reports itself
+(``OrderAggregates``); ``Orders`` computes them from the rows for a store that
+does not.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from timebank.community.model import (
     Relation,
 )
 from timebank.community.port import (
+    OrderAggregates,
     OrderQuery,
     OrderReader,
     OrderRow,
@@ -66,6 +69,8 @@ from timebank.community.port import (
     RecordReader,
     RecordWriter,
     VolunteerTally,
+    tally_orders,
+    tally_volunteers,
 )
 from timebank.ledger.limits import STORED_ID_LENGTH_MAX
 
@@ -86,6 +91,7 @@ class ExchangeStamp(Struct, frozen=True, kw_only=True):
 
     ``supply`` counts changes to offers and members; ``volunteers`` counts writes of
     orders that have a volunteer (acceptance, check-out, confirmation, rating...).
+    A unit's changes are added up and written once, at the end of the unit.
     """
 
     supply: int = 0
@@ -117,6 +123,21 @@ def _decode(kind: type[S], body: bytes) -> S:
     if decoder is None:
         decoder = _DECODERS[kind] = msgspec.json.Decoder(kind)
     return cast(S, decoder.decode(body))
+
+
+_STAMP_DECODER = msgspec.json.Decoder(ExchangeStamp)
+
+
+def _bumped(supply: int, volunteers: int) -> Callable[[bytes | None], bytes]:
+    """The change of the stored stamp that adds these counts."""
+
+    def change(body: bytes | None) -> bytes:
+        stamp = ExchangeStamp() if body is None else _STAMP_DECODER.decode(body)
+        return _ENCODER.encode(
+            ExchangeStamp(supply=stamp.supply + supply, volunteers=stamp.volunteers + volunteers)
+        )
+
+    return change
 
 
 def pair_id(first: str, second: str) -> str:
@@ -194,17 +215,18 @@ class Records:
     # --- the exchange stamp ----------------------------------------------------------
 
     def stamp(self) -> ExchangeStamp:
+        """The stamp as committed (inside a unit, without the unit's own bumps)."""
         found = self._get("settings", "exchange", ExchangeStamp)
         return ExchangeStamp() if found is None else found
 
     def bump(self, *, supply: bool = False, volunteers: bool = False) -> None:
-        """Note that offers or members (``supply``) or volunteers' orders changed."""
-        stamp = self.stamp()
-        self._put(
-            "settings",
-            "exchange",
-            ExchangeStamp(supply=stamp.supply + supply, volunteers=stamp.volunteers + volunteers),
-        )
+        """Note that offers or members (``supply``) or volunteers' orders changed.
+
+        The stamp is written once per unit, when its work returns: the store applies
+        every bump of the unit then (``RecordWriter.update_at_end``).
+        """
+        writer = cast(RecordWriter, self._records)
+        writer.update_at_end("settings", "exchange", _bumped(int(supply), int(volunteers)))
 
     def members(
         self, *, community: str | None = None, after: str | None = None, limit: int
@@ -468,10 +490,25 @@ class Orders:
                 return
             after = page[-1].order_id
 
+    def rows(self, communities: Sequence[str] | None = None) -> Iterator[OrderRow]:
+        """Every order's row (of these communities, if given), derived from its body."""
+        query = OrderQuery(communities=None if communities is None else tuple(communities))
+        after: str | None = None
+        while True:
+            page = self.query(query, after=after, limit=SCAN_PAGE)
+            for order in page:
+                yield self._row_of(order)
+            if len(page) < SCAN_PAGE:
+                return
+            after = page[-1].order_id
+
     def tallies(
         self, first_month: str, last_month: str, communities: Sequence[str] | None = None
     ) -> Sequence[OrderTally]:
-        return self._orders.tally(first_month, last_month, communities)
+        """``OrderAggregates.tally``: the store's if it has it, else from the rows."""
+        if isinstance(self._orders, OrderAggregates):
+            return self._orders.tally(first_month, last_month, communities)
+        return tally_orders(self.rows(communities), first_month, last_month)
 
     def volunteers(
         self,
@@ -479,7 +516,10 @@ class Orders:
         served_until: datetime | None = None,
         communities: Sequence[str] | None = None,
     ) -> Sequence[VolunteerTally]:
-        return self._orders.volunteer_tally(served_from, served_until, communities)
+        """``OrderAggregates.volunteer_tally``: the store's if it has it, else from the rows."""
+        if isinstance(self._orders, OrderAggregates):
+            return self._orders.volunteer_tally(served_from, served_until, communities)
+        return tally_volunteers(self.rows(communities), served_from, served_until)
 
     def due(self, before: datetime, *, limit: int) -> list[Order]:
         rows = self._orders.due(before, limit=limit)

@@ -4,7 +4,8 @@ A volunteer's active offers in a week merge into one ``Volunteer`` (their
 categories, windows and weekly capacities added up); the minutes of orders
 they have accepted and not finished, scheduled that week, are already booked;
 their record (last served, orders accepted and completed, ratings) comes from
-the store's ``volunteer_tally``. An order becomes a ``Need`` whose window is
+the volunteers' tally (``Orders.volunteers``: the store's aggregate, or the same
+figures computed from the rows). An order becomes a ``Need`` whose window is
 its scheduled visit, else its need's weekly windows, else the whole week.
 Volunteers away on the order's scheduled day are left out.
 
@@ -12,7 +13,11 @@ Building the volunteers of a week reads every offer and member, which costs
 far more than ranking. ``SupplyCache`` keeps the built ``VolunteerIndex`` of
 recent weeks, keyed by the book's ``ExchangeStamp``: any write of an offer, a
 member, or an order with a volunteer bumps the stamp, so an entry is used only
-while everything it was built from is unchanged, in any process.
+while everything it was built from is unchanged, in any process. A unit's bumps
+are written once, as its work returns, in the unit's transaction: a snapshot
+sees the stamp and the writes it counts together, or neither. The cache is for
+snapshots (reads): inside a unit the stamp does not yet count the unit's own
+writes.
 """
 
 from __future__ import annotations
@@ -94,7 +99,10 @@ class WeekSupply(Struct, frozen=True, kw_only=True):
 
 
 class SupplyCache:
-    """The ``WeekSupply`` of recent (book, week, stamp) keys; safe to share between threads."""
+    """The ``WeekSupply`` of recent (book, week, stamp) keys; safe to share between threads.
+
+    ``week`` takes a snapshot of a read, never a unit's context (see the module's notes).
+    """
 
     def __init__(self, size: int = 16) -> None:
         self._size = size

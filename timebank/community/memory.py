@@ -7,15 +7,16 @@ ledger decision whole; the facade makes its ledger writes last, after every
 rule has been checked, so a failing unit leaves no ledger trace either.
 
 Outbox seqs come from one counter per store, taken when a message is added (a
-unit that raises leaves a gap, as a database sequence would). The reports are
-computed row by row here; the SQL store computes the same figures in SQL.
+unit that raises leaves a gap, as a database sequence would). The store offers
+no ``OrderAggregates``: the bank computes its reports from the orders' rows,
+where the SQL store computes them in SQL. It cannot roll back a unit's ledger
+requests (``rolls_back_units`` is False), and ``close`` has nothing to release.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TypeVar
@@ -28,14 +29,12 @@ from timebank.community.port import (
     OrderQuery,
     OrderReader,
     OrderRow,
-    OrderTally,
     OrderWriter,
     OutboxMessage,
     OutboxReader,
     OutboxWriter,
     RecordReader,
     RecordWriter,
-    VolunteerTally,
     order_wanted,
 )
 from timebank.ledger.memory import MemoryStore
@@ -77,6 +76,7 @@ class _StagedRecords:
     def __init__(self, base: _Records) -> None:
         self._base = base
         self._staged: dict[_Key, tuple[str | None, bytes]] = {}
+        self._at_end: dict[_Key, tuple[str | None, list[Callable[[bytes | None], bytes]]]] = {}
 
     def get(self, kind: str, record_id: str) -> bytes | None:
         row = self._staged.get((kind, record_id))
@@ -91,6 +91,29 @@ class _StagedRecords:
 
     def put(self, kind: str, record_id: str, body: bytes, *, key: str | None = None) -> None:
         self._staged[(kind, record_id)] = (key, body)
+
+    def update_at_end(
+        self,
+        kind: str,
+        record_id: str,
+        change: Callable[[bytes | None], bytes],
+        *,
+        key: str | None = None,
+    ) -> None:
+        found = self._at_end.get((kind, record_id))
+        changes = [] if found is None else found[1]
+        changes.append(change)
+        self._at_end[kind, record_id] = (key, changes)
+
+    def finish(self) -> None:
+        """Apply the unit's changes asked for its end (its work has returned)."""
+        for (kind, record_id), (key, changes) in self._at_end.items():
+            body = self.get(kind, record_id)
+            for change in changes:
+                body = change(body)
+            assert body is not None
+            self.put(kind, record_id, body, key=key)
+        self._at_end.clear()
 
     def apply(self) -> None:
         self._base.rows.update(self._staged)
@@ -138,26 +161,6 @@ class _Orders:
         )
         return found[:limit]
 
-    def _rows(self, communities: Sequence[str] | None) -> Iterator[OrderRow]:
-        return (
-            row
-            for row, _ in self.rows.values()
-            if communities is None or row.community in communities
-        )
-
-    def tally(
-        self, first_month: str, last_month: str, communities: Sequence[str] | None = None
-    ) -> Sequence[OrderTally]:
-        return _tally_orders(self._rows(communities), first_month, last_month)
-
-    def volunteer_tally(
-        self,
-        served_from: datetime | None = None,
-        served_until: datetime | None = None,
-        communities: Sequence[str] | None = None,
-    ) -> Sequence[VolunteerTally]:
-        return _tally_volunteers(self._rows(communities), served_from, served_until)
-
 
 class _StagedOrders:
     """A unit's view: the book's orders plus the unit's own writes, applied on success."""
@@ -192,91 +195,11 @@ class _StagedOrders:
     ) -> Sequence[tuple[str, bytes]]:
         return self._view().due(before, after=after, limit=limit)
 
-    def tally(
-        self, first_month: str, last_month: str, communities: Sequence[str] | None = None
-    ) -> Sequence[OrderTally]:
-        return self._view().tally(first_month, last_month, communities)
-
-    def volunteer_tally(
-        self,
-        served_from: datetime | None = None,
-        served_until: datetime | None = None,
-        communities: Sequence[str] | None = None,
-    ) -> Sequence[VolunteerTally]:
-        return self._view().volunteer_tally(served_from, served_until, communities)
-
     def put(self, row: OrderRow, body: bytes) -> None:
         self._staged[row.order_id] = (row, bytes(body))
 
     def apply(self) -> None:
         self._base.rows.update(self._staged)
-
-
-def _tally_orders(rows: Iterable[OrderRow], first_month: str, last_month: str) -> list[OrderTally]:
-    """``OrderReader.tally`` over the rows given."""
-    groups: dict[tuple[str, str, str], list[OrderRow]] = defaultdict(list)
-    for row in rows:
-        if first_month <= row.month <= last_month:
-            groups[row.month, row.category, row.grid].append(row)
-    tallies = []
-    for (month, category, grid), group in sorted(groups.items()):
-        ratings = [row.rating for row in group if row.rating is not None]
-        responses = [row.response_seconds for row in group if row.response_seconds is not None]
-        tallies.append(
-            OrderTally(
-                month=month,
-                category=category,
-                grid=grid,
-                requested=len(group),
-                cancelled=sum(row.cancelled for row in group),
-                processed=sum(row.processed for row in group),
-                on_time=sum(row.on_time for row in group),
-                rated=len(ratings),
-                satisfied=sum(rating >= 4 for rating in ratings),
-                rating_sum=sum(ratings),
-                responded=len(responses),
-                response_seconds=sum(responses),
-                completion_seconds=sum(row.completion_seconds or 0 for row in group),
-                credited_minutes=sum(row.credited_minutes for row in group),
-            )
-        )
-    return tallies
-
-
-def _tally_volunteers(
-    rows: Iterable[OrderRow], served_from: datetime | None, served_until: datetime | None
-) -> list[VolunteerTally]:
-    """``OrderReader.volunteer_tally`` over the rows given."""
-    groups: dict[str, list[OrderRow]] = defaultdict(list)
-    for row in rows:
-        if row.volunteer_id is not None:
-            groups[row.volunteer_id].append(row)
-
-    def in_range(row: OrderRow) -> bool:
-        served = row.served_at
-        return (
-            served is not None
-            and (served_from is None or served >= served_from)
-            and (served_until is None or served < served_until)
-        )
-
-    tallies = []
-    for volunteer_id, group in sorted(groups.items()):
-        served = [row for row in group if in_range(row)]
-        ratings = [row.rating for row in served if row.rating is not None]
-        times = [row.served_at for row in group if row.served_at is not None]
-        tallies.append(
-            VolunteerTally(
-                volunteer_id=volunteer_id,
-                accepted=len(group),
-                processed=sum(row.processed for row in served),
-                credited_minutes=sum(row.credited_minutes for row in served),
-                rating_sum=sum(ratings),
-                rating_count=len(ratings),
-                last_served_at=max(times, default=None),
-            )
-        )
-    return tallies
 
 
 class _Outbox:
@@ -387,6 +310,9 @@ class _Reader:
 class MemoryBankStore:
     """Books and everything kept beside them, in memory; lost when the process exits."""
 
+    rolls_back_units = False
+    """A unit that raises keeps the ledger requests it made (see the module's notes)."""
+
     def __init__(self, ledger_store: MemoryStore | None = None) -> None:
         self._ledger_store = MemoryStore() if ledger_store is None else ledger_store
         self._records: dict[str, _Records] = {}
@@ -404,6 +330,7 @@ class MemoryBankStore:
             orders = _StagedOrders(self._orders.setdefault(book_id, _Orders()))
             outbox = _StagedOutbox(self._outboxes.setdefault(book_id, _Outbox()), self._seqs)
             result = work(_Unit(ledger_unit, records, orders, outbox))
+            records.finish()
             records.apply()
             orders.apply()
             outbox.apply()
@@ -420,3 +347,6 @@ class MemoryBankStore:
             self._orders.setdefault(book_id, _Orders()),
             self._outboxes.setdefault(book_id, _Outbox()),
         )
+
+    def close(self) -> None:
+        """Nothing to release: the books live as long as the store."""

@@ -13,15 +13,25 @@ reads and writes records, so that a credit and the record describing it commit
 together or not at all. As with the ledger's port, a store may run ``work``
 again after a transient failure, so ``work`` has no effect outside its unit.
 A unit holds the book's write lock from its start, so a read-modify-write of a
-record inside a unit is safe against concurrent units on the same book.
+record inside a unit is safe against concurrent units on the same book. A
+record that many writes of a unit change (a counter) is changed with
+``RecordWriter.update_at_end``, and written once, as the unit's work returns.
+
+What every store declares: ``close()``, and ``rolls_back_units`` (whether a
+unit that raises leaves no trace however many ledger requests it made). What a
+store may add: ``OrderAggregates`` on its order readers, reports computed by
+the store (in SQL); without it the bank computes them from the rows, with
+``tally_orders`` and ``tally_volunteers``. The errors a store raises on its own
+account, when the storage rather than a rule fails, derive from ``StoreError``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from msgspec import Struct
 
@@ -34,6 +44,7 @@ __all__ = [
     "BankReader",
     "BankStore",
     "BankUnit",
+    "OrderAggregates",
     "OrderQuery",
     "OrderReader",
     "OrderRow",
@@ -44,11 +55,33 @@ __all__ = [
     "OutboxWriter",
     "RecordReader",
     "RecordWriter",
+    "StoreError",
+    "StoreUnavailable",
     "VolunteerTally",
     "order_wanted",
+    "tally_orders",
+    "tally_volunteers",
 ]
 
 T = TypeVar("T")
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class StoreError(Exception):
+    """Base of every error a store raises on its own account: the storage failed, not a rule.
+
+    A rule broken (a ``LedgerError``) passes through a store unchanged; anything else
+    that goes wrong in the storage itself (a database down, busy, refusing a write, on
+    the wrong schema) leaves the store as one of these, so callers (the API answers
+    them with 503) need not know which store they run on.
+    """
+
+
+class StoreUnavailable(StoreError):
+    """The store could not do the work now (unreachable, or busy past its retries): the
+    same request may succeed later."""
+
 
 KIND_LENGTH_MAX = 32
 """Longest record kind (``member``, ``policy``, ``credit``...)."""
@@ -81,6 +114,23 @@ class RecordWriter(RecordReader, Protocol):
 
     def put(self, kind: str, record_id: str, body: bytes, *, key: str | None = None) -> None:
         """Insert the record, or replace its body and key if it exists."""
+        ...
+
+    def update_at_end(
+        self,
+        kind: str,
+        record_id: str,
+        change: Callable[[bytes | None], bytes],
+        *,
+        key: str | None = None,
+    ) -> None:
+        """Change the record once, when the unit's work has returned, before it commits.
+
+        ``change`` maps the record's body as it then is (None if there is none) to
+        its new body. The changes a unit asks for one record are applied in the
+        order asked, and the record is written once, with ``key``; a unit whose
+        work raises applies none. Until then, reads see the record unchanged.
+        """
         ...
 
 
@@ -221,6 +271,16 @@ class OrderReader(Protocol):
         """Up to ``limit`` orders whose ``due_at`` is at or before ``before``, in id order."""
         ...
 
+
+@runtime_checkable
+class OrderAggregates(Protocol):
+    """Reports an order reader may compute itself (a database, in SQL, without loading rows).
+
+    Optional: the bank checks ``isinstance(orders, OrderAggregates)`` and otherwise
+    computes the same figures from the rows, with ``tally_orders`` and
+    ``tally_volunteers``. Whichever computes them, the figures are the same.
+    """
+
     def tally(
         self, first_month: str, last_month: str, communities: Sequence[str] | None = None
     ) -> Sequence[OrderTally]:
@@ -245,6 +305,74 @@ class OrderWriter(OrderReader, Protocol):
     def put(self, row: OrderRow, body: bytes) -> None:
         """Insert the order, or replace its columns and body."""
         ...
+
+
+def tally_orders(rows: Iterable[OrderRow], first_month: str, last_month: str) -> list[OrderTally]:
+    """``OrderAggregates.tally`` computed over the rows given (already of the communities)."""
+    groups: dict[tuple[str, str, str], list[OrderRow]] = defaultdict(list)
+    for row in rows:
+        if first_month <= row.month <= last_month:
+            groups[row.month, row.category, row.grid].append(row)
+    tallies = []
+    for (month, category, grid), group in sorted(groups.items()):
+        ratings = [row.rating for row in group if row.rating is not None]
+        responses = [row.response_seconds for row in group if row.response_seconds is not None]
+        tallies.append(
+            OrderTally(
+                month=month,
+                category=category,
+                grid=grid,
+                requested=len(group),
+                cancelled=sum(row.cancelled for row in group),
+                processed=sum(row.processed for row in group),
+                on_time=sum(row.on_time for row in group),
+                rated=len(ratings),
+                satisfied=sum(rating >= 4 for rating in ratings),
+                rating_sum=sum(ratings),
+                responded=len(responses),
+                response_seconds=sum(responses),
+                completion_seconds=sum(row.completion_seconds or 0 for row in group),
+                credited_minutes=sum(row.credited_minutes for row in group),
+            )
+        )
+    return tallies
+
+
+def tally_volunteers(
+    rows: Iterable[OrderRow], served_from: datetime | None, served_until: datetime | None
+) -> list[VolunteerTally]:
+    """``OrderAggregates.volunteer_tally`` computed over the rows given (already of the
+    communities)."""
+    groups: dict[str, list[OrderRow]] = defaultdict(list)
+    for row in rows:
+        if row.volunteer_id is not None:
+            groups[row.volunteer_id].append(row)
+
+    def in_range(row: OrderRow) -> bool:
+        served = row.served_at
+        return (
+            served is not None
+            and (served_from is None or served >= served_from)
+            and (served_until is None or served < served_until)
+        )
+
+    tallies = []
+    for volunteer_id, group in sorted(groups.items()):
+        served = [row for row in group if in_range(row)]
+        ratings = [row.rating for row in served if row.rating is not None]
+        times = [row.served_at for row in group if row.served_at is not None]
+        tallies.append(
+            VolunteerTally(
+                volunteer_id=volunteer_id,
+                accepted=len(group),
+                processed=sum(row.processed for row in served),
+                credited_minutes=sum(row.credited_minutes for row in served),
+                rating_sum=sum(ratings),
+                rating_count=len(ratings),
+                last_served_at=max(times, default=None),
+            )
+        )
+    return tallies
 
 
 # --- outbox ----------------------------------------------------------------------------------
@@ -324,6 +452,20 @@ class BankStore(Protocol):
     @property
     def ledger_store(self) -> LedgerStore:
         """The same books as a plain ledger store (for ``Ledger``)."""
+        ...
+
+    @property
+    def rolls_back_units(self) -> bool:
+        """Whether a unit whose work raises leaves no trace, however many ledger requests
+        it made (a database's transaction), so that several use cases can share one unit.
+
+        Without it (the memory store) only a unit whose ledger writes come last, after
+        every rule was checked, is all or nothing.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release what the store holds (a database's pooled connections)."""
         ...
 
     def transact(self, book_id: str, work: Callable[[BankUnit], T]) -> T:

@@ -7,6 +7,8 @@ together, and the unit is retried as a whole after a transient failure. The
 unit reads (and on PostgreSQL locks) the book's row before ``work`` runs:
 the ledger unit would otherwise take that lock only at its first ledger call,
 and a unit that reads a record, then writes it back, must already hold it.
+Once ``work`` returns, the records' changes asked for the unit's end are
+written, still before the commit.
 """
 
 from __future__ import annotations
@@ -64,14 +66,17 @@ class SqlBankStore:
     def transact(self, book_id: str, work: Callable[[BankUnit], T]) -> T:
         def on_unit(connection: Connection, unit: SqlUnit) -> T:
             unit.head()  # the book's lock, first; an unknown book raises BookNotFound
-            return work(
+            records = SqlRecords(connection, book_id)
+            result = work(
                 _Unit(
                     ledger=unit,
-                    records=SqlRecords(connection, book_id),
+                    records=records,
                     orders=SqlOrders(connection, book_id),
                     outbox=SqlOutbox(connection, book_id),
                 )
             )
+            records.finish()
+            return result
 
         return self._store.run_unit(book_id, on_unit)
 

@@ -5,6 +5,10 @@ Nothing above ``timebank.store`` ever sees a SQLAlchemy or driver exception:
 keep the original as ``__cause__``. Ledger rules broken inside a unit of work
 (``timebank.ledger.LedgerError``) pass through unchanged.
 
+The tree belongs to the bank store port's family: ``StoreError`` derives from
+``timebank.community.port.StoreError`` and ``StoreUnavailable`` also from the
+port's ``StoreUnavailable``, so callers catch them without knowing this store.
+
     StoreError
     ├── StoreUnavailable           the database could not do the work now; try again later
     │   ├── StoreBusy              contention outlasted the retry budget (locks, busy file)
@@ -15,6 +19,8 @@ keep the original as ``__cause__``. Ledger rules broken inside a unit of work
 """
 
 from __future__ import annotations
+
+from timebank.community import port
 
 __all__ = [
     "CommitOutcomeUnknown",
@@ -27,11 +33,11 @@ __all__ = [
 ]
 
 
-class StoreError(Exception):
+class StoreError(port.StoreError):
     """Base of every error the SQL store raises on its own account."""
 
 
-class StoreUnavailable(StoreError):
+class StoreUnavailable(StoreError, port.StoreUnavailable):
     """The database could not be reached, or stayed unreachable through every retry."""
 
     def __init__(self, message: str, *, attempts: int) -> None:

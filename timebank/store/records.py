@@ -4,12 +4,15 @@ A record is an opaque encoded body under ``(kind, record_id)``, with an
 optional secondary ``key``. ``SqlRecords`` works on the connection of the
 unit of work (or snapshot) it belongs to, so its writes commit or roll back
 with the ledger's. Unlike the ledger unit it buffers nothing: each ``put`` is
-one upsert, and reads always see the unit's own earlier writes.
+one upsert, and reads always see the unit's own earlier writes. The changes a
+unit asks for its end (``update_at_end``) are kept until ``finish``, which the
+bank store calls when the unit's work returns: one read and one upsert per
+record so changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -62,6 +65,9 @@ class SqlRecords:
         self._connection = connection
         self._raw = raw_driver(connection)
         self._get_sql, self._upsert_sql = RAW_STATEMENTS[connection.dialect.name]
+        self._at_end: dict[
+            tuple[str, str], tuple[str | None, list[Callable[[bytes | None], bytes]]]
+        ] = {}
         self.book_id = book_id
 
     def get(self, kind: str, record_id: str) -> bytes | None:
@@ -97,6 +103,31 @@ class SqlRecords:
         if len(body) > RECORD_BYTES_MAX:
             raise ValueError(f"a record body is at most {RECORD_BYTES_MAX} bytes, not {len(body)}")
         self._raw.execute(self._upsert_sql, (self.book_id, kind, record_id, key, bytes(body)))
+
+    def update_at_end(
+        self,
+        kind: str,
+        record_id: str,
+        change: Callable[[bytes | None], bytes],
+        *,
+        key: str | None = None,
+    ) -> None:
+        _check_kind(kind)
+        _check_id(record_id)
+        found = self._at_end.get((kind, record_id))
+        changes = [] if found is None else found[1]
+        changes.append(change)
+        self._at_end[kind, record_id] = (key, changes)
+
+    def finish(self) -> None:
+        """Apply the changes asked for the unit's end (its work has returned)."""
+        for (kind, record_id), (key, changes) in self._at_end.items():
+            body = self.get(kind, record_id)
+            for change in changes:
+                body = change(body)
+            assert body is not None
+            self.put(kind, record_id, body, key=key)
+        self._at_end.clear()
 
 
 def _check_kind(kind: str) -> None:
