@@ -32,6 +32,15 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from timebank.bank.commands import (
+    AcceptOrder,
+    CompleteOrder,
+    DispatchOrder,
+    RegisterMember,
+    RequestOrder,
+    StartOrder,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -109,45 +118,57 @@ def seed(database: str, orders: int) -> list[str]:
     ids = []
     with TimeBank.open(database, clock=clock) as bank:
         book = bank.create_book(BOOK, "nanjing")
-        book.register_member(
-            member_id="wang",
-            name="王芳",
-            birth_date=date(1980, 1, 1),
-            community="c",
-            roles={Role.COORDINATOR},
+        book.members.register(
+            RegisterMember(
+                member_id="wang",
+                name="王芳",
+                birth_date=date(1980, 1, 1),
+                community="c",
+                roles={Role.COORDINATOR},
+            ),
             actor=SYSTEM,
         )
         for n in range(20):
-            book.register_member(
-                member_id=f"v{n}",
-                name="张伟",
-                birth_date=date(1962, 1, 1),
-                community="c",
-                roles={Role.VOLUNTEER},
-                vetting=Vetting.STREET,
+            book.members.register(
+                RegisterMember(
+                    member_id=f"v{n}",
+                    name="张伟",
+                    birth_date=date(1962, 1, 1),
+                    community="c",
+                    roles={Role.VOLUNTEER},
+                    vetting=Vetting.STREET,
+                ),
                 actor=SYSTEM,
             )
-            book.register_member(
-                member_id=f"r{n}",
-                name="陈秀英",
-                birth_date=date(1938, 1, 1),
-                community="c",
-                roles={Role.RECIPIENT},
+            book.members.register(
+                RegisterMember(
+                    member_id=f"r{n}",
+                    name="陈秀英",
+                    birth_date=date(1938, 1, 1),
+                    community="c",
+                    roles={Role.RECIPIENT},
+                ),
                 actor=SYSTEM,
             )
         for n in range(orders):
             order_id = f"o{n}"
-            book.request_order(
-                recipient_id=f"r{n % 20}",
-                category="companionship",
-                estimated_minutes=60,
+            book.orders.request(
+                RequestOrder(
+                    recipient_id=f"r{n % 20}",
+                    category="companionship",
+                    estimated_minutes=60,
+                    order_id=order_id,
+                ),
                 actor="wang",
-                order_id=order_id,
             )
-            book.dispatch_order(order_id, volunteer_id=f"v{n % 20}", actor="wang")
-            book.accept_order(order_id, volunteer_id=f"v{n % 20}", actor="wang")
-            book.start_order(order_id, actor="wang")
-            book.complete_order(order_id, actual_minutes=60, actor="wang")
+            book.orders.dispatch(
+                DispatchOrder(order_id=order_id, volunteer_id=f"v{n % 20}"), actor="wang"
+            )
+            book.orders.accept(
+                AcceptOrder(order_id=order_id, volunteer_id=f"v{n % 20}"), actor="wang"
+            )
+            book.orders.start(StartOrder(order_id=order_id), actor="wang")
+            book.orders.complete(CompleteOrder(order_id=order_id, actual_minutes=60), actor="wang")
             ids.append(order_id)
     return ids
 

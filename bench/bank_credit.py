@@ -22,6 +22,8 @@ import tempfile
 from datetime import date, timedelta
 from typing import Any
 
+from timebank.bank.commands import CreditService, RegisterMember
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from store_common import RUNS, START, median_rate, report, timed
@@ -56,13 +58,15 @@ def facade_run(kind: str, url: str | None) -> Any:
             bank = new_bank(kind, directory, url, run)
             book = bank.create_book(f"facade-{run}-{os.getpid()}", RULES)
             for member_id, born in (("li", date(1963, 5, 1)), ("zhang", date(1940, 3, 3))):
-                book.register_member(
-                    member_id=member_id,
-                    name="李娜",
-                    birth_date=born,
-                    community="gulou",
-                    roles={Role.VOLUNTEER},
-                    vetting=Vetting.STREET,
+                book.members.register(
+                    RegisterMember(
+                        member_id=member_id,
+                        name="李娜",
+                        birth_date=born,
+                        community="gulou",
+                        roles={Role.VOLUNTEER},
+                        vetting=Vetting.STREET,
+                    ),
                     actor=SYSTEM,
                 )
             operations = OPERATIONS[kind]
@@ -70,18 +74,20 @@ def facade_run(kind: str, url: str | None) -> Any:
 
             def work() -> None:
                 for _ in range(operations):
-                    book.credit_service(
-                        provider_id="li",
-                        recipient_id="zhang",
-                        category="companionship",
-                        raw_minutes=50,
-                        served_at=served_at,
-                        provenance=Provenance.ORGANISATION_CONFIRMATION,
+                    book.credits.record(
+                        CreditService(
+                            provider_id="li",
+                            recipient_id="zhang",
+                            category="companionship",
+                            raw_minutes=50,
+                            served_at=served_at,
+                            provenance=Provenance.ORGANISATION_CONFIRMATION,
+                        ),
                         actor=SYSTEM,
                     )
 
             seconds = timed(work)
-            assert book.balance("li").own_minutes == 60 * operations
+            assert book.statements.balance("li").own_minutes == 60 * operations
             bank.close()
             return operations, seconds
 
@@ -102,7 +108,7 @@ def baseline_run(kind: str, url: str | None) -> Any:
                     book.transfer(f"t{number}", [debit("issuance", 60), credit("m.li", 60)])
 
             seconds = timed(work)
-            assert book.balance("m.li").posted_minutes == 60 * operations
+            assert book.statements.balance("m.li").posted_minutes == 60 * operations
             bank.close()
             return operations, seconds
 

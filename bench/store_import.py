@@ -45,7 +45,7 @@ def main() -> None:
             imported += len(outcomes)
         seconds = time.perf_counter() - started
         verify_started = time.perf_counter()
-        report = book.verify()
+        report = book.statements.verify()
         verify_seconds = time.perf_counter() - verify_started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nStreaming import into SQLite, {BATCH:,} per unit")

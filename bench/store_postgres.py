@@ -89,7 +89,7 @@ def store_hot(run: int) -> tuple[int, float]:
             book = new_book(store, "hot")
             seconds = _together(lambda i: _transfer_loop(book, i, hot=True))
             _count_retries(store)
-            assert book.verify().ok
+            assert book.statements.verify().ok
         return WRITERS * PER_WRITER, seconds
 
     return _in_schema(action)

@@ -26,6 +26,15 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from timebank.bank.commands import (
+    AddOffer,
+    DispatchOrder,
+    Grant,
+    RegisterMember,
+    RequestOrder,
+    UpdateOffer,
+)
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from timebank.bank import ISSUANCE, SYSTEM, TimeBank
@@ -55,86 +64,103 @@ def main() -> None:
     with TimeBank.open(path, clock=clock) as bank:
         book = bank.create_book("bench", "nanjing")
         loaded = time.perf_counter()
-        book.register_member(
-            member_id="coord",
-            name="王芳",
-            birth_date=date(1980, 1, 1),
-            community="c",
-            roles={Role.COORDINATOR},
+        book.members.register(
+            RegisterMember(
+                member_id="coord",
+                name="王芳",
+                birth_date=date(1980, 1, 1),
+                community="c",
+                roles={Role.COORDINATOR},
+            ),
             actor=SYSTEM,
         )
         recipients = []
         for n in range(20):
             member_id = f"r{n}"
-            book.register_member(
-                member_id=member_id,
-                name="陈秀英",
-                birth_date=date(1936, 1, 1),
-                community="c",
-                grid=f"g{n % GRIDS}",
-                roles={Role.RECIPIENT},
+            book.members.register(
+                RegisterMember(
+                    member_id=member_id,
+                    name="陈秀英",
+                    birth_date=date(1936, 1, 1),
+                    community="c",
+                    grid=f"g{n % GRIDS}",
+                    roles={Role.RECIPIENT},
+                ),
                 actor=SYSTEM,
             )
-            book.grant(
-                member_id=member_id, minutes=10_000, reason="bench", source=ISSUANCE, actor="coord"
+            book.gifts.grant(
+                Grant(member_id=member_id, minutes=10_000, reason="bench", source=ISSUANCE),
+                actor="coord",
             )
             recipients.append(member_id)
         for n in range(args.volunteers):
             member_id = f"v{n}"
             grid = f"g{rng.randrange(GRIDS)}"
-            book.register_member(
-                member_id=member_id,
-                name="张伟",
-                birth_date=date(1960 + n % 6, 1, 1),
-                community="c",
-                grid=grid,
-                roles={Role.VOLUNTEER},
-                vetting=Vetting.STREET,
+            book.members.register(
+                RegisterMember(
+                    member_id=member_id,
+                    name="张伟",
+                    birth_date=date(1960 + n % 6, 1, 1),
+                    community="c",
+                    grid=grid,
+                    roles={Role.VOLUNTEER},
+                    vetting=Vetting.STREET,
+                ),
                 actor=SYSTEM,
             )
             day = rng.randrange(7)
             start = rng.randrange(8, 16) * 60
-            book.add_offer(
-                volunteer_id=member_id,
-                categories=rng.sample(CATEGORIES, 2),
-                windows=[
-                    Window(weekday=(day + k) % 7, start_minute=start, end_minute=start + 180)
-                    for k in range(3)
-                ],
-                capacity_minutes_per_week=rng.choice((120, 240, 480)),
+            book.supply.add_offer(
+                AddOffer(
+                    volunteer_id=member_id,
+                    categories=rng.sample(CATEGORIES, 2),
+                    windows=[
+                        Window(weekday=(day + k) % 7, start_minute=start, end_minute=start + 180)
+                        for k in range(3)
+                    ],
+                    capacity_minutes_per_week=rng.choice((120, 240, 480)),
+                ),
                 actor="coord",
             )
         print(f"loaded {args.volunteers} volunteers in {time.perf_counter() - loaded:.1f} s")
         orders = []
         for n in range(100):
-            order = book.request_order(
-                recipient_id=recipients[n % len(recipients)],
-                category=CATEGORIES[n % len(CATEGORIES)],
-                estimated_minutes=60,
-                scheduled_at=START + timedelta(days=1 + n % 5, hours=1 + n % 6),
+            order = book.orders.request(
+                RequestOrder(
+                    recipient_id=recipients[n % len(recipients)],
+                    category=CATEGORIES[n % len(CATEGORIES)],
+                    estimated_minutes=60,
+                    scheduled_at=START + timedelta(days=1 + n % 5, hours=1 + n % 6),
+                ),
                 actor="coord",
             )
             orders.append(order.order_id)
         # Give the tally rows: a fifth of the orders served by someone.
         for order_id in orders[:20]:
-            best = book.suggest_volunteers(order_id, limit=1)
+            best = book.matching.suggest(order_id, limit=1)
             if best:
-                book.dispatch_order(order_id, volunteer_id=best[0].member_id, actor="coord")
+                book.orders.dispatch(
+                    DispatchOrder(order_id=order_id, volunteer_id=best[0].member_id), actor="coord"
+                )
         facade: list[float] = []
         for call in range(args.calls):
             order_id = orders[20 + call % 80]
             began = time.perf_counter()
-            ranked = book.suggest_volunteers(order_id, limit=10)
+            ranked = book.matching.suggest(order_id, limit=10)
             facade.append((time.perf_counter() - began) * 1000)
             assert ranked, "every order has someone to suggest"
         # Cold calls: a changed offer bumps the stamp, so the week is built again.
         cold: list[float] = []
         for n in range(5):
-            book.update_offer(
-                book.offers(limit=1)[0].offer_id, capacity_minutes_per_week=300 + n, actor="coord"
+            book.supply.update_offer(
+                UpdateOffer(
+                    offer_id=book.supply.offers(limit=1)[0].offer_id,
+                    capacity_minutes_per_week=300 + n,
+                ),
+                actor="coord",
             )
             began = time.perf_counter()
-            book.suggest_volunteers(orders[20 + n], limit=10)
+            book.matching.suggest(orders[20 + n], limit=10)
             cold.append((time.perf_counter() - began) * 1000)
         # The baseline: rank alone over the volunteers the facade built.
         from timebank.bank.suggest import need_of, volunteers_for_week, week_of

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from litestar.security.jwt import Token
 
 from timebank.bank import SYSTEM, TimeBank
+from timebank.bank.commands import RegisterMember
 from timebank.cli import main
 from timebank.community import Order, Role, Vetting
 from timebank.demo import seed_demo
@@ -167,12 +168,14 @@ def centre(tmp_path: Path) -> str:
     """A SQLite file holding book ``gulou`` (Nanjing rules) with its coordinator, Wang Fang."""
     path = str(tmp_path / "centre.db")
     with TimeBank.open(path) as bank:
-        bank.create_book("gulou", "nanjing").register_member(
-            member_id="wang-fang",
-            name="王芳",
-            birth_date=date(1980, 4, 1),
-            community="ninghai",
-            roles={Role.COORDINATOR},
+        bank.create_book("gulou", "nanjing").members.register(
+            RegisterMember(
+                member_id="wang-fang",
+                name="王芳",
+                birth_date=date(1980, 4, 1),
+                community="ninghai",
+                roles={Role.COORDINATOR},
+            ),
             actor=SYSTEM,
         )
     return path
@@ -180,7 +183,7 @@ def centre(tmp_path: Path) -> str:
 
 def order_of(database: str, order_id: str) -> Order:
     with TimeBank.open(database) as bank:
-        return bank.book("demo").order(order_id)
+        return bank.book("demo").orders.get(order_id)
 
 
 def state_of(database: str) -> tuple[list[str], int, int]:
@@ -188,9 +191,9 @@ def state_of(database: str) -> tuple[list[str], int, int]:
     with TimeBank.open(database) as bank:
         book = bank.book("gulou")
         return (
-            [m.member_id for m in book.members()],
-            book.verify().transactions_checked,
-            book.liability_minutes(),
+            [m.member_id for m in book.members.list()],
+            book.statements.verify().transactions_checked,
+            book.statements.liability(),
         )
 
 
@@ -217,7 +220,10 @@ def test_import_members_from_csv_with_a_bom(centre: str, tmp_path: Path) -> None
     assert code == 0, output
     assert "members.csv: 2 rows checked; members: 2 registered" in output
     with TimeBank.open(centre) as bank:
-        li, chen = bank.book("gulou").member("li-na"), bank.book("gulou").member("chen-xiulan")
+        li, chen = (
+            bank.book("gulou").members.get("li-na"),
+            bank.book("gulou").members.get("chen-xiulan"),
+        )
     assert (li.name, li.roles, li.vetting) == (
         "李娜",
         {Role.VOLUNTEER, Role.RECIPIENT},
@@ -314,13 +320,15 @@ def members(centre: str) -> str:
             ("li-na", "李娜", date(1958, 3, 2), Role.VOLUNTEER),
             ("chen-xiulan", "陈秀兰", date(1938, 6, 6), Role.RECIPIENT),
         ]:
-            book.register_member(
-                member_id=member_id,
-                name=name,
-                birth_date=born,
-                community="ninghai",
-                roles={role},
-                vetting=Vetting.STREET,
+            book.members.register(
+                RegisterMember(
+                    member_id=member_id,
+                    name=name,
+                    birth_date=born,
+                    community="ninghai",
+                    roles={role},
+                    vetting=Vetting.STREET,
+                ),
                 actor=SYSTEM,
             )
     return centre
@@ -345,7 +353,7 @@ def test_import_paper_records_from_csv_credits_once(members: str, tmp_path: Path
     assert code == 0, output
     assert "3 rows checked; service records: 3 held until confirmed" in output
     with TimeBank.open(members) as bank:
-        assert bank.book("gulou").balance("li-na").incoming_minutes == 90 + 90 + 45
+        assert bank.book("gulou").statements.balance("li-na").incoming_minutes == 90 + 90 + 45
     before = state_of(members)
     code, output = run(*args)
     assert (code, "service records: 3 already there" in output) == (0, True)
@@ -367,7 +375,7 @@ def test_import_paper_records_from_xlsx(members: str, tmp_path: Path) -> None:
     assert code == 0, output
     assert "1 rows checked; service records: 1 held until confirmed" in output
     with TimeBank.open(members) as bank:
-        assert bank.book("gulou").balance("li-na").incoming_minutes == 30
+        assert bank.book("gulou").statements.balance("li-na").incoming_minutes == 30
 
 
 def test_a_bad_service_row_names_its_row_and_credits_nothing(members: str, tmp_path: Path) -> None:

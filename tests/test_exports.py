@@ -23,6 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from timebank.bank import SYSTEM, TimeBank
+from timebank.bank.commands import RegisterMember
 from timebank.cli import main
 from timebank.community import Role, Vetting
 from timebank.ledger import ManualClock
@@ -104,13 +105,15 @@ def register_formulas(bank: TimeBank) -> None:
     """Members of book ``gulou`` named like formulas (``tests/api/test_downloads.py`` too)."""
     book = bank.book("gulou")
     for n, name in enumerate(PRINTABLE_FORMULAS):
-        book.register_member(
-            member_id=f"m{n}",
-            name=name,
-            birth_date=date(1950, 1, 1),
-            community="ninghai",
-            roles={Role.VOLUNTEER},
-            vetting=Vetting.STREET,
+        book.members.register(
+            RegisterMember(
+                member_id=f"m{n}",
+                name=name,
+                birth_date=date(1950, 1, 1),
+                community="ninghai",
+                roles={Role.VOLUNTEER},
+                vetting=Vetting.STREET,
+            ),
             actor=SYSTEM,
         )
 
@@ -131,13 +134,15 @@ def database(tmp_path: Path) -> str:
     with TimeBank.open(path, clock=clock) as bank:
         bank.create_book("gulou", "nanjing")
         register_formulas(bank)
-        bank.book("gulou").register_member(
-            member_id="markup",
-            name="[bold]李[/bold] [/]",
-            birth_date=date(1950, 1, 1),
-            community="ninghai",
-            roles={Role.VOLUNTEER},
-            vetting=Vetting.STREET,
+        bank.book("gulou").members.register(
+            RegisterMember(
+                member_id="markup",
+                name="[bold]李[/bold] [/]",
+                birth_date=date(1950, 1, 1),
+                community="ninghai",
+                roles={Role.VOLUNTEER},
+                vetting=Vetting.STREET,
+            ),
             actor=SYSTEM,
         )
     return path

@@ -36,15 +36,17 @@ def test_the_demo_book_has_orders_in_every_state_and_verifies() -> None:
     bank = TimeBank()
     people = seed_demo(bank)
     book = bank.book(people.book_id)
-    assert {book.order(order_id).status.value for order_id in people.orders.values()} == {
+    assert {book.orders.get(order_id).status.value for order_id in people.orders.values()} == {
         status.value for status in OrderStatus
     }
     assert people == demo_people()
-    assert any(p.proxy_id == people.proxy_id and p.active for p in book.proxies(people.senior_id))
-    assert book.event_credits("event-chongyang")
-    assert book.wish("wish-glasses").status.value == "confirmed"
-    assert book.visits("wu-shuzhen")
-    assert book.verify().ok
+    assert any(
+        p.proxy_id == people.proxy_id and p.active for p in book.members.proxies(people.senior_id)
+    )
+    assert book.events.credits("event-chongyang")
+    assert book.wishes.get("wish-glasses").status.value == "confirmed"
+    assert book.care.visits("wu-shuzhen")
+    assert book.statements.verify().ok
 
 
 def free_port() -> int:

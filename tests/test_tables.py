@@ -219,7 +219,7 @@ def test_a_rate_is_its_numerator_denominator_and_percent_in_the_records() -> Non
     bank = TimeBank()
     seed_demo(bank)
     book = bank.book(DEMO_BOOK)
-    adoption = book.wish_adoption()
+    adoption = book.reports.wish_adoption()
     [record] = tables.WISH_ADOPTION.records(adoption)
     assert list(record) == tables.WISH_ADOPTION.keys == tables.WISH_ADOPTION.header
     assert (record["adoption_rate_numerator"], record["adoption_rate_denominator"]) == (
@@ -227,7 +227,7 @@ def test_a_rate_is_its_numerator_denominator_and_percent_in_the_records() -> Non
         adoption.adoption_rate.denominator,
     )
     assert record["adoption_rate_percent"] == adoption.adoption_rate.percent
-    forecast = book.liability_forecast(years=2)
+    forecast = book.reports.liability_forecast(years=2)
     records = tables.LIABILITY_FORECAST.records(forecast)
     assert [r["section"] for r in records] == ["total"] + ["cohort"] * len(forecast.cohorts) + [
         "year"

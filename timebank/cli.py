@@ -34,6 +34,24 @@ from zoneinfo import ZoneInfo
 import click
 import msgspec
 
+from timebank.bank.commands import (
+    AcceptOrder,
+    CloseOrder,
+    CompleteOrder,
+    ConfirmCredit,
+    ConfirmOrder,
+    CreateEvent,
+    CreditEvent,
+    CreditService,
+    DispatchOrder,
+    Give,
+    RateOrder,
+    RegisterMember,
+    Relate,
+    RequestOrder,
+    RunDeadlines,
+    StartOrder,
+)
 from timebank.ledger import Ledger, LedgerError, LimitExceeded, ManualClock
 
 if TYPE_CHECKING:
@@ -97,67 +115,78 @@ def demo() -> None:
         ("chen-xiulan", "陈秀兰", date(1938, 6, 6), {Role.RECIPIENT}),
     ]
     for member_id, name, born, roles in people:
-        gulou.register_member(
-            member_id=member_id,
-            name=name,
-            birth_date=born,
-            community="gulou",
-            roles=roles,
-            vetting=Vetting.STREET,
+        gulou.members.register(
+            RegisterMember(
+                member_id=member_id,
+                name=name,
+                birth_date=born,
+                community="gulou",
+                roles=roles,
+                vetting=Vetting.STREET,
+            ),
             actor=SYSTEM,
         )
-    visit = gulou.credit_service(
-        provider_id="li-na",
-        recipient_id="chen-xiulan",
-        category="companionship",
-        raw_minutes=90,
-        served_at=clock.now() - timedelta(hours=20),
-        provenance=Provenance.CHECK_IN_OUT,
+    visit = gulou.credits.record(
+        CreditService(
+            provider_id="li-na",
+            recipient_id="chen-xiulan",
+            category="companionship",
+            raw_minutes=90,
+            served_at=clock.now() - timedelta(hours=20),
+            provenance=Provenance.CHECK_IN_OUT,
+        ),
         actor="li-na",
     )
-    gulou.confirm_credit(visit.credit_id, actor="wang-fang")
-    gulou.relate("li-na", "liu-jun", RelationKind.SPOUSE, actor="wang-fang")
-    gulou.give(giver_id="li-na", receiver_id="liu-jun", minutes=30, actor="li-na")
-    event = gulou.create_event(
-        title="重阳节敬老活动", category="community", held_at=clock.now(), actor="wang-fang"
+    gulou.credits.confirm(ConfirmCredit(credit_id=visit.credit_id), actor="wang-fang")
+    gulou.members.relate(
+        Relate(member_id="li-na", other_id="liu-jun", kind=RelationKind.SPOUSE), actor="wang-fang"
     )
-    gulou.credit_event(event.event_id, {"li-na": 120, "liu-jun": 120}, actor="wang-fang")
-    # A service order from request to close-out (点单, 派单, 接单, 办结, 销号).
-    gulou.request_order(
-        recipient_id="chen-xiulan",
-        category="meals",
-        estimated_minutes=60,
+    gulou.gifts.give(Give(giver_id="li-na", receiver_id="liu-jun", minutes=30), actor="li-na")
+    event = gulou.events.create(
+        CreateEvent(title="重阳节敬老活动", category="community", held_at=clock.now()),
         actor="wang-fang",
-        order_id="o-1",
     )
-    gulou.dispatch_order("o-1", volunteer_id="liu-jun", actor="wang-fang")
-    gulou.accept_order("o-1", volunteer_id="liu-jun", actor="liu-jun")
-    gulou.start_order("o-1", actor="liu-jun")
-    gulou.complete_order("o-1", actual_minutes=45, actor="liu-jun")
-    gulou.confirm_order("o-1", actor="wang-fang")
-    gulou.rate_order("o-1", rating=5, comment="饭菜送到 很热情", actor="wang-fang")
-    order = gulou.close_order("o-1", follow_up="回访 满意", actor="wang-fang")
+    gulou.events.credit(
+        CreditEvent(event_id=event.event_id, attendees={"li-na": 120, "liu-jun": 120}),
+        actor="wang-fang",
+    )
+    # A service order from request to close-out (点单, 派单, 接单, 办结, 销号).
+    gulou.orders.request(
+        RequestOrder(
+            recipient_id="chen-xiulan", category="meals", estimated_minutes=60, order_id="o-1"
+        ),
+        actor="wang-fang",
+    )
+    gulou.orders.dispatch(DispatchOrder(order_id="o-1", volunteer_id="liu-jun"), actor="wang-fang")
+    gulou.orders.accept(AcceptOrder(order_id="o-1", volunteer_id="liu-jun"), actor="liu-jun")
+    gulou.orders.start(StartOrder(order_id="o-1"), actor="liu-jun")
+    gulou.orders.complete(CompleteOrder(order_id="o-1", actual_minutes=45), actor="liu-jun")
+    gulou.orders.confirm(ConfirmOrder(order_id="o-1"), actor="wang-fang")
+    gulou.orders.rate(
+        RateOrder(order_id="o-1", rating=5, comment="饭菜送到 很热情"), actor="wang-fang"
+    )
+    order = gulou.orders.close(CloseOrder(order_id="o-1", follow_up="回访 满意"), actor="wang-fang")
     steps = " -> ".join(f"{step.action.value} ({step.actor})" for step in order.history)
     click.echo(f"order o-1, {order.credited_minutes} minutes credited: {steps}")
-    month = gulou.order_report("2026-11").total
+    month = gulou.reports.orders("2026-11").total
     click.echo(
         f"2026-11 orders: {month.requested}, processing rate {month.processing_rate.percent}%,"
         f" satisfaction rate {month.satisfaction_rate.percent}%"
     )
     click.echo("passbook of 李娜 (li-na), minutes:")
-    for line in gulou.passbook("li-na").entries:
+    for line in gulou.statements.passbook("li-na").entries:
         click.echo(
             f"  {line.kind:<8}{line.delta_minutes:>+6}{line.balance_minutes:>7}"
             f"  {line.counterparty:<18}{line.category or '-':<14}{line.provenance or '-'}"
         )
     for member_id, name, *_ in people[1:]:
-        balance = gulou.balance(member_id)
+        balance = gulou.statements.balance(member_id)
         click.echo(
             f"{name}: own {balance.own_minutes}, gifted {balance.gifted_minutes},"
             f" group {balance.group_minutes}"
         )
-    click.echo(f"owed to members: {gulou.liability_minutes()} minutes")
-    report = gulou.verify()
+    click.echo(f"owed to members: {gulou.statements.liability()} minutes")
+    report = gulou.statements.verify()
     click.echo(
         f"verify: {'ok' if report.ok else report.first_break}, "
         f"{report.transactions_checked} transactions, {report.accounts_checked} accounts"
@@ -301,7 +330,7 @@ def _demo_book(bank: TimeBank) -> DemoPeople:
         click.echo(f"book {DEMO_BOOK!r} exists: not seeding it again")
         return demo_people()
     people = seed_demo(bank)
-    report = bank.book(DEMO_BOOK).verify()
+    report = bank.book(DEMO_BOOK).statements.verify()
     click.echo(
         f"seeded book {DEMO_BOOK!r}: {report.transactions_checked} transactions,"
         f" verify {'ok' if report.ok else 'BROKEN'}"
@@ -426,7 +455,7 @@ def run_deadlines(database: str, book_id: str) -> None:
     with _opened(database) as bank:
         book = bank.book(book_id)
         for _ in range(DEADLINE_BATCHES_MAX):
-            run = book.run_deadlines(actor=SYSTEM)
+            run = book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM)
             escalated += run.escalated
             expired += run.expired
             reminded += run.reminded
@@ -689,7 +718,7 @@ def _scratch_book(book: BankBook) -> BankBook:
     from timebank.bank import TimeBank
 
     bank = TimeBank(clock=book.bank.clock, timezone=book.bank.zone.key)
-    return bank.create_book(book.book_id, book.policy().rules)
+    return bank.create_book(book.book_id, book.programme.policy().rules)
 
 
 # members
@@ -718,7 +747,7 @@ def _registered(book: BankBook, fields: dict[str, Any]) -> bool:
     from timebank.community import MemberExists, MemberNotFound
 
     try:
-        member = book.member(fields["member_id"])
+        member = book.members.get(fields["member_id"])
     except MemberNotFound:
         return False
     same = (member.name, member.birth_date, member.community) == (
@@ -736,7 +765,9 @@ def _rehearse_member(book: BankBook, scratch: BankBook, row: Row) -> None:
 
     fields = _member_fields(row)
     if not _registered(book, fields):
-        scratch.register_member(**fields, actor=SYSTEM)  # an id repeated in the file is refused
+        scratch.members.register(
+            RegisterMember(**fields), actor=SYSTEM
+        )  # an id repeated in the file is refused
 
 
 def _apply_member(book: BankBook, row: Row) -> str:
@@ -745,7 +776,7 @@ def _apply_member(book: BankBook, row: Row) -> str:
     fields = _member_fields(row)
     if _registered(book, fields):
         return ALREADY
-    book.register_member(**fields, actor=SYSTEM)
+    book.members.register(RegisterMember(**fields), actor=SYSTEM)
     return "registered"
 
 
@@ -789,7 +820,7 @@ def _credited(book: BankBook, request_id: str) -> bool:
     from timebank.community import CreditNotFound
 
     try:
-        book.credit(request_id)
+        book.credits.get(request_id)
     except CreditNotFound:
         return False
     return True
@@ -801,22 +832,24 @@ def _copy_member(book: BankBook, scratch: BankBook, member_id: str) -> None:
     from timebank.community import MemberNotActive, MemberNotFound, MemberStatus
 
     try:
-        scratch.member(member_id)
+        scratch.members.get(member_id)
         return
     except MemberNotFound:
         pass
-    member = book.member(member_id)  # raises MemberNotFound for an unknown id
+    member = book.members.get(member_id)  # raises MemberNotFound for an unknown id
     if member.status is not MemberStatus.ACTIVE:
         raise MemberNotActive(member_id=member_id, status=member.status.value)
-    scratch.register_member(
-        member_id=member.member_id,
-        name=member.name,
-        birth_date=member.birth_date,
-        community=member.community,
-        grid=member.grid,
-        roles=member.roles,
-        vetting=member.vetting,
-        flags=member.flags,
+    scratch.members.register(
+        RegisterMember(
+            member_id=member.member_id,
+            name=member.name,
+            birth_date=member.birth_date,
+            community=member.community,
+            grid=member.grid,
+            roles=member.roles,
+            vetting=member.vetting,
+            flags=member.flags,
+        ),
         actor=SYSTEM,
     )
 
@@ -839,13 +872,17 @@ def _services() -> _ImportKind:
         _copy_member(book, scratch, fields["recipient_id"])
         # Balances start at zero on the scratch book: the real ones are checked on apply.
         with suppress(LimitExceeded):
-            scratch.credit_service(**fields, provenance=Provenance.PAPER_RECORD, actor=SYSTEM)
+            scratch.credits.record(
+                CreditService(**fields, provenance=Provenance.PAPER_RECORD), actor=SYSTEM
+            )
 
     def apply(book: BankBook, row: Row) -> str:
         fields = _service_fields(book, row, applied)
         if _credited(book, fields["request_id"]):
             return ALREADY
-        credit = book.credit_service(**fields, provenance=Provenance.PAPER_RECORD, actor=SYSTEM)
+        credit = book.credits.record(
+            CreditService(**fields, provenance=Provenance.PAPER_RECORD), actor=SYSTEM
+        )
         if credit.status is CreditStatus.PENDING:
             held.append(credit.credit_id)
             return "held until confirmed"
@@ -950,27 +987,27 @@ def _report(book: BankBook, name: str, period: _Period) -> Table:
     months = sorted(period.months) or [_this_month(book)]
     if name == "orders":
         title = f"orders {months[0]} to {months[-1]}"
-        return tables.ORDERS.table(book.order_report(months[0], months[-1]), title=title)
+        return tables.ORDERS.table(book.reports.orders(months[0], months[-1]), title=title)
     if name == "board":
-        board = book.volunteer_board(months[-1])
+        board = book.reports.volunteer_board(months[-1])
         return tables.VOLUNTEER_BOARD.table(board, title=f"volunteer board {months[-1]}")
     if name == "wishes":
-        adoption = book.wish_adoption(community=period.community)
+        adoption = book.reports.wish_adoption(community=period.community)
         return tables.WISH_ADOPTION.table(adoption, title="micro-wishes")
     if name == "gap":
         week = period.week or book.bank.clock.now().astimezone(book.bank.zone).date()
-        gap = book.supply_demand_gap(week)
+        gap = book.reports.supply_demand_gap(week)
         return tables.SUPPLY_DEMAND_GAP.table(gap, title=f"supply and demand, week of {week}")
     if name == "liability":
-        forecast = book.liability_forecast(years=period.years)
+        forecast = book.reports.liability_forecast(years=period.years)
         title = f"liability, claims from age {forecast.claim_age}"
         return tables.LIABILITY_FORECAST.table(forecast, title=title)
     if name == "inactive":
         days = period.days
-        idle = book.inactive_members(days=days)
+        idle = book.reports.inactive_members(days=days)
         return tables.INACTIVE_MEMBERS.table(idle, title=f"inactive for {days} days")
     assert name == "visits", name
-    return tables.VISITS_DUE.table(book.visits_due(), title="care-file visits due")
+    return tables.VISITS_DUE.table(book.care.due(), title="care-file visits due")
 
 
 def _period_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -1043,7 +1080,7 @@ def export_passbook(database: str, book_id: str, member_id: str, fmt: str, out: 
         book = bank.book(book_id)
         cursor: str | None = None
         for _ in range(PASSBOOK_PAGES_MAX):
-            page = book.passbook(member_id, after=cursor, limit=PAGE_SIZE_MAX)
+            page = book.statements.passbook(member_id, after=cursor, limit=PAGE_SIZE_MAX)
             entries += page.entries
             cursor = page.next_cursor
             if cursor is None:

@@ -20,6 +20,38 @@ from datetime import date, datetime, timedelta
 from msgspec import Struct
 
 from timebank.bank import SYSTEM, BankBook, TimeBank, sponsor_account
+from timebank.bank.commands import (
+    AcceptOrder,
+    AddNeed,
+    AddOffer,
+    AddSponsor,
+    AdoptWish,
+    AuthoriseProxy,
+    CancelOrder,
+    CloseOrder,
+    CompleteOrder,
+    ConfirmCredit,
+    ConfirmOrder,
+    ConfirmWish,
+    CreateEvent,
+    CreditEvent,
+    CreditService,
+    DispatchOrder,
+    FulfilWish,
+    Give,
+    Grant,
+    OpenCareFile,
+    PostWish,
+    PublishOrder,
+    RateOrder,
+    RecordVisit,
+    RegisterMember,
+    RejectOrder,
+    Relate,
+    RequestOrder,
+    RunDeadlines,
+    StartOrder,
+)
 from timebank.community import (
     OrderStatus,
     Provenance,
@@ -109,7 +141,7 @@ def seed_demo(bank: TimeBank, *, book_id: str = DEMO_BOOK) -> DemoPeople:
     _supply_and_demand(book, clock)
     _finished_orders(book, clock)
     clock.advance(timedelta(days=13))  # two weeks after the first request
-    book.run_deadlines(actor=SYSTEM)  # the order nobody took expires
+    book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM)  # the order nobody took expires
     _open_orders(book, clock)
     _event_wishes_and_care(book, clock)
     assert clock.now() < now - timedelta(hours=12), "seeding ran past the bank's now"
@@ -118,30 +150,47 @@ def seed_demo(bank: TimeBank, *, book_id: str = DEMO_BOOK) -> DemoPeople:
 
 def _community(book: BankBook, people: DemoPeople) -> None:
     for member_id, name, born, grid, roles, flags in _MEMBERS:
-        book.register_member(
-            member_id=member_id,
-            name=name,
-            birth_date=born,
-            community=COMMUNITY,
-            grid=grid,
-            roles=roles,
-            vetting=Vetting.STREET if Role.VOLUNTEER in roles else Vetting.PENDING,
-            flags=flags,
+        book.members.register(
+            RegisterMember(
+                member_id=member_id,
+                name=name,
+                birth_date=born,
+                community=COMMUNITY,
+                grid=grid,
+                roles=roles,
+                vetting=Vetting.STREET if Role.VOLUNTEER in roles else Vetting.PENDING,
+                flags=flags,
+            ),
             actor=SYSTEM,
         )
     coordinator = people.coordinator_id
-    book.relate("li-na", "liu-jun", RelationKind.SPOUSE, actor=coordinator)
-    book.relate("li-na", "wu-shuzhen", RelationKind.PARENT, actor=coordinator)
-    book.relate("chen-xiulan", "huang-lei", RelationKind.CHILD, actor=coordinator)
-    book.authorise_proxy(people.senior_id, people.proxy_id, note="儿子 代为操作", actor=coordinator)
-    book.add_sponsor(people.sponsor_id, "金陵银行", actor=SYSTEM)
-    book.grant(
-        member_id="chen-xiulan",
-        minutes=600,
-        reason="独居老人 企业资助",
-        source=sponsor_account(people.sponsor_id),
+    book.members.relate(
+        Relate(member_id="li-na", other_id="liu-jun", kind=RelationKind.SPOUSE), actor=coordinator
+    )
+    book.members.relate(
+        Relate(member_id="li-na", other_id="wu-shuzhen", kind=RelationKind.PARENT),
         actor=coordinator,
-        request_id="grant-chen-xiulan",
+    )
+    book.members.relate(
+        Relate(member_id="chen-xiulan", other_id="huang-lei", kind=RelationKind.CHILD),
+        actor=coordinator,
+    )
+    book.members.authorise_proxy(
+        AuthoriseProxy(member_id=people.senior_id, proxy_id=people.proxy_id, note="儿子 代为操作"),
+        actor=coordinator,
+    )
+    book.programme.add_sponsor(
+        AddSponsor(sponsor_id=people.sponsor_id, name="金陵银行"), actor=SYSTEM
+    )
+    book.gifts.grant(
+        Grant(
+            member_id="chen-xiulan",
+            minutes=600,
+            reason="独居老人 企业资助",
+            source=sponsor_account(people.sponsor_id),
+            request_id="grant-chen-xiulan",
+        ),
+        actor=coordinator,
     )
 
 
@@ -154,44 +203,52 @@ def _supply_and_demand(book: BankBook, clock: ManualClock) -> None:
         ("zhang-wei", ["companionship", "health", "errands"], afternoons, 360),
         ("zhao-min", ["cleaning", "meals", "daily_care"], mornings, 300),
     ):
-        book.add_offer(
-            volunteer_id=volunteer_id,
-            categories=categories,
-            windows=windows,
-            capacity_minutes_per_week=capacity,
+        book.supply.add_offer(
+            AddOffer(
+                volunteer_id=volunteer_id,
+                categories=categories,
+                windows=windows,
+                capacity_minutes_per_week=capacity,
+                offer_id=f"offer-{volunteer_id}",
+            ),
             actor=volunteer_id,
-            offer_id=f"offer-{volunteer_id}",
         )
-    book.add_need(
-        recipient_id="chen-xiulan",
-        category="meals",
-        estimated_minutes=60,
-        windows=[Window(weekday=d, start_minute=10 * 60, end_minute=12 * 60) for d in range(5)],
-        urgency=Urgency.HIGH,
-        note="午餐送餐",
+    book.supply.add_need(
+        AddNeed(
+            recipient_id="chen-xiulan",
+            category="meals",
+            estimated_minutes=60,
+            windows=[Window(weekday=d, start_minute=10 * 60, end_minute=12 * 60) for d in range(5)],
+            urgency=Urgency.HIGH,
+            note="午餐送餐",
+            need_id="need-chen-meals",
+        ),
         actor="huang-lei",
-        need_id="need-chen-meals",
     )
-    book.add_need(
-        recipient_id="sun-jianguo",
-        category="repairs",
-        estimated_minutes=90,
-        once_at=clock.now() + timedelta(days=2),
-        note="厨房水管漏水",
+    book.supply.add_need(
+        AddNeed(
+            recipient_id="sun-jianguo",
+            category="repairs",
+            estimated_minutes=90,
+            once_at=clock.now() + timedelta(days=2),
+            note="厨房水管漏水",
+            need_id="need-sun-repairs",
+        ),
         actor="wang-fang",
-        need_id="need-sun-repairs",
     )
 
 
 def _finished_orders(book: BankBook, clock: ManualClock) -> None:
     """Orders that end their run: expired (later), closed, rated, confirmed, rejected, cancelled."""
     coordinator = "wang-fang"
-    book.request_order(
-        recipient_id="zhou-guiying",
-        category="companionship",
-        estimated_minutes=60,
+    book.orders.request(
+        RequestOrder(
+            recipient_id="zhou-guiying",
+            category="companionship",
+            estimated_minutes=60,
+            order_id="o-expired",
+        ),
         actor=coordinator,
-        order_id="o-expired",
     )
     clock.advance(timedelta(hours=2))
     for order_id, recipient, volunteer, category, minutes in (
@@ -200,35 +257,53 @@ def _finished_orders(book: BankBook, clock: ManualClock) -> None:
         ("o-confirmed", "sun-jianguo", "liu-jun", "repairs", 75),
         ("o-rejected", "zhou-guiying", "zhang-wei", "errands", 40),
     ):
-        book.request_order(
-            recipient_id=recipient,
-            category=category,
-            estimated_minutes=minutes + 15,
+        book.orders.request(
+            RequestOrder(
+                recipient_id=recipient,
+                category=category,
+                estimated_minutes=minutes + 15,
+                order_id=order_id,
+            ),
             actor=coordinator,
-            order_id=order_id,
         )
-        book.dispatch_order(order_id, volunteer_id=volunteer, actor=coordinator)
-        book.accept_order(order_id, volunteer_id=volunteer, actor=volunteer)
+        book.orders.dispatch(
+            DispatchOrder(order_id=order_id, volunteer_id=volunteer), actor=coordinator
+        )
+        book.orders.accept(AcceptOrder(order_id=order_id, volunteer_id=volunteer), actor=volunteer)
         clock.advance(timedelta(hours=20))
-        book.start_order(order_id, actor=volunteer)
+        book.orders.start(StartOrder(order_id=order_id), actor=volunteer)
         clock.advance(timedelta(minutes=minutes))
-        book.complete_order(order_id, actual_minutes=minutes, actor=volunteer)
+        book.orders.complete(
+            CompleteOrder(order_id=order_id, actual_minutes=minutes), actor=volunteer
+        )
         clock.advance(timedelta(hours=3))
         if order_id == "o-rejected":
-            book.reject_order(order_id, reason="没有买到要的药", actor=coordinator)
+            book.orders.reject(
+                RejectOrder(order_id=order_id, reason="没有买到要的药"), actor=coordinator
+            )
             continue
-        book.confirm_order(order_id, actor=coordinator)
-    book.rate_order("o-closed", rating=5, comment="饭菜送到 很热情", actor="huang-lei")
-    book.rate_order("o-rated", rating=4, comment="打扫得很干净", actor=coordinator)
-    book.close_order("o-closed", follow_up="电话回访 老人满意", actor=coordinator)
-    book.request_order(
-        recipient_id="sun-jianguo",
-        need_id="need-sun-repairs",
-        actor=coordinator,
-        order_id="o-cancelled",
+        book.orders.confirm(ConfirmOrder(order_id=order_id), actor=coordinator)
+    book.orders.rate(
+        RateOrder(order_id="o-closed", rating=5, comment="饭菜送到 很热情"), actor="huang-lei"
     )
-    book.dispatch_order("o-cancelled", volunteer_id="liu-jun", actor=coordinator)
-    book.cancel_order("o-cancelled", reason="家人已经修好", actor=coordinator)
+    book.orders.rate(
+        RateOrder(order_id="o-rated", rating=4, comment="打扫得很干净"), actor=coordinator
+    )
+    book.orders.close(
+        CloseOrder(order_id="o-closed", follow_up="电话回访 老人满意"), actor=coordinator
+    )
+    book.orders.request(
+        RequestOrder(
+            recipient_id="sun-jianguo", need_id="need-sun-repairs", order_id="o-cancelled"
+        ),
+        actor=coordinator,
+    )
+    book.orders.dispatch(
+        DispatchOrder(order_id="o-cancelled", volunteer_id="liu-jun"), actor=coordinator
+    )
+    book.orders.cancel(
+        CancelOrder(order_id="o-cancelled", reason="家人已经修好"), actor=coordinator
+    )
 
 
 def _open_orders(book: BankBook, clock: ManualClock) -> None:
@@ -242,92 +317,107 @@ def _open_orders(book: BankBook, clock: ManualClock) -> None:
         ("o-started", "wu-shuzhen", "daily_care", None),
         ("o-completed", "chen-xiulan", "meals", "recipient"),
     ):
-        book.request_order(
-            recipient_id=recipient,
-            category=category,
-            estimated_minutes=60,
-            payer=payer,
+        book.orders.request(
+            RequestOrder(
+                recipient_id=recipient,
+                category=category,
+                estimated_minutes=60,
+                payer=payer,
+                order_id=order_id,
+            ),
             actor="huang-lei" if recipient == "chen-xiulan" else coordinator,
-            order_id=order_id,
         )
-    book.dispatch_order("o-dispatched", volunteer_id="zhao-min", actor=coordinator)
-    book.publish_order("o-published", actor=coordinator)
+    book.orders.dispatch(
+        DispatchOrder(order_id="o-dispatched", volunteer_id="zhao-min"), actor=coordinator
+    )
+    book.orders.publish(PublishOrder(order_id="o-published"), actor=coordinator)
     for order_id, volunteer in (
         ("o-accepted", "zhang-wei"),
         ("o-started", "zhao-min"),
         ("o-completed", "li-na"),
     ):
-        book.dispatch_order(order_id, volunteer_id=volunteer, actor=coordinator)
-        book.accept_order(order_id, volunteer_id=volunteer, actor=volunteer)
+        book.orders.dispatch(
+            DispatchOrder(order_id=order_id, volunteer_id=volunteer), actor=coordinator
+        )
+        book.orders.accept(AcceptOrder(order_id=order_id, volunteer_id=volunteer), actor=volunteer)
     clock.advance(timedelta(hours=2))
-    book.start_order("o-started", actor="zhao-min")
-    book.start_order("o-completed", actor="li-na")
+    book.orders.start(StartOrder(order_id="o-started"), actor="zhao-min")
+    book.orders.start(StartOrder(order_id="o-completed"), actor="li-na")
     clock.advance(timedelta(minutes=50))
-    book.complete_order("o-completed", actual_minutes=50, actor="li-na")
+    book.orders.complete(CompleteOrder(order_id="o-completed", actual_minutes=50), actor="li-na")
 
 
 def _event_wishes_and_care(book: BankBook, clock: ManualClock) -> None:
     coordinator = "wang-fang"
     clock.advance(timedelta(days=1))
     held_at: datetime = clock.now() - timedelta(hours=3)
-    event = book.create_event(
-        title="重阳节敬老活动",
-        category="community",
-        held_at=held_at,
-        place="宁海路社区活动中心",
+    event = book.events.create(
+        CreateEvent(
+            title="重阳节敬老活动",
+            category="community",
+            held_at=held_at,
+            place="宁海路社区活动中心",
+            event_id="event-chongyang",
+        ),
         actor=coordinator,
-        event_id="event-chongyang",
     )
-    book.credit_event(
-        event.event_id,
-        {"li-na": 120, "liu-jun": 120, "zhang-wei": 90, "zhao-min": 120},
+    book.events.credit(
+        CreditEvent(
+            event_id=event.event_id,
+            attendees={"li-na": 120, "liu-jun": 120, "zhang-wei": 90, "zhao-min": 120},
+            request_id="event-chongyang-credit",
+        ),
         actor=coordinator,
-        request_id="event-chongyang-credit",
     )
-    visit = book.credit_service(
-        provider_id="zhang-wei",
-        recipient_id="sun-jianguo",
-        category="health",
-        raw_minutes=60,
-        served_at=clock.now() - timedelta(days=2),
-        provenance=Provenance.PAPER_RECORD,
-        note="纸质服务记录 量血压",
+    visit = book.credits.record(
+        CreditService(
+            provider_id="zhang-wei",
+            recipient_id="sun-jianguo",
+            category="health",
+            raw_minutes=60,
+            served_at=clock.now() - timedelta(days=2),
+            provenance=Provenance.PAPER_RECORD,
+            note="纸质服务记录 量血压",
+            request_id="paper-zhang-wei-1",
+        ),
         actor=coordinator,
-        request_id="paper-zhang-wei-1",
     )
-    book.confirm_credit(visit.credit_id, actor=coordinator)
-    book.give(
-        giver_id="li-na",
-        receiver_id="wu-shuzhen",
-        minutes=30,
+    book.credits.confirm(ConfirmCredit(credit_id=visit.credit_id), actor=coordinator)
+    book.gifts.give(
+        Give(
+            giver_id="li-na", receiver_id="wu-shuzhen", minutes=30, request_id="gift-li-na-mother"
+        ),
         actor="li-na",
-        request_id="gift-li-na-mother",
     )
-    book.post_wish(
-        resident_id="wu-shuzhen", title="想要一副老花镜", actor=coordinator, wish_id="wish-glasses"
-    )
-    book.adopt_wish("wish-glasses", adopter="zhao-min", actor="zhao-min")
-    book.fulfil_wish("wish-glasses", actor="zhao-min")
-    book.confirm_wish("wish-glasses", credit_minutes=30, actor=coordinator)
-    book.post_wish(
-        resident_id="zhou-guiying", title="修好收音机", actor=coordinator, wish_id="wish-radio"
-    )
-    book.adopt_wish("wish-radio", adopter="org:鼓楼供电所", actor=coordinator)
-    book.post_wish(
-        resident_id="sun-jianguo", title="陪我去公园下棋", actor=coordinator, wish_id="wish-chess"
-    )
-    book.open_care_file(
-        "wu-shuzhen",
-        visits_per_month=2,
-        needs="独居 行动不便",
-        contacts="女儿李娜",
+    book.wishes.post(
+        PostWish(resident_id="wu-shuzhen", title="想要一副老花镜", wish_id="wish-glasses"),
         actor=coordinator,
     )
-    book.record_visit(
-        "wu-shuzhen",
-        visitor_id="li-na",
-        visited_at=clock.now() - timedelta(hours=1),
-        note="上门探访 身体平稳",
+    book.wishes.adopt(AdoptWish(wish_id="wish-glasses", adopter="zhao-min"), actor="zhao-min")
+    book.wishes.fulfil(FulfilWish(wish_id="wish-glasses"), actor="zhao-min")
+    book.wishes.confirm(ConfirmWish(wish_id="wish-glasses", credit_minutes=30), actor=coordinator)
+    book.wishes.post(
+        PostWish(resident_id="zhou-guiying", title="修好收音机", wish_id="wish-radio"),
+        actor=coordinator,
+    )
+    book.wishes.adopt(AdoptWish(wish_id="wish-radio", adopter="org:鼓楼供电所"), actor=coordinator)
+    book.wishes.post(
+        PostWish(resident_id="sun-jianguo", title="陪我去公园下棋", wish_id="wish-chess"),
+        actor=coordinator,
+    )
+    book.care.open(
+        OpenCareFile(
+            member_id="wu-shuzhen", visits_per_month=2, needs="独居 行动不便", contacts="女儿李娜"
+        ),
+        actor=coordinator,
+    )
+    book.care.record_visit(
+        RecordVisit(
+            member_id="wu-shuzhen",
+            visitor_id="li-na",
+            visited_at=clock.now() - timedelta(hours=1),
+            note="上门探访 身体平稳",
+            visit_id="visit-wu-1",
+        ),
         actor="li-na",
-        visit_id="visit-wu-1",
     )

@@ -19,6 +19,7 @@ from litestar.testing import TestClient
 from tests.store.databases import postgres_base_url, postgres_schema, sqlite_path
 from timebank.api import ApiSettings, create_app, issue_token
 from timebank.bank import SYSTEM, TimeBank
+from timebank.bank.commands import RegisterMember
 from timebank.community.model import Role
 from timebank.ledger import ManualClock
 
@@ -51,20 +52,24 @@ def bank(request: pytest.FixtureRequest, clock: ManualClock, tmp_path: Path) -> 
 @pytest.fixture
 def api(bank: TimeBank) -> Iterator[TestClient[object]]:
     book = bank.create_book("gulou", "nanjing")
-    book.register_member(
-        member_id="wang",
-        name="王芳",
-        birth_date=date(1980, 4, 1),
-        community="ninghai",
-        roles={Role.COORDINATOR},
+    book.members.register(
+        RegisterMember(
+            member_id="wang",
+            name="王芳",
+            birth_date=date(1980, 4, 1),
+            community="ninghai",
+            roles={Role.COORDINATOR},
+        ),
         actor=SYSTEM,
     )
-    book.register_member(
-        member_id="qian",
-        name="钱进",
-        birth_date=date(1979, 9, 9),
-        community="dongshan",
-        roles={Role.COORDINATOR},
+    book.members.register(
+        RegisterMember(
+            member_id="qian",
+            name="钱进",
+            birth_date=date(1979, 9, 9),
+            community="dongshan",
+            roles={Role.COORDINATOR},
+        ),
         actor=SYSTEM,
     )
     app = create_app(bank, ApiSettings(token_secret=SECRET, rate_limit_per_minute=0))

@@ -13,6 +13,7 @@ from typing import Any
 
 from tests.test_exports import PRINTABLE_FORMULAS, names_in, read_csv, read_xlsx, register_formulas
 from timebank.bank import ISSUANCE, SYSTEM
+from timebank.bank.commands import Donate, Grant
 from timebank.ledger import ManualClock
 
 
@@ -45,8 +46,10 @@ def test_a_statement_download_keeps_negative_minutes_as_numbers(
 ) -> None:
     register_formulas(api.bank)
     book = api.bank.book("gulou")
-    book.grant(member_id="m1", minutes=60, reason="=1+1", source=ISSUANCE, actor=SYSTEM)
-    book.donate(member_id="m1", minutes=30, actor=SYSTEM)
+    book.gifts.grant(
+        Grant(member_id="m1", minutes=60, reason="=1+1", source=ISSUANCE), actor=SYSTEM
+    )
+    book.gifts.donate(Donate(member_id="m1", minutes=30), actor=SYSTEM)
     xlsx_file = api.get("/books/gulou/members/m1/passbook.xlsx", headers=admin)
     assert xlsx_file.status_code == 200, xlsx_file.text
     first, *cells = read_xlsx(xlsx_file.content)

@@ -117,7 +117,7 @@ def test_body_fields_at_their_extremes_are_answered_never_a_server_error(
     for label, body in variants(row.body):
         response = client.request(row.method, row.path, json=body, headers=ADMIN)
         answered(response, f"{row.method} {row.path} {label}")
-    assert bank.book(BOOK).verify().ok
+    assert bank.book(BOOK).statements.verify().ok
 
 
 @pytest.mark.parametrize("query", QUERIES)
@@ -133,4 +133,4 @@ def test_query_parameters_at_their_extremes_are_answered_never_a_server_error(
     ):
         path = query.format(i=i, m=m.replace("+", "%2B"), d=d, y=y)
         answered(client.get(path, headers=ADMIN), path)
-    assert bank.book(BOOK).verify().ok
+    assert bank.book(BOOK).statements.verify().ok

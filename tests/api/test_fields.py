@@ -21,6 +21,7 @@ from tests.api.world import BOOK, build
 from tests.bank.helpers import book_state
 from timebank.api import ApiSettings, create_app, issue_token
 from timebank.bank import TimeBank
+from timebank.bank.commands import AddNeed
 
 SECRET = "field-authorisation-" + "x" * 32
 G = f"/books/{BOOK}"
@@ -299,12 +300,14 @@ def test_naming_someone_elses_is_refused_and_ones_own_goes_through(
 ) -> None:
     case = CASES[name]
     bank = build()
-    bank.book(BOOK).add_need(
-        recipient_id="zhao",
-        category="meals",
-        estimated_minutes=30,
-        once_at=bank.clock.now(),
-        need_id="need-elsewhere",
+    bank.book(BOOK).supply.add_need(
+        AddNeed(
+            recipient_id="zhao",
+            category="meals",
+            estimated_minutes=30,
+            once_at=bank.clock.now(),
+            need_id="need-elsewhere",
+        ),
         actor="system",
     )
     before = book_state(bank.book(BOOK))

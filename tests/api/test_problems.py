@@ -34,6 +34,7 @@ from timebank.api import ApiSettings, create_app, issue_token
 from timebank.api.catalog import TITLES, ZH_DETAILS
 from timebank.api.problems import _HTTP_CODES
 from timebank.bank import SYSTEM, BankBook, TimeBank
+from timebank.bank.commands import CreditService, RegisterMember
 from timebank.community import (
     ActorNotAuthorised,
     MemberNotFound,
@@ -298,31 +299,35 @@ def funded(api: Any) -> Any:
     """The api's book with minutes in it: li (ninghai) served zhang for two hours."""
     book: BankBook = api.bank.book("gulou")
     for member_id, born in (("li", date(1963, 5, 1)), ("zhang", date(1940, 5, 1))):
-        book.register_member(
-            member_id=member_id,
-            name="李娜",
-            birth_date=born,
-            community="ninghai",
-            roles={Role.VOLUNTEER, Role.RECIPIENT},
-            vetting=Vetting.STREET,
+        book.members.register(
+            RegisterMember(
+                member_id=member_id,
+                name="李娜",
+                birth_date=born,
+                community="ninghai",
+                roles={Role.VOLUNTEER, Role.RECIPIENT},
+                vetting=Vetting.STREET,
+            ),
             actor=SYSTEM,
         )
-    book.credit_service(
-        provider_id="li",
-        recipient_id="zhang",
-        category="companionship",
-        raw_minutes=120,
-        served_at=api.bank.clock.now(),
-        provenance=Provenance.RECIPIENT_CONFIRMATION,
+    book.credits.record(
+        CreditService(
+            provider_id="li",
+            recipient_id="zhang",
+            category="companionship",
+            raw_minutes=120,
+            served_at=api.bank.clock.now(),
+            provenance=Provenance.RECIPIENT_CONFIRMATION,
+        ),
         actor="zhang",
     )
-    assert book.liability_minutes() > 0
+    assert book.statements.liability() > 0
     return api
 
 
 def book_health(api: Any) -> tuple[bool, int]:
     book: BankBook = api.bank.book("gulou")
-    return book.verify().ok, book.liability_minutes()
+    return book.statements.verify().ok, book.statements.liability()
 
 
 def write_routes(app: Litestar) -> list[tuple[str, str, bool]]:

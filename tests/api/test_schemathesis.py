@@ -24,6 +24,7 @@ from litestar.testing import TestClient
 from tests.api.conftest import SECRET
 from timebank.api import ApiSettings, create_app, issue_token
 from timebank.bank import SYSTEM, TimeBank
+from timebank.bank.commands import RegisterMember
 from timebank.community.model import Role
 
 
@@ -40,12 +41,14 @@ def served(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[tuple[Any,
         ):
             from datetime import date
 
-            book.register_member(
-                member_id=member_id,
-                name=name,
-                birth_date=date.fromisoformat(born),
-                community="ninghai",
-                roles=roles,
+            book.members.register(
+                RegisterMember(
+                    member_id=member_id,
+                    name=name,
+                    birth_date=date.fromisoformat(born),
+                    community="ninghai",
+                    roles=roles,
+                ),
                 actor=SYSTEM,
             )
         return create_app(bank, ApiSettings(token_secret=SECRET, rate_limit_per_minute=0)), bank
@@ -107,7 +110,7 @@ def test_no_operation_gives_a_server_error(served: tuple[Any, TimeBank], caller:
             if response.status_code >= 400:
                 media_type = str(response.headers.get("content-type", ""))
                 assert "application/problem+json" in media_type, where
-            assert bank.book("gulou").verify().ok, where
+            assert bank.book("gulou").statements.verify().ok, where
 
         call()
 

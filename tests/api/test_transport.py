@@ -40,6 +40,7 @@ from timebank.api import ApiSettings, create_app, issue_token
 from timebank.api.auth import EXCLUDED
 from timebank.api.catalog import TITLES, ZH_DETAILS
 from timebank.bank import SYSTEM, TimeBank
+from timebank.bank.commands import RegisterMember
 from timebank.community import Role, Vetting
 
 PROBLEM = "application/problem+json"
@@ -292,13 +293,15 @@ def test_ids_that_read_like_the_spared_paths_need_a_token_and_work_with_one(
     for book_id in ("docs", "schema"):
         book = bank.create_book(book_id, "nanjing")
         for member_id in ("health-1", "ready", "docs", "schema"):
-            book.register_member(
-                member_id=member_id,
-                name="王芳",
-                birth_date=date(1950, 1, 1),
-                community="ninghai",
-                roles={Role.VOLUNTEER},
-                vetting=Vetting.STREET,
+            book.members.register(
+                RegisterMember(
+                    member_id=member_id,
+                    name="王芳",
+                    birth_date=date(1950, 1, 1),
+                    community="ninghai",
+                    roles={Role.VOLUNTEER},
+                    vetting=Vetting.STREET,
+                ),
                 actor=SYSTEM,
             )
     settings = ApiSettings(token_secret=SECRET, rate_limit_per_minute=0)
@@ -373,7 +376,7 @@ def test_minutes_must_be_json_integers(
     ).json()
     assert chinese["title"] == TITLES["request_body_invalid"][1]
     assert chinese["detail"] == ZH_DETAILS["request_body_invalid"].format(field="$.raw_minutes")
-    assert credits_api.bank.book("gulou").liability_minutes() == 0
+    assert credits_api.bank.book("gulou").statements.liability() == 0
 
 
 def test_a_json_integer_is_accepted_and_a_body_that_is_not_json_stays_a_400(

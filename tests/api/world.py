@@ -31,6 +31,33 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from timebank.bank import ISSUANCE, SYSTEM, TimeBank
+from timebank.bank.commands import (
+    AcceptOrder,
+    AddMerchant,
+    AddNeed,
+    AddOffer,
+    AddPolicy,
+    AddSponsor,
+    AdoptWish,
+    AuthoriseProxy,
+    BookRedemption,
+    CompleteOrder,
+    ConfirmOrder,
+    CreateEvent,
+    CreditService,
+    DispatchOrder,
+    FulfilWish,
+    Grant,
+    OpenCareFile,
+    PostWish,
+    PublishOrder,
+    RegisterMember,
+    Relate,
+    RequestOrder,
+    RevokeProxy,
+    StartOrder,
+    UpdateMember,
+)
 from timebank.community import (
     GrantEligibility,
     MemberStatus,
@@ -80,36 +107,46 @@ def build(open_bank: Callable[[ManualClock], TimeBank] | None = None) -> TimeBan
     clock = ManualClock(START - timedelta(days=3), tick=timedelta(seconds=1))
     bank = TimeBank(clock=clock) if open_bank is None else open_bank(clock)
     book = bank.create_book(BOOK, RULES)
-    book.add_sponsor("acme", "Acme", actor=SYSTEM)
-    book.add_merchant("suguo", "苏果", actor=SYSTEM)
-    book.add_policy(RULES, actor=SYSTEM)
+    book.programme.add_sponsor(AddSponsor(sponsor_id="acme", name="Acme"), actor=SYSTEM)
+    book.programme.add_merchant(AddMerchant(merchant_id="suguo", name="苏果"), actor=SYSTEM)
+    book.programme.add_policy(AddPolicy(rules=RULES), actor=SYSTEM)
     for member_id, community, born, roles, flags in PEOPLE:
-        book.register_member(
-            member_id=member_id,
-            name="王芳",
-            birth_date=born,
-            community=community,
-            grid="g1",
-            roles=roles,
-            vetting=Vetting.STREET,
-            flags=flags,
+        book.members.register(
+            RegisterMember(
+                member_id=member_id,
+                name="王芳",
+                birth_date=born,
+                community=community,
+                grid="g1",
+                roles=roles,
+                vetting=Vetting.STREET,
+                flags=flags,
+            ),
             actor=SYSTEM,
         )
-    book.update_member("demoted", roles={Role.VOLUNTEER}, actor=SYSTEM)
+    book.members.update(UpdateMember(member_id="demoted", roles={Role.VOLUNTEER}), actor=SYSTEM)
     for member_id in ("chen", "li"):
         for proxy in ("mei", "sus", "rev"):
-            book.authorise_proxy(member_id, proxy, actor=SYSTEM)
-        book.revoke_proxy(member_id, "rev", actor=SYSTEM)
-        book.relate(member_id, "son", RelationKind.CHILD, actor=SYSTEM)
-    book.grant(member_id="chen", minutes=600, reason="welcome", source=ISSUANCE, actor=SYSTEM)
+            book.members.authorise_proxy(
+                AuthoriseProxy(member_id=member_id, proxy_id=proxy), actor=SYSTEM
+            )
+        book.members.revoke_proxy(RevokeProxy(member_id=member_id, proxy_id="rev"), actor=SYSTEM)
+        book.members.relate(
+            Relate(member_id=member_id, other_id="son", kind=RelationKind.CHILD), actor=SYSTEM
+        )
+    book.gifts.grant(
+        Grant(member_id="chen", minutes=600, reason="welcome", source=ISSUANCE), actor=SYSTEM
+    )
     for member_id in ("chen", "li", "mei"):
-        book.credit_service(
-            provider_id=member_id,
-            recipient_id="zhao",
-            category="companionship",
-            raw_minutes=300,
-            served_at=SERVED,
-            provenance=Provenance.ORGANISATION_CONFIRMATION,
+        book.credits.record(
+            CreditService(
+                provider_id=member_id,
+                recipient_id="zhao",
+                category="companionship",
+                raw_minutes=300,
+                served_at=SERVED,
+                provenance=Provenance.ORGANISATION_CONFIRMATION,
+            ),
             actor=SYSTEM,
         )
     _orders(bank)
@@ -117,38 +154,39 @@ def build(open_bank: Callable[[ManualClock], TimeBank] | None = None) -> TimeBan
     ledger = bank.ledger.book(BOOK)
     ledger.transfer("t-1", [debit(ISSUANCE, 5), credit("sponsor.acme", 5)])
     ledger.hold("h-1", [debit(ISSUANCE, 5), credit("sponsor.acme", 5)])
-    book.update_member("sus", status=MemberStatus.SUSPENDED, actor=SYSTEM)
+    book.members.update(UpdateMember(member_id="sus", status=MemberStatus.SUSPENDED), actor=SYSTEM)
     return bank
 
 
 def _orders(bank: TimeBank) -> None:
     book = bank.book(BOOK)
-    book.add_offer(
-        volunteer_id="li",
-        categories=["companionship", "meals"],
-        windows=MORNINGS,
-        capacity_minutes_per_week=600,
-        offer_id="off-li",
+    book.supply.add_offer(
+        AddOffer(
+            volunteer_id="li",
+            categories=["companionship", "meals"],
+            windows=MORNINGS,
+            capacity_minutes_per_week=600,
+            offer_id="off-li",
+        ),
         actor=SYSTEM,
     )
     for order_id in ("o-req", "o-disp", "o-pub", "o-acc", "o-start", "o-done", "o-conf"):
-        book.request_order(
-            recipient_id="chen",
-            category="meals",
-            estimated_minutes=60,
-            order_id=order_id,
+        book.orders.request(
+            RequestOrder(
+                recipient_id="chen", category="meals", estimated_minutes=60, order_id=order_id
+            ),
             actor=SYSTEM,
         )
-    book.dispatch_order("o-disp", volunteer_id="li", actor=SYSTEM)
-    book.publish_order("o-pub", actor=SYSTEM)
+    book.orders.dispatch(DispatchOrder(order_id="o-disp", volunteer_id="li"), actor=SYSTEM)
+    book.orders.publish(PublishOrder(order_id="o-pub"), actor=SYSTEM)
     for order_id in ("o-acc", "o-start", "o-done", "o-conf"):
-        book.dispatch_order(order_id, volunteer_id="li", actor=SYSTEM)
-        book.accept_order(order_id, volunteer_id="li", actor=SYSTEM)
+        book.orders.dispatch(DispatchOrder(order_id=order_id, volunteer_id="li"), actor=SYSTEM)
+        book.orders.accept(AcceptOrder(order_id=order_id, volunteer_id="li"), actor=SYSTEM)
     for order_id in ("o-start", "o-done", "o-conf"):
-        book.start_order(order_id, actor=SYSTEM)
+        book.orders.start(StartOrder(order_id=order_id), actor=SYSTEM)
     for order_id in ("o-done", "o-conf"):
-        book.complete_order(order_id, actual_minutes=60, actor=SYSTEM)
-    book.confirm_order("o-conf", actor=SYSTEM)
+        book.orders.complete(CompleteOrder(order_id=order_id, actual_minutes=60), actor=SYSTEM)
+    book.orders.confirm(ConfirmOrder(order_id="o-conf"), actor=SYSTEM)
 
 
 def _records(bank: TimeBank) -> None:
@@ -157,38 +195,47 @@ def _records(bank: TimeBank) -> None:
         ("c-pending", Provenance.PAPER_RECORD),
         ("c-posted", Provenance.ORGANISATION_CONFIRMATION),
     ):
-        book.credit_service(
-            provider_id="li",
-            recipient_id="chen",
-            category="companionship",
-            raw_minutes=60,
-            served_at=SERVED,
-            provenance=provenance,
-            request_id=credit_id,
+        book.credits.record(
+            CreditService(
+                provider_id="li",
+                recipient_id="chen",
+                category="companionship",
+                raw_minutes=60,
+                served_at=SERVED,
+                provenance=provenance,
+                request_id=credit_id,
+            ),
             actor=SYSTEM,
         )
-    book.book_redemption(
-        saver_id="chen",
-        minutes=30,
-        provider_id="li",
-        category="companionship",
-        request_id="r-booked",
+    book.redemptions.book(
+        BookRedemption(
+            saver_id="chen",
+            minutes=30,
+            provider_id="li",
+            category="companionship",
+            request_id="r-booked",
+        ),
         actor=SYSTEM,
     )
-    book.add_need(
-        recipient_id="chen",
-        category="meals",
-        estimated_minutes=60,
-        once_at=START + timedelta(days=2),
-        need_id="need-chen",
+    book.supply.add_need(
+        AddNeed(
+            recipient_id="chen",
+            category="meals",
+            estimated_minutes=60,
+            once_at=START + timedelta(days=2),
+            need_id="need-chen",
+        ),
         actor=SYSTEM,
     )
     for wish_id in ("w-posted", "w-adopted", "w-fulfilled"):
-        book.post_wish(resident_id="chen", title="一盏台灯", wish_id=wish_id, actor=SYSTEM)
+        book.wishes.post(
+            PostWish(resident_id="chen", title="一盏台灯", wish_id=wish_id), actor=SYSTEM
+        )
     for wish_id in ("w-adopted", "w-fulfilled"):
-        book.adopt_wish(wish_id, adopter="li", actor=SYSTEM)
-    book.fulfil_wish("w-fulfilled", actor=SYSTEM)
-    book.open_care_file("chen", visits_per_month=2, actor=SYSTEM)
-    book.create_event(
-        title="义诊", category="companionship", held_at=SERVED, event_id="ev", actor=SYSTEM
+        book.wishes.adopt(AdoptWish(wish_id=wish_id, adopter="li"), actor=SYSTEM)
+    book.wishes.fulfil(FulfilWish(wish_id="w-fulfilled"), actor=SYSTEM)
+    book.care.open(OpenCareFile(member_id="chen", visits_per_month=2), actor=SYSTEM)
+    book.events.create(
+        CreateEvent(title="义诊", category="companionship", held_at=SERVED, event_id="ev"),
+        actor=SYSTEM,
     )

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from timebank.bank import SYSTEM, BankBook
+from timebank.bank.commands import RegisterMember
 from timebank.community import Member, Role, Vetting
 
 KINDS = (
@@ -36,12 +37,14 @@ def book_state(book: BankBook) -> tuple[Any, ...]:
 
 
 def coordinator(book: BankBook, member_id: str = "coord", community: str = "gulou") -> Member:
-    return book.register_member(
-        member_id=member_id,
-        name="王芳",
-        birth_date=date(1978, 4, 1),
-        community=community,
-        roles={Role.COORDINATOR},
+    return book.members.register(
+        RegisterMember(
+            member_id=member_id,
+            name="王芳",
+            birth_date=date(1978, 4, 1),
+            community=community,
+            roles={Role.COORDINATOR},
+        ),
         actor=SYSTEM,
     )
 
@@ -56,13 +59,15 @@ def volunteer(
     community: str = "gulou",
     flags: frozenset[str] = frozenset(),
 ) -> Member:
-    return book.register_member(
-        member_id=member_id,
-        name=name,
-        birth_date=birth_date,
-        community=community,
-        roles={Role.VOLUNTEER, Role.RECIPIENT},
-        vetting=vetting,
-        flags=flags,
+    return book.members.register(
+        RegisterMember(
+            member_id=member_id,
+            name=name,
+            birth_date=birth_date,
+            community=community,
+            roles={Role.VOLUNTEER, Role.RECIPIENT},
+            vetting=vetting,
+            flags=flags,
+        ),
         actor=SYSTEM,
     )

@@ -11,6 +11,7 @@ import pytest
 from tests.bank.helpers import book_state, coordinator
 from tests.store.databases import postgres_base_url, postgres_schema, sqlite_path
 from timebank.bank import SYSTEM, TimeBank
+from timebank.bank.commands import Grant, RegisterMember
 from timebank.community import MemberExists, Role
 from timebank.ledger import InsufficientMinutes, ManualClock
 
@@ -30,12 +31,14 @@ def sql_bank(
 
 
 def register(book: object, member_id: str) -> None:
-    book.register_member(  # type: ignore[attr-defined]
-        member_id=member_id,
-        name="陈秀英",
-        birth_date=date(1940, 1, 1),
-        community="gulou",
-        roles={Role.RECIPIENT},
+    book.members.register(  # type: ignore[attr-defined]
+        RegisterMember(
+            member_id=member_id,
+            name="陈秀英",
+            birth_date=date(1940, 1, 1),
+            community="gulou",
+            roles={Role.RECIPIENT},
+        ),
         actor=SYSTEM,
     )
 
@@ -47,12 +50,14 @@ def test_every_call_inside_commits_together(sql_bank: TimeBank) -> None:
     def work() -> int:
         register(book, "a")
         register(book, "b")
-        book.grant(member_id="a", minutes=30, reason="welcome", source="issuance", actor="coord")
+        book.gifts.grant(
+            Grant(member_id="a", minutes=30, reason="welcome", source="issuance"), actor="coord"
+        )
         return 2
 
     assert book.atomic(work) == 2
-    assert [m.member_id for m in book.members()] == ["a", "b", "coord"]
-    assert book.balance("a").gifted_minutes == 30
+    assert [m.member_id for m in book.members.list()] == ["a", "b", "coord"]
+    assert book.statements.balance("a").gifted_minutes == 30
 
 
 @pytest.mark.parametrize("failure", ["rule", "ledger"])
@@ -66,12 +71,14 @@ def test_a_failure_anywhere_inside_leaves_no_trace_of_any_call(
 
     def work() -> None:
         register(book, "a")
-        book.grant(member_id="a", minutes=30, reason="welcome", source="issuance", actor="coord")
+        book.gifts.grant(
+            Grant(member_id="a", minutes=30, reason="welcome", source="issuance"), actor="coord"
+        )
         if failure == "rule":
             register(book, "a")  # registered twice
         else:
             # The pool is empty: the ledger refuses this grant.
-            book.grant(member_id="a", minutes=100, reason="empty", actor="coord")
+            book.gifts.grant(Grant(member_id="a", minutes=100, reason="empty"), actor="coord")
 
     expected = MemberExists if failure == "rule" else InsufficientMinutes
     with pytest.raises(expected):

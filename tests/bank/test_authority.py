@@ -15,6 +15,32 @@ import pytest
 
 from tests.bank.helpers import book_state, coordinator, volunteer
 from timebank.bank import GUARANTEE, ISSUANCE, POOL, SYSTEM, BankBook, TimeBank
+from timebank.bank.commands import (
+    AcceptOrder,
+    AddNeed,
+    AddOffer,
+    AddSponsor,
+    AuthoriseProxy,
+    BookRedemption,
+    CancelOrder,
+    CancelRedemption,
+    ConfirmCredit,
+    CreateEvent,
+    CreditService,
+    DispatchOrder,
+    DisputeCredit,
+    Donate,
+    ExpireMinutes,
+    Grant,
+    OpenCareFile,
+    RecordDeath,
+    RegisterMember,
+    Relate,
+    RequestOrder,
+    RevokeProxy,
+    RunDeadlines,
+    UpdateMember,
+)
 from timebank.community import (
     ActorNotAuthorised,
     BookingsOpenAtDeath,
@@ -63,20 +89,24 @@ def centre(bank: TimeBank, **changes: object) -> BankBook:
     volunteer(book, "mei", date(1968, 6, 1))
     volunteer(book, "chen", date(1960, 1, 1))
     volunteer(book, "sun", date(1962, 1, 1), community="xinjiekou")
-    book.relate("zhang", "mei", RelationKind.CHILD, actor=SYSTEM)
-    book.authorise_proxy("zhang", "mei", actor="zhang")
+    book.members.relate(
+        Relate(member_id="zhang", other_id="mei", kind=RelationKind.CHILD), actor=SYSTEM
+    )
+    book.members.authorise_proxy(AuthoriseProxy(member_id="zhang", proxy_id="mei"), actor="zhang")
     return book
 
 
 def served(book: BankBook, provider: str, recipient: str, actor: str, **options: object) -> str:
-    return book.credit_service(
-        provider_id=provider,
-        recipient_id=recipient,
-        category="companionship",
-        raw_minutes=60,
-        served_at=book.bank.clock.now() - timedelta(hours=1),
+    return book.credits.record(
+        CreditService(
+            provider_id=provider,
+            recipient_id=recipient,
+            category="companionship",
+            raw_minutes=60,
+            served_at=book.bank.clock.now() - timedelta(hours=1),
+            **{"provenance": Provenance.CHECK_IN_OUT, **options},
+        ),
         actor=actor,
-        **{"provenance": Provenance.CHECK_IN_OUT, **options},  # type: ignore[arg-type]
     ).credit_id
 
 
@@ -86,77 +116,89 @@ def served(book: BankBook, provider: str, recipient: str, actor: str, **options:
 def test_a_coordinator_whose_role_is_removed_loses_it_at_the_next_call(bank: TimeBank) -> None:
     """Whatever token they hold, the book says what they may do, every call."""
     book = centre(bank)
-    assert book.member("zhang", actor="coord").member_id == "zhang"
-    book.update_member("coord", roles={Role.VOLUNTEER}, actor=SYSTEM)
+    assert book.members.get("zhang", actor="coord").member_id == "zhang"
+    book.members.update(UpdateMember(member_id="coord", roles={Role.VOLUNTEER}), actor=SYSTEM)
     with pytest.raises(MemberNotFound):
-        book.member("zhang", actor="coord")
+        book.members.get("zhang", actor="coord")
     with pytest.raises(ActorNotAuthorised):
-        book.register_member(
-            name="何", birth_date=date(1970, 1, 1), community="gulou", actor="coord"
+        book.members.register(
+            RegisterMember(name="何", birth_date=date(1970, 1, 1), community="gulou"), actor="coord"
         )
 
 
 def test_a_suspended_member_or_a_stranger_may_do_nothing(bank: TimeBank) -> None:
     book = centre(bank)
-    book.update_member("mei", status=MemberStatus.SUSPENDED, actor="coord")
+    book.members.update(UpdateMember(member_id="mei", status=MemberStatus.SUSPENDED), actor="coord")
     for actor in ("mei", "ghost"):
         with pytest.raises(ActorNotAuthorised):
-            book.balance("zhang", actor=actor)
+            book.statements.balance("zhang", actor=actor)
         with pytest.raises(ActorNotAuthorised):
-            book.donate(member_id="zhang", minutes=1, actor=actor)
+            book.gifts.donate(Donate(member_id="zhang", minutes=1), actor=actor)
 
 
 def test_coordinators_act_only_in_their_communities(bank: TimeBank) -> None:
     book = centre(bank)
     with pytest.raises(MemberNotFound):
-        book.grant(member_id="sun", minutes=30, reason="x", source=ISSUANCE, actor="coord")
+        book.gifts.grant(
+            Grant(member_id="sun", minutes=30, reason="x", source=ISSUANCE), actor="coord"
+        )
     with pytest.raises(MemberNotFound):
-        book.relate("zhang", "sun", RelationKind.FRIEND, actor="coord")
+        book.members.relate(
+            Relate(member_id="zhang", other_id="sun", kind=RelationKind.FRIEND), actor="coord"
+        )
     with pytest.raises(ActorNotAuthorised):
-        book.register_member(
-            name="何", birth_date=date(1970, 1, 1), community="xinjiekou", actor="coord"
+        book.members.register(
+            RegisterMember(name="何", birth_date=date(1970, 1, 1), community="xinjiekou"),
+            actor="coord",
         )
     for book_wide in (
-        lambda: book.run_deadlines(actor="coord"),
-        lambda: book.outbox(actor="coord"),
-        lambda: book.expire_minutes(actor="coord"),
-        lambda: book.add_sponsor("acme", "Acme", actor="coord"),
+        lambda: book.orders.run_deadlines(RunDeadlines(), actor="coord"),
+        lambda: book.outbox.pending(actor="coord"),
+        lambda: book.programme.expire_minutes(ExpireMinutes(), actor="coord"),
+        lambda: book.programme.add_sponsor(
+            AddSponsor(sponsor_id="acme", name="Acme"), actor="coord"
+        ),
     ):
         with pytest.raises(ActorNotAuthorised):
             book_wide()
-    assert [m.member_id for m in book.members(actor="coord")] == [
+    assert [m.member_id for m in book.members.list(actor="coord")] == [
         "chen",
         "coord",
         "li",
         "mei",
         "zhang",
     ]
-    assert [m.member_id for m in book.members(actor="other")] == ["other", "sun"]
+    assert [m.member_id for m in book.members.list(actor="other")] == ["other", "sun"]
 
 
 def test_an_administrator_appoints_coordinators_and_spans_the_book(bank: TimeBank) -> None:
     book = centre(bank)
     with pytest.raises(ActorNotAuthorised):
-        book.update_member("li", roles={Role.COORDINATOR}, actor="coord")
-    book.update_member("chen", roles={Role.ADMIN}, actor=SYSTEM)
-    book.update_member("li", roles={Role.COORDINATOR}, coordinates={"xinjiekou"}, actor="chen")
-    assert book.member("sun", actor="li").member_id == "sun"  # li now serves xinjiekou too
-    assert book.run_deadlines(actor="chen").escalated == ()
+        book.members.update(UpdateMember(member_id="li", roles={Role.COORDINATOR}), actor="coord")
+    book.members.update(UpdateMember(member_id="chen", roles={Role.ADMIN}), actor=SYSTEM)
+    book.members.update(
+        UpdateMember(member_id="li", roles={Role.COORDINATOR}, coordinates={"xinjiekou"}),
+        actor="chen",
+    )
+    assert book.members.get("sun", actor="li").member_id == "sun"  # li now serves xinjiekou too
+    assert book.orders.run_deadlines(RunDeadlines(), actor="chen").escalated == ()
 
 
 def test_a_proxy_acts_for_the_member_never_in_her_place(bank: TimeBank) -> None:
     """Mei may donate for her mother, but appoints and revokes no one else."""
     book = centre(bank)
     served(book, "zhang", "li", actor=SYSTEM, provenance=Provenance.ORGANISATION_CONFIRMATION)
-    book.donate(member_id="zhang", minutes=10, actor="mei")
+    book.gifts.donate(Donate(member_id="zhang", minutes=10), actor="mei")
     with pytest.raises(ActorNotAuthorised):
-        book.authorise_proxy("zhang", "li", actor="mei")
-    book.authorise_proxy("zhang", "li", actor="zhang")
+        book.members.authorise_proxy(AuthoriseProxy(member_id="zhang", proxy_id="li"), actor="mei")
+    book.members.authorise_proxy(AuthoriseProxy(member_id="zhang", proxy_id="li"), actor="zhang")
     with pytest.raises(ActorNotAuthorised):
-        book.revoke_proxy("zhang", "li", actor="mei")
-    book.revoke_proxy("zhang", "mei", actor="mei")  # but she may step down herself
+        book.members.revoke_proxy(RevokeProxy(member_id="zhang", proxy_id="li"), actor="mei")
+    book.members.revoke_proxy(
+        RevokeProxy(member_id="zhang", proxy_id="mei"), actor="mei"
+    )  # but she may step down herself
     with pytest.raises(MemberNotFound):
-        book.donate(member_id="zhang", minutes=10, actor="mei")
+        book.gifts.donate(Donate(member_id="zhang", minutes=10), actor="mei")
 
 
 # --- nobody approves their own gain --------------------------------------------------------
@@ -168,31 +210,37 @@ def test_a_check_in_by_its_provider_waits_for_the_other_side_even_where_credits_
     """The policy posts credits at once (issuance pays), but not the ones a provider records."""
     book = centre(bank)
     by_coordinator = served(book, "li", "zhang", actor="coord")
-    assert book.credit(by_coordinator).status is CreditStatus.POSTED
+    assert book.credits.get(by_coordinator).status is CreditStatus.POSTED
     own = served(book, "li", "zhang", actor="li")
-    assert book.credit(own).status is CreditStatus.PENDING
+    assert book.credits.get(own).status is CreditStatus.PENDING
     with pytest.raises(SelfApproval):
-        book.confirm_credit(own, actor="li")
-    assert book.balance("li").incoming_minutes == 60
-    book.confirm_credit(own, actor="mei")  # zhang's proxy confirms for her
-    assert book.credit(own).status is CreditStatus.POSTED
+        book.credits.confirm(ConfirmCredit(credit_id=own), actor="li")
+    assert book.statements.balance("li").incoming_minutes == 60
+    book.credits.confirm(
+        ConfirmCredit(credit_id=own), actor="mei"
+    )  # zhang's proxy confirms for her
+    assert book.credits.get(own).status is CreditStatus.POSTED
     with pytest.raises(ActorNotAuthorised):
         served(book, "li", "zhang", actor="li", payer=ISSUANCE)  # only the centre picks a payer
 
 
 def test_a_coordinator_who_serves_cannot_confirm_her_own_service(bank: TimeBank) -> None:
     book = centre(bank)
-    book.update_member("coord", roles={Role.COORDINATOR, Role.VOLUNTEER}, actor=SYSTEM)
+    book.members.update(
+        UpdateMember(member_id="coord", roles={Role.COORDINATOR, Role.VOLUNTEER}), actor=SYSTEM
+    )
     with pytest.raises(SelfApproval):
         served(
             book, "coord", "zhang", actor="coord", provenance=Provenance.ORGANISATION_CONFIRMATION
         )
     held = served(book, "coord", "zhang", actor="coord")
-    assert book.credit(held).status is CreditStatus.PENDING
+    assert book.credits.get(held).status is CreditStatus.PENDING
     with pytest.raises(SelfApproval):
-        book.confirm_credit(held, actor="coord")
+        book.credits.confirm(ConfirmCredit(credit_id=held), actor="coord")
     with pytest.raises(SelfApproval):
-        book.grant(member_id="coord", minutes=30, reason="x", source=ISSUANCE, actor="coord")
+        book.gifts.grant(
+            Grant(member_id="coord", minutes=30, reason="x", source=ISSUANCE), actor="coord"
+        )
 
 
 # --- the guarantee fund --------------------------------------------------------------------
@@ -205,29 +253,30 @@ def test_the_guarantee_fund_pays_only_for_those_it_covers(bank: TimeBank) -> Non
     with pytest.raises(RecipientNotEligible):
         served(book, "li", "chen", actor="coord", payer=GUARANTEE)
     with pytest.raises(RecipientNotEligible):
-        book.request_order(
-            recipient_id="chen",
-            category="meals",
-            estimated_minutes=30,
-            payer=GUARANTEE,
+        book.orders.request(
+            RequestOrder(
+                recipient_id="chen", category="meals", estimated_minutes=30, payer=GUARANTEE
+            ),
             actor="coord",
         )
     with pytest.raises(RecipientNotEligible):
-        book.create_event(
-            title="义诊",
-            category="companionship",
-            held_at=bank.clock.now(),
-            payer=GUARANTEE,
+        book.events.create(
+            CreateEvent(
+                title="义诊", category="companionship", held_at=bank.clock.now(), payer=GUARANTEE
+            ),
             actor="coord",
         )
     assert book_state(book) == before
     served(book, "li", "zhang", actor="coord", payer=GUARANTEE)
-    assert book.programme_balance(GUARANTEE) == -60
-    order = book.request_order(
-        recipient_id="zhang", category="meals", estimated_minutes=30, payer=GUARANTEE, actor="coord"
+    assert book.statements.programme_balance(GUARANTEE) == -60
+    order = book.orders.request(
+        RequestOrder(recipient_id="zhang", category="meals", estimated_minutes=30, payer=GUARANTEE),
+        actor="coord",
     )
-    book.dispatch_order(order.order_id, volunteer_id="li", actor="coord")
-    accepted = book.accept_order(order.order_id, volunteer_id="li", actor="li")
+    book.orders.dispatch(DispatchOrder(order_id=order.order_id, volunteer_id="li"), actor="coord")
+    accepted = book.orders.accept(
+        AcceptOrder(order_id=order.order_id, volunteer_id="li"), actor="li"
+    )
     assert accepted.payer_account == GUARANTEE
 
 
@@ -238,7 +287,7 @@ def test_a_policy_whose_default_payer_is_the_fund_still_pays_only_for_those_it_c
     with pytest.raises(RecipientNotEligible):
         served(book, "li", "chen", actor="coord")
     served(book, "li", "zhang", actor="coord")
-    assert book.balance("li").own_minutes == 60
+    assert book.statements.balance("li").own_minutes == 60
 
 
 # --- death --------------------------------------------------------------------------------
@@ -248,24 +297,28 @@ def test_a_death_waits_until_nothing_holds_the_members_minutes(bank: TimeBank) -
     """A booking, an accepted order and an unconfirmed credit must be settled first; then
     every minute she held reaches her heir, and the books still balance."""
     book = centre(bank)
-    book.grant(member_id="zhang", minutes=600, reason="welcome", source=ISSUANCE, actor="coord")
-    redemption = book.book_redemption(
-        saver_id="zhang", minutes=30, provider_id="li", category="companionship", actor="zhang"
+    book.gifts.grant(
+        Grant(member_id="zhang", minutes=600, reason="welcome", source=ISSUANCE), actor="coord"
     )
-    order = book.request_order(
-        recipient_id="zhang",
-        category="meals",
-        estimated_minutes=60,
-        payer="recipient",
+    redemption = book.redemptions.book(
+        BookRedemption(saver_id="zhang", minutes=30, provider_id="li", category="companionship"),
         actor="zhang",
     )
-    book.dispatch_order(order.order_id, volunteer_id="li", actor="coord")
-    book.accept_order(order.order_id, volunteer_id="li", actor="li")
+    order = book.orders.request(
+        RequestOrder(
+            recipient_id="zhang", category="meals", estimated_minutes=60, payer="recipient"
+        ),
+        actor="zhang",
+    )
+    book.orders.dispatch(DispatchOrder(order_id=order.order_id, volunteer_id="li"), actor="coord")
+    book.orders.accept(AcceptOrder(order_id=order.order_id, volunteer_id="li"), actor="li")
     pending = served(book, "zhang", "chen", actor="zhang")
     today = bank.clock.now().date()
     before = book_state(book)
     with pytest.raises(BookingsOpenAtDeath) as refused:
-        book.record_death("zhang", died_on=today, heirs=("mei",), actor="coord")
+        book.members.record_death(
+            RecordDeath(member_id="zhang", died_on=today, heirs=("mei",)), actor="coord"
+        )
     error = refused.value
     assert (error.held_minutes, error.incoming_minutes) == (90, 60)
     assert f"redemption {redemption.redemption_id}" in error.bookings
@@ -273,61 +326,75 @@ def test_a_death_waits_until_nothing_holds_the_members_minutes(bank: TimeBank) -
     assert f"credit {pending}" in error.bookings
     assert book_state(book) == before
 
-    book.cancel_redemption(redemption.redemption_id, actor="coord")
-    book.cancel_order(order.order_id, reason="住院", actor="coord")
-    book.dispute_credit(pending, reason="住院", actor="chen")
-    left = book.balance("zhang").total_minutes
-    liability = book.liability_minutes()
-    book.record_death("zhang", died_on=today, heirs=("mei",), actor="coord")
-    assert book.balance("zhang").total_minutes == 0
-    assert book.balance("mei").gifted_minutes == left
-    assert book.liability_minutes() == liability  # nothing stranded, nothing lost
-    assert book.verify().ok
+    book.redemptions.cancel(CancelRedemption(redemption_id=redemption.redemption_id), actor="coord")
+    book.orders.cancel(CancelOrder(order_id=order.order_id, reason="住院"), actor="coord")
+    book.credits.dispute(DisputeCredit(credit_id=pending, reason="住院"), actor="chen")
+    left = book.statements.balance("zhang").total_minutes
+    liability = book.statements.liability()
+    book.members.record_death(
+        RecordDeath(member_id="zhang", died_on=today, heirs=("mei",)), actor="coord"
+    )
+    assert book.statements.balance("zhang").total_minutes == 0
+    assert book.statements.balance("mei").gifted_minutes == left
+    assert book.statements.liability() == liability  # nothing stranded, nothing lost
+    assert book.statements.verify().ok
 
 
 def test_a_death_with_no_heir_sends_every_minute_to_the_pool(bank: TimeBank) -> None:
     book = centre(bank, death_handling=DeathHandling.POOL)
-    book.grant(member_id="zhang", minutes=90, reason="welcome", source=ISSUANCE, actor="coord")
-    book.record_death("zhang", died_on=bank.clock.now().date(), actor="coord")
-    assert book.programme_balance(POOL) == 90
-    assert book.balance("zhang").total_minutes == 0
+    book.gifts.grant(
+        Grant(member_id="zhang", minutes=90, reason="welcome", source=ISSUANCE), actor="coord"
+    )
+    book.members.record_death(
+        RecordDeath(member_id="zhang", died_on=bank.clock.now().date()), actor="coord"
+    )
+    assert book.statements.programme_balance(POOL) == 90
+    assert book.statements.balance("zhang").total_minutes == 0
 
 
 def test_a_death_closes_what_waits_on_the_member_and_holds_nothing(bank: TimeBank) -> None:
     book = centre(bank)
-    waiting = book.request_order(
-        recipient_id="zhang", category="meals", estimated_minutes=30, actor="coord"
+    waiting = book.orders.request(
+        RequestOrder(recipient_id="zhang", category="meals", estimated_minutes=30), actor="coord"
     )
-    theirs = book.request_order(
-        recipient_id="chen", category="meals", estimated_minutes=30, actor="coord"
+    theirs = book.orders.request(
+        RequestOrder(recipient_id="chen", category="meals", estimated_minutes=30), actor="coord"
     )
-    book.dispatch_order(theirs.order_id, volunteer_id="zhang", actor="coord")
-    book.add_offer(
-        volunteer_id="zhang",
-        categories=["meals"],
-        windows=MORNINGS,
-        capacity_minutes_per_week=60,
-        offer_id="zhang-offer",
+    book.orders.dispatch(
+        DispatchOrder(order_id=theirs.order_id, volunteer_id="zhang"), actor="coord"
+    )
+    book.supply.add_offer(
+        AddOffer(
+            volunteer_id="zhang",
+            categories=["meals"],
+            windows=MORNINGS,
+            capacity_minutes_per_week=60,
+            offer_id="zhang-offer",
+        ),
         actor="coord",
     )
-    book.add_need(
-        recipient_id="zhang",
-        category="meals",
-        estimated_minutes=30,
-        once_at=datetime(2026, 11, 5, 3, tzinfo=UTC),
-        need_id="zhang-need",
+    book.supply.add_need(
+        AddNeed(
+            recipient_id="zhang",
+            category="meals",
+            estimated_minutes=30,
+            once_at=datetime(2026, 11, 5, 3, tzinfo=UTC),
+            need_id="zhang-need",
+        ),
         actor="coord",
     )
-    book.open_care_file("zhang", visits_per_month=2, actor="coord")
-    book.record_death("zhang", died_on=bank.clock.now().date(), actor="coord")
-    cancelled = book.order(waiting.order_id)
+    book.care.open(OpenCareFile(member_id="zhang", visits_per_month=2), actor="coord")
+    book.members.record_death(
+        RecordDeath(member_id="zhang", died_on=bank.clock.now().date()), actor="coord"
+    )
+    cancelled = book.orders.get(waiting.order_id)
     assert (cancelled.status, cancelled.history[-1].note) == (
         OrderStatus.CANCELLED,
         "the member died",
     )
-    back = book.order(theirs.order_id)
+    back = book.orders.get(theirs.order_id)
     assert (back.status, back.dispatched_to) == (OrderStatus.REQUESTED, None)
-    assert book.offer("zhang-offer").withdrawn_at is not None
-    assert book.need("zhang-need").status is NeedStatus.CLOSED
-    assert book.care_file("zhang").closed_at is not None
-    assert book.verify().ok
+    assert book.supply.offer("zhang-offer").withdrawn_at is not None
+    assert book.supply.need("zhang-need").status is NeedStatus.CLOSED
+    assert book.care.get("zhang").closed_at is not None
+    assert book.statements.verify().ok

@@ -12,6 +12,7 @@ import pytest
 from tests.bank.helpers import coordinator, volunteer
 from tests.store.databases import postgres_base_url, postgres_schema, sqlite_path
 from timebank.bank import TimeBank
+from timebank.bank.commands import CreditService
 from timebank.community import PolicyRules, Provenance
 
 THREADS = 6
@@ -46,15 +47,17 @@ def test_concurrent_credits_never_overfill_a_capped_purse(url: str) -> None:
             with TimeBank.open(url) as bank:
                 book = bank.book("race")
                 for n in range(CREDITS_PER_THREAD):
-                    book.credit_service(
-                        provider_id="li",
-                        recipient_id=f"r{index}",
-                        category="companionship",
-                        raw_minutes=30,
-                        served_at=datetime.now(UTC),
-                        provenance=Provenance.ORGANISATION_CONFIRMATION,
+                    book.credits.record(
+                        CreditService(
+                            provider_id="li",
+                            recipient_id=f"r{index}",
+                            category="companionship",
+                            raw_minutes=30,
+                            served_at=datetime.now(UTC),
+                            provenance=Provenance.ORGANISATION_CONFIRMATION,
+                            request_id=f"t{index}-{n}",
+                        ),
                         actor="coord",
-                        request_id=f"t{index}-{n}",
                     )
         except BaseException as error:  # reported below, on the main thread
             errors.append(error)
@@ -68,7 +71,7 @@ def test_concurrent_credits_never_overfill_a_capped_purse(url: str) -> None:
     total = THREADS * CREDITS_PER_THREAD * 30
     with TimeBank.open(url) as bank:
         book = bank.book("race")
-        assert book.balance("li").own_minutes == CAP_MINUTES
-        assert book.programme_balance("pool") == total - CAP_MINUTES
-        assert book.programme_balance("issuance") == -total
-        assert book.verify().ok
+        assert book.statements.balance("li").own_minutes == CAP_MINUTES
+        assert book.statements.programme_balance("pool") == total - CAP_MINUTES
+        assert book.statements.programme_balance("issuance") == -total
+        assert book.statements.verify().ok

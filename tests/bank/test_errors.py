@@ -22,6 +22,47 @@ import pytest
 import timebank.community.errors as errors_module
 from tests.bank.helpers import book_state, coordinator, volunteer
 from timebank.bank import SYSTEM, BankBook, TimeBank
+from timebank.bank.commands import (
+    AcceptOrder,
+    ActivatePolicy,
+    AddMerchant,
+    AddNeed,
+    AddOffer,
+    AddPolicy,
+    AddSponsor,
+    AdoptWish,
+    AuthoriseProxy,
+    BookRedemption,
+    CancelRedemption,
+    CloseCareFile,
+    CloseNeed,
+    CompleteOrder,
+    CompleteRedemption,
+    ConfirmCredit,
+    ConfirmOrder,
+    CreateEvent,
+    CreditEvent,
+    CreditService,
+    DispatchOrder,
+    Donate,
+    FulfilWish,
+    Give,
+    Grant,
+    OpenCareFile,
+    PostWish,
+    RateOrder,
+    RecordDeath,
+    RecordVisit,
+    RegisterMember,
+    RejectOrder,
+    Relate,
+    RequestOrder,
+    ReverseCredit,
+    RevokeProxy,
+    StartOrder,
+    UpdateMember,
+    WithdrawOffer,
+)
 from timebank.community import (
     ActorNotAuthorised,
     AttendeesInvalid,
@@ -139,15 +180,17 @@ def served(
 ) -> Credit:
     """A service its recipient confirms as they record it: posted at once."""
     served_at = options.pop("served_at", None) or book.bank.clock.now()
-    return book.credit_service(
-        provider_id=provider,
-        recipient_id=recipient,
-        category="companionship",
-        raw_minutes=raw_minutes,
-        served_at=served_at,
-        provenance=Provenance.RECIPIENT_CONFIRMATION,
+    return book.credits.record(
+        CreditService(
+            provider_id=provider,
+            recipient_id=recipient,
+            category="companionship",
+            raw_minutes=raw_minutes,
+            served_at=served_at,
+            provenance=Provenance.RECIPIENT_CONFIRMATION,
+            **options,
+        ),
         actor=recipient,
-        **options,
     )
 
 
@@ -163,18 +206,17 @@ def checked_in(book: BankBook, provider: str, recipient: str, **options: Any) ->
         "actor": provider,
     }
     values.update(options)
-    return book.credit_service(**values)
+    actor = values.pop("actor")
+    return book.credits.record(CreditService(**values), actor=actor)
 
 
 def booked(book: BankBook, saver: str = "zhang", minutes: int = 30, **options: Any) -> Redemption:
     """A saver books a visit from li, paid with banked minutes."""
-    return book.book_redemption(
-        saver_id=saver,
-        minutes=minutes,
-        provider_id="li",
-        category="companionship",
+    return book.redemptions.book(
+        BookRedemption(
+            saver_id=saver, minutes=minutes, provider_id="li", category="companionship", **options
+        ),
         actor=saver,
-        **options,
     )
 
 
@@ -187,7 +229,8 @@ def register(book: BankBook, member_id: str = "wu", **options: Any) -> Any:
         "actor": "coord",
     }
     values.update(options)
-    return book.register_member(**values)
+    actor = values.pop("actor")
+    return book.members.register(RegisterMember(**values), actor=actor)
 
 
 DESK_KINDS = ("offer", "need", "wish", "care_file", "visit")
@@ -208,13 +251,15 @@ MONDAY_MORNING = Window(weekday=0, start_minute=9 * 60, end_minute=12 * 60)
 
 def offered(book: BankBook, offer_id: str = "offer-1", capacity_minutes_per_week: int = 240) -> Any:
     """li offers companionship on Monday mornings."""
-    return book.add_offer(
-        volunteer_id="li",
-        categories=["companionship"],
-        windows=[MONDAY_MORNING],
-        capacity_minutes_per_week=capacity_minutes_per_week,
+    return book.supply.add_offer(
+        AddOffer(
+            volunteer_id="li",
+            categories=["companionship"],
+            windows=[MONDAY_MORNING],
+            capacity_minutes_per_week=capacity_minutes_per_week,
+            offer_id=offer_id,
+        ),
         actor="li",
-        offer_id=offer_id,
     )
 
 
@@ -229,23 +274,23 @@ def needed(book: BankBook, need_id: str = "need-1", **options: Any) -> Any:
         "need_id": need_id,
     }
     values.update(options)
-    return book.add_need(**values)
+    actor = values.pop("actor")
+    return book.supply.add_need(AddNeed(**values), actor=actor)
 
 
 def confirmed_order(book: BankBook, order_id: str = "order-1") -> Any:
     """An order for zhang, served by li and confirmed (the issuance account pays)."""
-    book.request_order(
-        recipient_id="zhang",
-        category="companionship",
-        estimated_minutes=60,
+    book.orders.request(
+        RequestOrder(
+            recipient_id="zhang", category="companionship", estimated_minutes=60, order_id=order_id
+        ),
         actor="coord",
-        order_id=order_id,
     )
-    book.dispatch_order(order_id, volunteer_id="li", actor="coord")
-    book.accept_order(order_id, volunteer_id="li", actor="li")
-    book.start_order(order_id, actor="li")
-    book.complete_order(order_id, actual_minutes=60, actor="li")
-    return book.confirm_order(order_id, actor="zhang")
+    book.orders.dispatch(DispatchOrder(order_id=order_id, volunteer_id="li"), actor="coord")
+    book.orders.accept(AcceptOrder(order_id=order_id, volunteer_id="li"), actor="li")
+    book.orders.start(StartOrder(order_id=order_id), actor="li")
+    book.orders.complete(CompleteOrder(order_id=order_id, actual_minutes=60), actor="li")
+    return book.orders.confirm(ConfirmOrder(order_id=order_id), actor="zhang")
 
 
 # --- the cases: one rule broken per case ------------------------------------------------
@@ -298,14 +343,16 @@ def member_id_with_a_space(bank: TimeBank) -> tuple[BankBook, Action]:
 @case(TextTooLong, field="note", maximum=200)
 def proxy_note_too_long(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    return book, lambda: book.authorise_proxy("zhang", "li", note="x" * 201, actor="coord")
+    return book, lambda: book.members.authorise_proxy(
+        AuthoriseProxy(member_id="zhang", proxy_id="li", note="x" * 201), actor="coord"
+    )
 
 
 @case(PolicyInvalid, problems="record_minutes_min exceeds record_minutes_max")
 def policy_with_no_possible_duration(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     rules = PolicyRules(name="short visits", record_minutes_min=90, record_minutes_max=60)
-    return book, lambda: book.add_policy(rules, actor=SYSTEM)
+    return book, lambda: book.programme.add_policy(AddPolicy(rules=rules), actor=SYSTEM)
 
 
 @case(CategoryUnknown, category="juggling")
@@ -335,7 +382,7 @@ def service_rounded_down_to_nothing(bank: TimeBank) -> tuple[BankBook, Action]:
 @case(MinutesNotPositive, field="minutes", value="0")
 def donate_nothing(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    return book, lambda: book.donate(member_id="li", minutes=0, actor="li")
+    return book, lambda: book.gifts.donate(Donate(member_id="li", minutes=0), actor="li")
 
 
 @case(SelfDealing, member_id="li", action="serve")
@@ -347,22 +394,29 @@ def serve_oneself(bank: TimeBank) -> tuple[BankBook, Action]:
 @case(RelationToSelf, member_id="li")
 def related_to_oneself(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    return book, lambda: book.relate("li", "li", RelationKind.SPOUSE, actor="coord")
+    return book, lambda: book.members.relate(
+        Relate(member_id="li", other_id="li", kind=RelationKind.SPOUSE), actor="coord"
+    )
 
 
 @case(AttendeesInvalid, reason="1 to 300 attendees per crediting")
 def event_without_attendees(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    event = book.create_event(
-        title="重阳节活动", category="community", held_at=bank.clock.now(), actor="coord"
+    event = book.events.create(
+        CreateEvent(title="重阳节活动", category="community", held_at=bank.clock.now()),
+        actor="coord",
     )
-    return book, lambda: book.credit_event(event.event_id, {}, actor="coord")
+    return book, lambda: book.events.credit(
+        CreditEvent(event_id=event.event_id, attendees={}), actor="coord"
+    )
 
 
 @case(ReasonRequired, action="grant minutes")
 def grant_without_reason(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    return book, lambda: book.grant(member_id="li", minutes=10, reason="  ", actor="coord")
+    return book, lambda: book.gifts.grant(
+        Grant(member_id="li", minutes=10, reason="  "), actor="coord"
+    )
 
 
 @case(ScheduleInvalid, field="once_at")
@@ -375,14 +429,14 @@ def need_both_once_and_weekly(bank: TimeBank) -> tuple[BankBook, Action]:
 def six_stars(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     confirmed_order(book)
-    return book, lambda: book.rate_order("order-1", rating=6, actor="zhang")
+    return book, lambda: book.orders.rate(RateOrder(order_id="order-1", rating=6), actor="zhang")
 
 
 @case(ReportPeriodInvalid, field="first_month")
 def thirteenth_month(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     confirmed_order(book)
-    return book, lambda: book.order_report("2026-13")
+    return book, lambda: book.reports.orders("2026-13")
 
 
 # Something named does not exist.
@@ -391,13 +445,15 @@ def thirteenth_month(bank: TimeBank) -> tuple[BankBook, Action]:
 @case(MemberNotFound, member_id="wu")
 def relate_to_a_stranger(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    return book, lambda: book.relate("li", "wu", RelationKind.FRIEND, actor="coord")
+    return book, lambda: book.members.relate(
+        Relate(member_id="li", other_id="wu", kind=RelationKind.FRIEND), actor="coord"
+    )
 
 
 @case(PolicyNotFound, version=7)
 def activate_a_missing_policy(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    return book, lambda: book.activate_policy(7, actor=SYSTEM)
+    return book, lambda: book.programme.activate_policy(ActivatePolicy(version=7), actor=SYSTEM)
 
 
 @case(NoActivePolicy, book_id="plain")
@@ -412,70 +468,82 @@ def book_the_bank_never_set_up(bank: TimeBank) -> tuple[BankBook, Action]:
 @case(CreditNotFound, credit_id="c404")
 def confirm_a_missing_credit(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    return book, lambda: book.confirm_credit("c404", actor="coord")
+    return book, lambda: book.credits.confirm(ConfirmCredit(credit_id="c404"), actor="coord")
 
 
 @case(RedemptionNotFound, redemption_id="r404")
 def cancel_a_missing_redemption(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    return book, lambda: book.cancel_redemption("r404", actor="coord")
+    return book, lambda: book.redemptions.cancel(
+        CancelRedemption(redemption_id="r404"), actor="coord"
+    )
 
 
 @case(EventNotFound, event_id="e404")
 def credit_a_missing_event(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    return book, lambda: book.credit_event("e404", {"li": 60}, actor="coord")
+    return book, lambda: book.events.credit(
+        CreditEvent(event_id="e404", attendees={"li": 60}), actor="coord"
+    )
 
 
 @case(ProgrammeAccountNotFound, account_id="sponsor.red-cross")
 def grant_from_a_missing_sponsor(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    return book, lambda: book.grant(
-        member_id="li", minutes=10, reason="flood", source="sponsor.red-cross", actor="coord"
+    return book, lambda: book.gifts.grant(
+        Grant(member_id="li", minutes=10, reason="flood", source="sponsor.red-cross"), actor="coord"
     )
 
 
 @case(ProxyNotFound, member_id="zhang", proxy_id="li")
 def revoke_a_missing_proxy(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    return book, lambda: book.revoke_proxy("zhang", "li", actor="coord")
+    return book, lambda: book.members.revoke_proxy(
+        RevokeProxy(member_id="zhang", proxy_id="li"), actor="coord"
+    )
 
 
 @case(OfferNotFound, offer_id="offer-404")
 def withdraw_a_missing_offer(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     offered(book)
-    return book, lambda: book.withdraw_offer("offer-404", actor="coord")
+    return book, lambda: book.supply.withdraw_offer(
+        WithdrawOffer(offer_id="offer-404"), actor="coord"
+    )
 
 
 @case(NeedNotFound, need_id="need-404")
 def order_from_a_missing_need(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     needed(book)
-    return book, lambda: book.request_order(need_id="need-404", actor="coord", order_id="o1")
+    return book, lambda: book.orders.request(
+        RequestOrder(need_id="need-404", order_id="o1"), actor="coord"
+    )
 
 
 @case(OrderNotFound, order_id="order-404")
 def dispatch_a_missing_order(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     confirmed_order(book)
-    return book, lambda: book.dispatch_order("order-404", volunteer_id="li", actor="coord")
+    return book, lambda: book.orders.dispatch(
+        DispatchOrder(order_id="order-404", volunteer_id="li"), actor="coord"
+    )
 
 
 @case(WishNotFound, wish_id="wish-404")
 def adopt_a_missing_wish(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    book.post_wish(resident_id="zhang", title="老花镜", actor="coord", wish_id="wish-1")
-    return book, lambda: book.adopt_wish("wish-404", adopter="li", actor="li")
+    book.wishes.post(PostWish(resident_id="zhang", title="老花镜", wish_id="wish-1"), actor="coord")
+    return book, lambda: book.wishes.adopt(AdoptWish(wish_id="wish-404", adopter="li"), actor="li")
 
 
 @case(CareFileNotFound, member_id="zhang")
 def visit_without_a_care_file(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    book.open_care_file("li", visits_per_month=2, actor="coord")
-    book.close_care_file("li", actor="coord")
-    return book, lambda: book.record_visit(
-        "zhang", visitor_id="li", visited_at=bank.clock.now(), actor="li"
+    book.care.open(OpenCareFile(member_id="li", visits_per_month=2), actor="coord")
+    book.care.close(CloseCareFile(member_id="li"), actor="coord")
+    return book, lambda: book.care.record_visit(
+        RecordVisit(member_id="zhang", visitor_id="li", visited_at=bank.clock.now()), actor="li"
     )
 
 
@@ -491,21 +559,25 @@ def register_twice(bank: TimeBank) -> tuple[BankBook, Action]:
 @case(MemberNotActive, member_id="li", status="suspended")
 def suspended_provider(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    book.update_member("li", status=MemberStatus.SUSPENDED, actor="coord")
+    book.members.update(UpdateMember(member_id="li", status=MemberStatus.SUSPENDED), actor="coord")
     return book, lambda: checked_in(book, "li", "zhang", actor="coord")
 
 
 @case(RelationExists, member_id="li", other_id="zhang", kind="parent")
 def relate_twice_differently(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    book.relate("li", "zhang", RelationKind.PARENT, actor="coord")
-    return book, lambda: book.relate("li", "zhang", RelationKind.SPOUSE, actor="coord")
+    book.members.relate(
+        Relate(member_id="li", other_id="zhang", kind=RelationKind.PARENT), actor="coord"
+    )
+    return book, lambda: book.members.relate(
+        Relate(member_id="li", other_id="zhang", kind=RelationKind.SPOUSE), actor="coord"
+    )
 
 
 @case(PolicyNotDraft, version=1, status="active")
 def activate_the_active_policy(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    return book, lambda: book.activate_policy(1, actor=SYSTEM)
+    return book, lambda: book.programme.activate_policy(ActivatePolicy(version=1), actor=SYSTEM)
 
 
 @case(ActorNotAuthorised, actor="li", action="register a member")
@@ -544,26 +616,29 @@ def young_saver_redeems(bank: TimeBank) -> tuple[BankBook, Action]:
 def gift_to_an_unrelated_member(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     served(book, "li", "zhang")
-    return book, lambda: book.give(giver_id="li", receiver_id="zhang", minutes=30, actor="li")
+    return book, lambda: book.gifts.give(
+        Give(giver_id="li", receiver_id="zhang", minutes=30), actor="li"
+    )
 
 
 @case(MerchantRedemptionNotAllowed, merchant_id="suguo")
 def buy_goods_where_services_only(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    book.add_merchant("suguo", "苏果超市", actor=SYSTEM)
+    book.programme.add_merchant(AddMerchant(merchant_id="suguo", name="苏果超市"), actor=SYSTEM)
     served(book, "zhang", "li")
-    return book, lambda: book.book_redemption(
-        saver_id="li", minutes=30, merchant_id="suguo", actor="li"
+    return book, lambda: book.redemptions.book(
+        BookRedemption(saver_id="li", minutes=30, merchant_id="suguo"), actor="li"
     )
 
 
 @case(GroupMinutesOnlyDonated, member_id="zhang")
 def spend_group_minutes(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    event = book.create_event(
-        title="重阳节活动", category="community", held_at=bank.clock.now(), actor="coord"
+    event = book.events.create(
+        CreateEvent(title="重阳节活动", category="community", held_at=bank.clock.now()),
+        actor="coord",
     )
-    book.credit_event(event.event_id, {"zhang": 60}, actor="coord")
+    book.events.credit(CreditEvent(event_id=event.event_id, attendees={"zhang": 60}), actor="coord")
     return book, lambda: booked(book, "zhang")
 
 
@@ -571,15 +646,17 @@ def spend_group_minutes(bank: TimeBank) -> tuple[BankBook, Action]:
 def confirm_twice(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     credit = checked_in(book, "li", "zhang", request_id="visit-1")
-    book.confirm_credit(credit.credit_id, actor="zhang")
-    return book, lambda: book.confirm_credit("visit-1", actor="zhang")
+    book.credits.confirm(ConfirmCredit(credit_id=credit.credit_id), actor="zhang")
+    return book, lambda: book.credits.confirm(ConfirmCredit(credit_id="visit-1"), actor="zhang")
 
 
 @case(CreditNotPosted, credit_id="visit-1", status="pending")
 def reverse_a_pending_credit(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     checked_in(book, "li", "zhang", request_id="visit-1")
-    return book, lambda: book.reverse_credit("visit-1", reason="entered twice", actor="coord")
+    return book, lambda: book.credits.reverse(
+        ReverseCredit(credit_id="visit-1", reason="entered twice"), actor="coord"
+    )
 
 
 @case(RedemptionNotBooked, redemption_id="visit-2", status="cancelled")
@@ -587,8 +664,10 @@ def cancel_twice(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     served(book, "zhang", "li")
     booked(book, request_id="visit-2")
-    book.cancel_redemption("visit-2", actor="zhang")
-    return book, lambda: book.cancel_redemption("visit-2", actor="zhang")
+    book.redemptions.cancel(CancelRedemption(redemption_id="visit-2"), actor="zhang")
+    return book, lambda: book.redemptions.cancel(
+        CancelRedemption(redemption_id="visit-2"), actor="zhang"
+    )
 
 
 @case(
@@ -603,7 +682,9 @@ def offer_the_same_id_for_another_offer(bank: TimeBank) -> tuple[BankBook, Actio
 @case(SelfApproval, actor="coord", member_id="coord")
 def coordinator_grants_to_themselves(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    return book, lambda: book.grant(member_id="coord", minutes=30, reason="need", actor="coord")
+    return book, lambda: book.gifts.grant(
+        Grant(member_id="coord", minutes=30, reason="need"), actor="coord"
+    )
 
 
 @case(BookingsOpenAtDeath, member_id="zhang", held_minutes=30, incoming_minutes=0)
@@ -612,16 +693,20 @@ def death_while_a_redemption_holds_minutes(bank: TimeBank) -> tuple[BankBook, Ac
     served(book, "zhang", "li")
     booked(book, request_id="visit-2")
     today = book.bank.clock.now().date()
-    return book, lambda: book.record_death("zhang", died_on=today, actor="coord")
+    return book, lambda: book.members.record_death(
+        RecordDeath(member_id="zhang", died_on=today), actor="coord"
+    )
 
 
 @case(NeedNotOpen, need_id="need-1")
 def order_from_a_closed_need(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     needed(book)
-    book.request_order(need_id="need-1", actor="coord", order_id="order-1")
-    book.close_need("need-1", actor="coord")
-    return book, lambda: book.request_order(need_id="need-1", actor="coord", order_id="order-2")
+    book.orders.request(RequestOrder(need_id="need-1", order_id="order-1"), actor="coord")
+    book.supply.close_need(CloseNeed(need_id="need-1"), actor="coord")
+    return book, lambda: book.orders.request(
+        RequestOrder(need_id="need-1", order_id="order-2"), actor="coord"
+    )
 
 
 @case(IdempotencyKeyReused, key="register-wu")
@@ -641,14 +726,16 @@ def same_idempotency_key_another_request(bank: TimeBank) -> tuple[BankBook, Acti
 def reject_a_confirmed_order(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     confirmed_order(book)
-    return book, lambda: book.reject_order("order-1", reason="too late", actor="zhang")
+    return book, lambda: book.orders.reject(
+        RejectOrder(order_id="order-1", reason="too late"), actor="zhang"
+    )
 
 
 @case(WishTransitionNotAllowed, wish_id="wish-1", status="posted", action="fulfilled")
 def fulfil_a_wish_nobody_adopted(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    book.post_wish(resident_id="zhang", title="老花镜", actor="coord", wish_id="wish-1")
-    return book, lambda: book.fulfil_wish("wish-1", actor="coord")
+    book.wishes.post(PostWish(resident_id="zhang", title="老花镜", wish_id="wish-1"), actor="coord")
+    return book, lambda: book.wishes.fulfil(FulfilWish(wish_id="wish-1"), actor="coord")
 
 
 # A balance would leave the bounds the policy sets.
@@ -675,9 +762,10 @@ def pay_beyond_the_credit_line(bank: TimeBank) -> tuple[BankBook, Action]:
 )
 def grant_beyond_the_cap(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    book.add_sponsor("red-cross", "Red Cross", actor=SYSTEM)
-    return book, lambda: book.grant(
-        member_id="li", minutes=90_001, reason="flood", source="sponsor.red-cross", actor="coord"
+    book.programme.add_sponsor(AddSponsor(sponsor_id="red-cross", name="Red Cross"), actor=SYSTEM)
+    return book, lambda: book.gifts.grant(
+        Grant(member_id="li", minutes=90_001, reason="flood", source="sponsor.red-cross"),
+        actor="coord",
     )
 
 
@@ -705,7 +793,9 @@ def redeem_more_than_saved(bank: TimeBank) -> tuple[BankBook, Action]:
 )
 def grant_from_an_empty_pool(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)  # decided by the ledger: the pool may not go below zero
-    return book, lambda: book.grant(member_id="li", minutes=10, reason="flood", actor="coord")
+    return book, lambda: book.gifts.grant(
+        Grant(member_id="li", minutes=10, reason="flood"), actor="coord"
+    )
 
 
 @case(IdempotencyConflict, transaction_id="visit-1", field="raw_minutes")
@@ -718,7 +808,7 @@ def same_request_another_service(bank: TimeBank) -> tuple[BankBook, Action]:
 @case(PageSizeOutOfRange, limit=501, maximum=500)
 def passbook_page_too_large(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    return book, lambda: book.passbook("li", limit=501)
+    return book, lambda: book.statements.passbook("li", limit=501)
 
 
 @case(TimestampNotAware, field="served_at")
@@ -732,7 +822,9 @@ def complete_for_more_than_booked(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     served(book, "zhang", "li")
     booked(book, request_id="visit-2")
-    return book, lambda: book.complete_redemption("visit-2", spent_minutes=60, actor="zhang")
+    return book, lambda: book.redemptions.complete(
+        CompleteRedemption(redemption_id="visit-2", spent_minutes=60), actor="zhang"
+    )
 
 
 def _id(case: Case) -> str:
@@ -772,18 +864,18 @@ def test_every_bank_error_and_surfaced_ledger_error_has_a_case() -> None:
 def test_the_ledger_remembers_its_refusals(bank: TimeBank) -> None:
     """A request id the ledger refused keeps its refusal, even once the request would pass."""
     book = world(bank)
-    grant = {"member_id": "li", "minutes": 10, "reason": "flood", "actor": "coord"}
+    grant = {"member_id": "li", "minutes": 10, "reason": "flood"}
     with pytest.raises(InsufficientMinutes) as refused:
-        book.grant(**grant, request_id="grant-1")
+        book.gifts.grant(Grant(**grant, request_id="grant-1"), actor="coord")
     served(book, "li", "zhang")
-    book.donate(member_id="li", minutes=60, actor="li")
+    book.gifts.donate(Donate(member_id="li", minutes=60), actor="li")
     before = book_state(book)
 
     with pytest.raises(InsufficientMinutes) as again:
-        book.grant(**grant, request_id="grant-1")
+        book.gifts.grant(Grant(**grant, request_id="grant-1"), actor="coord")
     assert again.value == refused.value
     assert book_state(book) == before
-    assert book.grant(**grant, request_id="grant-2") == "grant.grant-2"
+    assert book.gifts.grant(Grant(**grant, request_id="grant-2"), actor="coord") == "grant.grant-2"
 
 
 # --- retries after success ----------------------------------------------------------------
@@ -798,36 +890,42 @@ def retry_credit_service(bank: TimeBank) -> tuple[BankBook, Action]:
 def retry_give(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     served(book, "li", "zhang")
-    book.relate("li", "zhang", RelationKind.PARENT, actor="coord")
-    return book, lambda: book.give(
-        giver_id="li", receiver_id="zhang", minutes=30, actor="li", request_id="gift-1"
+    book.members.relate(
+        Relate(member_id="li", other_id="zhang", kind=RelationKind.PARENT), actor="coord"
+    )
+    return book, lambda: book.gifts.give(
+        Give(giver_id="li", receiver_id="zhang", minutes=30, request_id="gift-1"), actor="li"
     )
 
 
 def retry_donate(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     served(book, "li", "zhang")
-    return book, lambda: book.donate(
-        member_id="li", minutes=30, actor="li", request_id="donation-1"
+    return book, lambda: book.gifts.donate(
+        Donate(member_id="li", minutes=30, request_id="donation-1"), actor="li"
     )
 
 
 def retry_grant(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     served(book, "li", "zhang")
-    book.donate(member_id="li", minutes=60, actor="li")
-    return book, lambda: book.grant(
-        member_id="zhang", minutes=30, reason="heating", actor="coord", request_id="grant-1"
+    book.gifts.donate(Donate(member_id="li", minutes=60), actor="li")
+    return book, lambda: book.gifts.grant(
+        Grant(member_id="zhang", minutes=30, reason="heating", request_id="grant-1"), actor="coord"
     )
 
 
 def retry_credit_event(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
-    event = book.create_event(
-        title="重阳节活动", category="community", held_at=bank.clock.now(), actor="coord"
+    event = book.events.create(
+        CreateEvent(title="重阳节活动", category="community", held_at=bank.clock.now()),
+        actor="coord",
     )
-    return book, lambda: book.credit_event(
-        event.event_id, {"zhang": 60, "li": 90}, actor="coord", request_id="party-1"
+    return book, lambda: book.events.credit(
+        CreditEvent(
+            event_id=event.event_id, attendees={"zhang": 60, "li": 90}, request_id="party-1"
+        ),
+        actor="coord",
     )
 
 

@@ -25,6 +25,40 @@ import pytest
 
 from tests.bank.helpers import coordinator
 from timebank.bank import SYSTEM, BankBook, TimeBank
+from timebank.bank.commands import (
+    AcceptOrder,
+    AckOutbox,
+    AddNeed,
+    AddOffer,
+    AddSponsor,
+    AdoptWish,
+    AuthoriseProxy,
+    CancelOrder,
+    CloseCareFile,
+    CloseNeed,
+    CloseOrder,
+    CompleteOrder,
+    ConfirmOrder,
+    ConfirmWish,
+    CreditService,
+    DeclineOrder,
+    DispatchOrder,
+    FulfilWish,
+    Grant,
+    OpenCareFile,
+    PostWish,
+    PublishOrder,
+    RateOrder,
+    RecordVisit,
+    RegisterMember,
+    RejectOrder,
+    RequestOrder,
+    RunDeadlines,
+    StartOrder,
+    UpdateOffer,
+    WithdrawOffer,
+    WithdrawWish,
+)
 from timebank.bank.records import order_row
 from timebank.community import (
     ActorNotAuthorised,
@@ -90,14 +124,16 @@ def person(
     roles: frozenset[Role] = frozenset({Role.VOLUNTEER, Role.RECIPIENT}),
     community: str = "gulou",
 ) -> None:
-    book.register_member(
-        member_id=member_id,
-        name="李娜",
-        birth_date=born,
-        community=community,
-        grid=grid,
-        roles=roles,
-        vetting=Vetting.STREET,
+    book.members.register(
+        RegisterMember(
+            member_id=member_id,
+            name="李娜",
+            birth_date=born,
+            community=community,
+            grid=grid,
+            roles=roles,
+            vetting=Vetting.STREET,
+        ),
         actor=SYSTEM,
     )
 
@@ -116,13 +152,15 @@ def desk(bank: TimeBank, **changes: object) -> BankBook:
 def earn(book: BankBook, member_id: str, minutes: int) -> None:
     """``member_id`` earns ``minutes`` of their own by serving chen (issuance pays)."""
     recipient = "li" if member_id == "chen" else "chen"
-    book.credit_service(
-        provider_id=member_id,
-        recipient_id=recipient,
-        category="companionship",
-        raw_minutes=minutes,
-        served_at=book.bank.clock.now(),
-        provenance=Provenance.ORGANISATION_CONFIRMATION,
+    book.credits.record(
+        CreditService(
+            provider_id=member_id,
+            recipient_id=recipient,
+            category="companionship",
+            raw_minutes=minutes,
+            served_at=book.bank.clock.now(),
+            provenance=Provenance.ORGANISATION_CONFIRMATION,
+        ),
         actor="coord",
     )
 
@@ -136,15 +174,18 @@ def ordered(book: BankBook, order_id: str = "o1", **options: object) -> Order:
         "order_id": order_id,
     }
     values.update(options)
-    return book.request_order(**values)  # type: ignore[arg-type]
+    actor = str(values.pop("actor"))
+    return book.orders.request(RequestOrder(**values), actor=actor)  # type: ignore[arg-type]
 
 
 def accepted(
     book: BankBook, order_id: str = "o1", volunteer: str = "li", **options: object
 ) -> Order:
     ordered(book, order_id, **options)
-    book.dispatch_order(order_id, volunteer_id=volunteer, actor="coord")
-    return book.accept_order(order_id, volunteer_id=volunteer, actor=volunteer)
+    book.orders.dispatch(DispatchOrder(order_id=order_id, volunteer_id=volunteer), actor="coord")
+    return book.orders.accept(
+        AcceptOrder(order_id=order_id, volunteer_id=volunteer), actor=volunteer
+    )
 
 
 def completed(
@@ -152,8 +193,10 @@ def completed(
 ) -> Order:
     order = accepted(book, order_id, **options)
     assert order.volunteer_id is not None
-    book.start_order(order_id, actor=order.volunteer_id)
-    return book.complete_order(order_id, actual_minutes=actual_minutes, actor=order.volunteer_id)
+    book.orders.start(StartOrder(order_id=order_id), actor=order.volunteer_id)
+    return book.orders.complete(
+        CompleteOrder(order_id=order_id, actual_minutes=actual_minutes), actor=order.volunteer_id
+    )
 
 
 def offer(book: BankBook, volunteer: str, **options: object) -> None:
@@ -166,7 +209,8 @@ def offer(book: BankBook, volunteer: str, **options: object) -> None:
         "offer_id": f"{volunteer}-offer",
     }
     values.update(options)
-    book.add_offer(**values)  # type: ignore[arg-type]
+    actor = str(values.pop("actor"))
+    book.supply.add_offer(AddOffer(**values), actor=actor)  # type: ignore[arg-type]
 
 
 def minutes(amount: int) -> timedelta:
@@ -174,7 +218,7 @@ def minutes(amount: int) -> timedelta:
 
 
 def bodies(book: BankBook, topic: str) -> list[dict[str, object]]:
-    return [json.loads(m.body) for m in book.outbox(limit=500) if m.topic == topic]
+    return [json.loads(m.body) for m in book.outbox.pending(limit=500) if m.topic == topic]
 
 
 # --- the supply ledger (供给台账) ----------------------------------------------------------
@@ -183,15 +227,17 @@ def bodies(book: BankBook, topic: str) -> list[dict[str, object]]:
 def test_an_offer_records_windows_exceptions_area_and_capacity(bank: TimeBank) -> None:
     """An offer keeps its categories, weekly windows, days away, grid, capacity and end."""
     book = desk(bank)
-    made = book.add_offer(
-        volunteer_id="li",
-        categories=["companionship", "meals"],
-        windows=[MONDAY_MORNING, WEDNESDAY_MORNING],
-        unavailable_on=[date(2026, 11, 9)],
-        capacity_minutes_per_week=300,
-        ends_on=date(2026, 12, 31),
+    made = book.supply.add_offer(
+        AddOffer(
+            volunteer_id="li",
+            categories=["companionship", "meals"],
+            windows=[MONDAY_MORNING, WEDNESDAY_MORNING],
+            unavailable_on=[date(2026, 11, 9)],
+            capacity_minutes_per_week=300,
+            ends_on=date(2026, 12, 31),
+            offer_id="li-1",
+        ),
         actor="li",
-        offer_id="li-1",
     )
     assert made.categories == frozenset({"companionship", "meals"})
     assert made.windows == (MONDAY_MORNING, WEDNESDAY_MORNING)
@@ -200,19 +246,21 @@ def test_an_offer_records_windows_exceptions_area_and_capacity(bank: TimeBank) -
     assert (made.starts_on, made.ends_on) == (MONDAY, date(2026, 12, 31))
     assert made.capacity_minutes_per_week == 300
     assert (made.actor, made.withdrawn_at, made.reminded_at) == ("li", None, None)
-    assert book.offer("li-1") == made
+    assert book.supply.offer("li-1") == made
     assert not made.active_on(date(2027, 1, 1))
 
-    placed = book.add_offer(
-        volunteer_id="chen",
-        categories=["errands"],
-        windows=[WEDNESDAY_MORNING],
-        capacity_minutes_per_week=120,
-        grid="g3",
-        x_metres=120,
-        y_metres=-40,
+    placed = book.supply.add_offer(
+        AddOffer(
+            volunteer_id="chen",
+            categories=["errands"],
+            windows=[WEDNESDAY_MORNING],
+            capacity_minutes_per_week=120,
+            grid="g3",
+            x_metres=120,
+            y_metres=-40,
+            offer_id="chen-1",
+        ),
         actor="coord",
-        offer_id="chen-1",
     )
     assert (placed.grid, placed.x_metres, placed.y_metres) == ("g3", 120, -40)
     assert placed.ends_on is None
@@ -224,33 +272,41 @@ def test_an_offer_is_changed_and_withdrawn(bank: TimeBank, clock: ManualClock) -
     """A new end clears the lapse reminder; never_expires removes the end; withdrawal sticks."""
     book = desk(bank)
     offer(book, "li", ends_on=MONDAY + timedelta(days=10))
-    assert book.run_deadlines(actor=SYSTEM).reminded == ("li-offer",)
-    assert book.offer("li-offer").reminded_at is not None
+    assert book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM).reminded == ("li-offer",)
+    assert book.supply.offer("li-offer").reminded_at is not None
 
-    later = book.update_offer("li-offer", ends_on=date(2027, 3, 1), actor="li")
+    later = book.supply.update_offer(
+        UpdateOffer(offer_id="li-offer", ends_on=date(2027, 3, 1)), actor="li"
+    )
     assert (later.ends_on, later.reminded_at) == (date(2027, 3, 1), None)
-    changed = book.update_offer(
-        "li-offer",
-        windows=[WEDNESDAY_MORNING],
-        unavailable_on=[date(2026, 11, 11)],
-        capacity_minutes_per_week=90,
+    changed = book.supply.update_offer(
+        UpdateOffer(
+            offer_id="li-offer",
+            windows=[WEDNESDAY_MORNING],
+            unavailable_on=[date(2026, 11, 11)],
+            capacity_minutes_per_week=90,
+        ),
         actor="coord",
     )
     assert changed.windows == (WEDNESDAY_MORNING,)
     assert changed.unavailable_on == frozenset({date(2026, 11, 11)})
     assert (changed.capacity_minutes_per_week, changed.ends_on) == (90, date(2027, 3, 1))
-    forever = book.update_offer("li-offer", never_expires=True, actor="li")
+    forever = book.supply.update_offer(
+        UpdateOffer(offer_id="li-offer", never_expires=True), actor="li"
+    )
     assert forever.ends_on is None
     with pytest.raises(ScheduleInvalid):
-        book.update_offer("li-offer", ends_on=MONDAY - timedelta(days=1), actor="li")
+        book.supply.update_offer(
+            UpdateOffer(offer_id="li-offer", ends_on=MONDAY - timedelta(days=1)), actor="li"
+        )
 
-    withdrawn = book.withdraw_offer("li-offer", actor="li")
+    withdrawn = book.supply.withdraw_offer(WithdrawOffer(offer_id="li-offer"), actor="li")
     assert withdrawn.withdrawn_at is not None
     assert not withdrawn.active_on(MONDAY)
     clock.advance(minutes(5))
-    assert book.withdraw_offer("li-offer", actor="li") == withdrawn
+    assert book.supply.withdraw_offer(WithdrawOffer(offer_id="li-offer"), actor="li") == withdrawn
     with pytest.raises(OfferNotFound):  # chen may not see li's offer, so for him it is not there
-        book.withdraw_offer("li-offer", actor="chen")
+        book.supply.withdraw_offer(WithdrawOffer(offer_id="li-offer"), actor="chen")
 
 
 def test_offers_are_listed_in_id_order_with_a_cursor(bank: TimeBank) -> None:
@@ -258,8 +314,8 @@ def test_offers_are_listed_in_id_order_with_a_cursor(bank: TimeBank) -> None:
     book = desk(bank)
     for offer_id in ("c", "a", "b"):
         offer(book, "li", offer_id=offer_id)
-    first = book.offers(limit=2)
-    rest = book.offers(after=first[-1].offer_id, limit=10)
+    first = book.supply.offers(limit=2)
+    rest = book.supply.offers(after=first[-1].offer_id, limit=10)
     assert [o.offer_id for o in first] == ["a", "b"]
     assert [o.offer_id for o in rest] == ["c"]
 
@@ -271,10 +327,12 @@ def test_only_volunteers_offer_and_others_need_a_proxy(bank: TimeBank) -> None:
         offer(book, "mei")
     with pytest.raises(MemberNotFound):  # chen may not see li
         offer(book, "li", actor="chen")
-    assert book.offers() == []
-    book.authorise_proxy("li", "chen", actor="coord", note="neighbour")
+    assert book.supply.offers() == []
+    book.members.authorise_proxy(
+        AuthoriseProxy(member_id="li", proxy_id="chen", note="neighbour"), actor="coord"
+    )
     offer(book, "li", actor="chen")
-    assert book.offer("li-offer").actor == "chen"
+    assert book.supply.offer("li-offer").actor == "chen"
 
 
 # --- the demand ledger (需求台账) ----------------------------------------------------------
@@ -283,53 +341,63 @@ def test_only_volunteers_offer_and_others_need_a_proxy(bank: TimeBank) -> None:
 def test_a_need_is_either_once_or_weekly(bank: TimeBank) -> None:
     """A need has a time (once) or weekly windows: both or neither is refused."""
     book = desk(bank)
-    once = book.add_need(
-        recipient_id="zhang",
-        category="meals",
-        estimated_minutes=45,
-        once_at=NEXT_MONDAY_10AM,
-        actor="coord",
-        need_id="n-once",
-    )
-    assert (once.starts_on, once.windows, once.on_behalf_of) == (date(2026, 11, 9), (), "zhang")
-    weekly = book.add_need(
-        recipient_id="zhang",
-        category="companionship",
-        estimated_minutes=60,
-        windows=[MONDAY_MORNING, WEDNESDAY_MORNING],
-        actor="zhang",
-        need_id="n-weekly",
-    )
-    assert (weekly.once_at, weekly.starts_on, weekly.on_behalf_of) == (None, MONDAY, None)
-    assert (weekly.grid, weekly.status) == ("g1", NeedStatus.OPEN)
-    with pytest.raises(ScheduleInvalid) as both:
-        book.add_need(
+    once = book.supply.add_need(
+        AddNeed(
             recipient_id="zhang",
             category="meals",
             estimated_minutes=45,
             once_at=NEXT_MONDAY_10AM,
-            windows=[MONDAY_MORNING],
+            need_id="n-once",
+        ),
+        actor="coord",
+    )
+    assert (once.starts_on, once.windows, once.on_behalf_of) == (date(2026, 11, 9), (), "zhang")
+    weekly = book.supply.add_need(
+        AddNeed(
+            recipient_id="zhang",
+            category="companionship",
+            estimated_minutes=60,
+            windows=[MONDAY_MORNING, WEDNESDAY_MORNING],
+            need_id="n-weekly",
+        ),
+        actor="zhang",
+    )
+    assert (weekly.once_at, weekly.starts_on, weekly.on_behalf_of) == (None, MONDAY, None)
+    assert (weekly.grid, weekly.status) == ("g1", NeedStatus.OPEN)
+    with pytest.raises(ScheduleInvalid) as both:
+        book.supply.add_need(
+            AddNeed(
+                recipient_id="zhang",
+                category="meals",
+                estimated_minutes=45,
+                once_at=NEXT_MONDAY_10AM,
+                windows=[MONDAY_MORNING],
+            ),
             actor="coord",
         )
     assert both.value.field == "once_at"
     with pytest.raises(ScheduleInvalid):
-        book.add_need(recipient_id="zhang", category="meals", estimated_minutes=45, actor="coord")
-    assert [n.need_id for n in book.needs()] == ["n-once", "n-weekly"]
-    assert [n.need_id for n in book.needs(after="n-once")] == ["n-weekly"]
+        book.supply.add_need(
+            AddNeed(recipient_id="zhang", category="meals", estimated_minutes=45), actor="coord"
+        )
+    assert [n.need_id for n in book.supply.needs()] == ["n-once", "n-weekly"]
+    assert [n.need_id for n in book.supply.needs(after="n-once")] == ["n-weekly"]
 
 
 def test_a_need_names_who_pays(bank: TimeBank) -> None:
     """The payer: the recipient, only their gifted minutes, a programme account, or the default."""
     book = desk(bank)
-    book.add_sponsor("red-cross", "红十字会", actor=SYSTEM)
+    book.programme.add_sponsor(AddSponsor(sponsor_id="red-cross", name="红十字会"), actor=SYSTEM)
 
     def need(payer: str | None) -> str | None:
-        return book.add_need(
-            recipient_id="zhang",
-            category="meals",
-            estimated_minutes=45,
-            windows=[MONDAY_MORNING],
-            payer=payer,
+        return book.supply.add_need(
+            AddNeed(
+                recipient_id="zhang",
+                category="meals",
+                estimated_minutes=45,
+                windows=[MONDAY_MORNING],
+                payer=payer,
+            ),
             actor="coord",
         ).payer
 
@@ -339,35 +407,37 @@ def test_a_need_names_who_pays(bank: TimeBank) -> None:
     assert need(None) is None
     with pytest.raises(ProgrammeAccountNotFound):
         need("sponsor.nobody")
-    assert len(book.needs()) == 4
+    assert len(book.supply.needs()) == 4
 
 
 def test_a_closed_need_takes_no_more_orders(bank: TimeBank) -> None:
     """Ordering from a closed need is refused; an unknown need is not found."""
     book = desk(bank)
-    book.add_need(
-        recipient_id="zhang",
-        category="companionship",
-        estimated_minutes=60,
-        windows=[MONDAY_MORNING],
-        payer="recipient",
+    book.supply.add_need(
+        AddNeed(
+            recipient_id="zhang",
+            category="companionship",
+            estimated_minutes=60,
+            windows=[MONDAY_MORNING],
+            payer="recipient",
+            need_id="n1",
+        ),
         actor="coord",
-        need_id="n1",
     )
-    first = book.request_order(need_id="n1", actor="zhang", order_id="o1")
+    first = book.orders.request(RequestOrder(need_id="n1", order_id="o1"), actor="zhang")
     assert (first.recipient_id, first.category, first.payer) == (
         "zhang",
         "companionship",
         "recipient",
     )
-    closed = book.close_need("n1", actor="zhang")
+    closed = book.supply.close_need(CloseNeed(need_id="n1"), actor="zhang")
     assert closed.status is NeedStatus.CLOSED
-    assert book.need("n1").status is NeedStatus.CLOSED
+    assert book.supply.need("n1").status is NeedStatus.CLOSED
     with pytest.raises(NeedNotOpen):
-        book.request_order(need_id="n1", actor="zhang", order_id="o2")
+        book.orders.request(RequestOrder(need_id="n1", order_id="o2"), actor="zhang")
     with pytest.raises(NeedNotFound):
-        book.request_order(need_id="n404", actor="zhang", order_id="o3")
-    assert [o.order_id for o in book.orders()] == ["o1"]
+        book.orders.request(RequestOrder(need_id="n404", order_id="o3"), actor="zhang")
+    assert [o.order_id for o in book.orders.list()] == ["o1"]
 
 
 # --- service orders ----------------------------------------------------------------------
@@ -380,40 +450,51 @@ def test_a_dispatched_order_runs_from_request_to_close_out(bank: TimeBank) -> No
     order = ordered(book, payer="recipient", actor="zhang")
     assert (order.status, order.reserved_minutes) == (OrderStatus.REQUESTED, 60)
 
-    order = book.dispatch_order("o1", volunteer_id="li", actor="coord")
+    order = book.orders.dispatch(DispatchOrder(order_id="o1", volunteer_id="li"), actor="coord")
     assert (order.status, order.dispatched_to) == (OrderStatus.DISPATCHED, "li")
-    assert book.balance("zhang").held_minutes == 0
+    assert book.statements.balance("zhang").held_minutes == 0
 
-    order = book.accept_order("o1", volunteer_id="li", actor="li")
+    order = book.orders.accept(AcceptOrder(order_id="o1", volunteer_id="li"), actor="li")
     assert (order.status, order.volunteer_id, order.payer_account) == (
         OrderStatus.ACCEPTED,
         "li",
         "m.zhang",
     )
-    assert (book.balance("zhang").own_minutes, book.balance("zhang").held_minutes) == (120, 60)
-    assert book.balance("li").incoming_minutes == 60
+    assert (
+        book.statements.balance("zhang").own_minutes,
+        book.statements.balance("zhang").held_minutes,
+    ) == (120, 60)
+    assert book.statements.balance("li").incoming_minutes == 60
 
-    book.start_order("o1", actor="li")
-    order = book.complete_order("o1", actual_minutes=60, actor="li")
+    book.orders.start(StartOrder(order_id="o1"), actor="li")
+    order = book.orders.complete(CompleteOrder(order_id="o1", actual_minutes=60), actor="li")
     assert (order.status, order.actual_minutes) == (OrderStatus.COMPLETED, 60)
-    assert book.balance("zhang").held_minutes == 60
-    assert book.balance("li").own_minutes == 0
+    assert book.statements.balance("zhang").held_minutes == 60
+    assert book.statements.balance("li").own_minutes == 0
 
-    order = book.confirm_order("o1", actor="zhang")
+    order = book.orders.confirm(ConfirmOrder(order_id="o1"), actor="zhang")
     assert (order.status, order.credited_minutes) == (OrderStatus.CONFIRMED, 60)
-    assert (book.balance("zhang").own_minutes, book.balance("zhang").held_minutes) == (60, 0)
-    assert (book.balance("li").own_minutes, book.balance("li").incoming_minutes) == (60, 0)
-    line = book.passbook("li").entries[-1]
+    assert (
+        book.statements.balance("zhang").own_minutes,
+        book.statements.balance("zhang").held_minutes,
+    ) == (60, 0)
+    assert (
+        book.statements.balance("li").own_minutes,
+        book.statements.balance("li").incoming_minutes,
+    ) == (60, 0)
+    line = book.statements.passbook("li").entries[-1]
     assert (line.kind, line.category, line.counterparty) == ("service", "companionship", "m.zhang")
     assert (line.raw_minutes, line.credited_minutes, line.delta_minutes) == (60, 60, 60)
     assert (line.provenance, line.confirmation) == ("check_in_out", "recipient_confirmation")
     assert line.policy_version == 1
-    credit = book.credit(order.credit_id or "")
+    credit = book.credits.get(order.credit_id or "")
     assert (credit.provider_id, credit.recipient_id, credit.credited_minutes) == ("li", "zhang", 60)
 
-    order = book.rate_order("o1", rating=5, comment="很耐心", actor="zhang")
+    order = book.orders.rate(RateOrder(order_id="o1", rating=5, comment="很耐心"), actor="zhang")
     assert (order.status, order.rating, order.comment) == (OrderStatus.RATED, 5, "很耐心")
-    order = book.close_order("o1", follow_up="电话回访, 老人满意", actor="coord")
+    order = book.orders.close(
+        CloseOrder(order_id="o1", follow_up="电话回访, 老人满意"), actor="coord"
+    )
     assert (order.status, order.follow_up) == (OrderStatus.CLOSED, "电话回访, 老人满意")
     assert order.closed_at is not None
     assert [step.action for step in order.history] == [
@@ -426,34 +507,37 @@ def test_a_dispatched_order_runs_from_request_to_close_out(bank: TimeBank) -> No
         OrderAction.RATE,
         OrderAction.CLOSE,
     ]
-    assert book.order("o1") == order
-    assert book.verify().ok
+    assert book.orders.get("o1") == order
+    assert book.statements.verify().ok
 
 
 def test_a_published_order_is_claimed_by_any_eligible_volunteer(bank: TimeBank) -> None:
     """Anyone may claim a published order, except its recipient; issuance pays by default."""
     book = desk(bank)
     ordered(book)
-    assert book.publish_order("o1", actor="coord").status is OrderStatus.PUBLISHED
+    assert (
+        book.orders.publish(PublishOrder(order_id="o1"), actor="coord").status
+        is OrderStatus.PUBLISHED
+    )
     with pytest.raises(SelfDealing):
-        book.accept_order("o1", volunteer_id="zhang", actor="zhang")
+        book.orders.accept(AcceptOrder(order_id="o1", volunteer_id="zhang"), actor="zhang")
     with pytest.raises(ActorNotAuthorised):
-        book.publish_order("o1", actor="li")
-    order = book.accept_order("o1", volunteer_id="chen", actor="chen")
+        book.orders.publish(PublishOrder(order_id="o1"), actor="li")
+    order = book.orders.accept(AcceptOrder(order_id="o1", volunteer_id="chen"), actor="chen")
     assert (order.status, order.volunteer_id, order.payer_account) == (
         OrderStatus.ACCEPTED,
         "chen",
         "issuance",
     )
-    book.start_order("o1", actor="chen")
-    book.complete_order("o1", actual_minutes=50, actor="chen")
-    order = book.confirm_order("o1", actor="coord")
+    book.orders.start(StartOrder(order_id="o1"), actor="chen")
+    book.orders.complete(CompleteOrder(order_id="o1", actual_minutes=50), actor="chen")
+    order = book.orders.confirm(ConfirmOrder(order_id="o1"), actor="coord")
     assert order.credited_minutes == 50
-    assert book.programme_balance("issuance") == -50
-    assert book.balance("chen").own_minutes == 50
-    assert book.passbook("chen").entries[-1].confirmation == "organisation_confirmation"
-    assert [o.order_id for o in book.orders(status=OrderStatus.CONFIRMED)] == ["o1"]
-    assert book.orders(status=OrderStatus.PUBLISHED) == []
+    assert book.statements.programme_balance("issuance") == -50
+    assert book.statements.balance("chen").own_minutes == 50
+    assert book.statements.passbook("chen").entries[-1].confirmation == "organisation_confirmation"
+    assert [o.order_id for o in book.orders.list(status=OrderStatus.CONFIRMED)] == ["o1"]
+    assert book.orders.list(status=OrderStatus.PUBLISHED) == []
 
 
 def test_serving_longer_than_estimated_credits_only_the_reservation(bank: TimeBank) -> None:
@@ -461,11 +545,14 @@ def test_serving_longer_than_estimated_credits_only_the_reservation(bank: TimeBa
     book = desk(bank)
     earn(book, "zhang", 120)
     completed(book, actual_minutes=90, payer="recipient")
-    order = book.confirm_order("o1", actor="zhang")
+    order = book.orders.confirm(ConfirmOrder(order_id="o1"), actor="zhang")
     assert (order.actual_minutes, order.credited_minutes) == (90, 60)
-    assert (book.balance("zhang").own_minutes, book.balance("zhang").held_minutes) == (60, 0)
-    assert book.balance("li").own_minutes == 60
-    line = book.passbook("li").entries[-1]
+    assert (
+        book.statements.balance("zhang").own_minutes,
+        book.statements.balance("zhang").held_minutes,
+    ) == (60, 0)
+    assert book.statements.balance("li").own_minutes == 60
+    line = book.statements.passbook("li").entries[-1]
     assert (line.raw_minutes, line.credited_minutes) == (90, 60)
 
 
@@ -485,69 +572,81 @@ def test_serving_less_from_own_minutes_posts_part_of_the_hold(bank: TimeBank) ->
     book = desk(bank)
     earn(book, "zhang", 120)
     completed(book, actual_minutes=45, payer="recipient")
-    order = book.confirm_order("o1", actor="zhang")
+    order = book.orders.confirm(ConfirmOrder(order_id="o1"), actor="zhang")
     assert order.credited_minutes == 45
-    assert (book.balance("zhang").own_minutes, book.balance("zhang").held_minutes) == (75, 0)
-    assert book.balance("li").own_minutes == 45
+    assert (
+        book.statements.balance("zhang").own_minutes,
+        book.statements.balance("zhang").held_minutes,
+    ) == (75, 0)
+    assert book.statements.balance("li").own_minutes == 45
     assert _served_kind(book, "o1") == ("post", False)
-    assert book.verify().ok
+    assert book.statements.verify().ok
 
 
 def test_serving_less_from_own_and_gifted_minutes_releases_then_moves(bank: TimeBank) -> None:
     """A hold on own and gifted minutes: 20 of 60 spent come from own alone, the gifted go back."""
     book = desk(bank)
     earn(book, "zhang", 30)
-    book.grant(member_id="zhang", minutes=60, reason="子女赠送", source="issuance", actor="coord")
+    book.gifts.grant(
+        Grant(member_id="zhang", minutes=60, reason="子女赠送", source="issuance"), actor="coord"
+    )
     completed(book, actual_minutes=20, payer="recipient")
-    assert book.balance("zhang").held_minutes == 60
-    order = book.confirm_order("o1", actor="zhang")
+    assert book.statements.balance("zhang").held_minutes == 60
+    order = book.orders.confirm(ConfirmOrder(order_id="o1"), actor="zhang")
     assert order.credited_minutes == 20
-    zhang = book.balance("zhang")
+    zhang = book.statements.balance("zhang")
     assert (zhang.own_minutes, zhang.gifted_minutes, zhang.held_minutes) == (10, 60, 0)
-    assert book.balance("li").own_minutes == 20
+    assert book.statements.balance("li").own_minutes == 20
     assert _served_kind(book, "o1") == ("transfer", True)
-    assert book.verify().ok
+    assert book.statements.verify().ok
 
 
 def test_an_order_paid_from_gifted_minutes_leaves_own_minutes_alone(bank: TimeBank) -> None:
     """With payer ``gifted``, only minutes relatives gave are held and spent."""
     book = desk(bank)
     earn(book, "zhang", 100)
-    book.grant(member_id="zhang", minutes=60, reason="子女赠送", source="issuance", actor="coord")
+    book.gifts.grant(
+        Grant(member_id="zhang", minutes=60, reason="子女赠送", source="issuance"), actor="coord"
+    )
     completed(book, actual_minutes=45, payer="gifted")
-    book.confirm_order("o1", actor="zhang")
-    zhang = book.balance("zhang")
+    book.orders.confirm(ConfirmOrder(order_id="o1"), actor="zhang")
+    zhang = book.statements.balance("zhang")
     assert (zhang.own_minutes, zhang.gifted_minutes, zhang.held_minutes) == (100, 15, 0)
-    assert book.balance("li").own_minutes == 45
+    assert book.statements.balance("li").own_minutes == 45
 
 
 def test_a_declined_order_waits_to_be_dispatched_again(bank: TimeBank) -> None:
     """The volunteer declines with a reason; the order is requested again, for anyone."""
     book = desk(bank)
     ordered(book)
-    book.dispatch_order("o1", volunteer_id="li", actor="coord")
+    book.orders.dispatch(DispatchOrder(order_id="o1", volunteer_id="li"), actor="coord")
     with pytest.raises(ReasonRequired):
-        book.decline_order("o1", reason=" ", actor="li")
-    declined = book.decline_order("o1", reason="那天要去医院", actor="li")
+        book.orders.decline(DeclineOrder(order_id="o1", reason=" "), actor="li")
+    declined = book.orders.decline(DeclineOrder(order_id="o1", reason="那天要去医院"), actor="li")
     assert (declined.status, declined.dispatched_to) == (OrderStatus.REQUESTED, None)
     assert declined.history[-1].note == "那天要去医院"
-    book.dispatch_order("o1", volunteer_id="chen", actor="coord")
-    assert book.accept_order("o1", volunteer_id="chen", actor="chen").volunteer_id == "chen"
+    book.orders.dispatch(DispatchOrder(order_id="o1", volunteer_id="chen"), actor="coord")
+    assert (
+        book.orders.accept(
+            AcceptOrder(order_id="o1", volunteer_id="chen"), actor="chen"
+        ).volunteer_id
+        == "chen"
+    )
 
 
 def test_only_the_volunteer_dispatched_to_accepts(bank: TimeBank) -> None:
     """Another volunteer cannot take a dispatched order; nothing is held."""
     book = desk(bank)
     ordered(book, payer="recipient")
-    book.dispatch_order("o1", volunteer_id="li", actor="coord")
+    book.orders.dispatch(DispatchOrder(order_id="o1", volunteer_id="li"), actor="coord")
     with pytest.raises(OrderTransitionNotAllowed):
-        book.accept_order("o1", volunteer_id="chen", actor="coord")
+        book.orders.accept(AcceptOrder(order_id="o1", volunteer_id="chen"), actor="coord")
     with pytest.raises(OrderNotFound):  # chen is not on the order: for him it is not there
-        book.accept_order("o1", volunteer_id="chen", actor="chen")
+        book.orders.accept(AcceptOrder(order_id="o1", volunteer_id="chen"), actor="chen")
     with pytest.raises(OrderNotFound):
-        book.accept_order("o1", volunteer_id="li", actor="chen")
-    assert book.order("o1").status is OrderStatus.DISPATCHED
-    assert book.balance("zhang").held_minutes == 0
+        book.orders.accept(AcceptOrder(order_id="o1", volunteer_id="li"), actor="chen")
+    assert book.orders.get("o1").status is OrderStatus.DISPATCHED
+    assert book.statements.balance("zhang").held_minutes == 0
 
 
 def test_reject_cancel_and_expire_release_the_hold(bank: TimeBank, clock: ManualClock) -> None:
@@ -557,28 +656,28 @@ def test_reject_cancel_and_expire_release_the_hold(bank: TimeBank, clock: Manual
     completed(book, "rejected", payer="recipient")
     accepted(book, "cancelled", payer="recipient")
     accepted(book, "expired", payer="recipient")
-    assert book.balance("zhang").held_minutes == 180
+    assert book.statements.balance("zhang").held_minutes == 180
 
     with pytest.raises(ReasonRequired):
-        book.reject_order("rejected", reason="", actor="zhang")
-    assert book.reject_order("rejected", reason="没有来", actor="zhang").status is (
-        OrderStatus.REJECTED
-    )
-    assert book.cancel_order("cancelled", reason="住院了", actor="zhang").status is (
-        OrderStatus.CANCELLED
-    )
-    assert book.balance("zhang").held_minutes == 60
+        book.orders.reject(RejectOrder(order_id="rejected", reason=""), actor="zhang")
+    assert book.orders.reject(
+        RejectOrder(order_id="rejected", reason="没有来"), actor="zhang"
+    ).status is (OrderStatus.REJECTED)
+    assert book.orders.cancel(
+        CancelOrder(order_id="cancelled", reason="住院了"), actor="zhang"
+    ).status is (OrderStatus.CANCELLED)
+    assert book.statements.balance("zhang").held_minutes == 60
     clock.advance(timedelta(days=15))
-    run = book.run_deadlines(actor=SYSTEM)
+    run = book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM)
     assert run.expired == ("expired",)
-    assert book.order("expired").status is OrderStatus.EXPIRED
-    zhang = book.balance("zhang")
+    assert book.orders.get("expired").status is OrderStatus.EXPIRED
+    zhang = book.statements.balance("zhang")
     assert (zhang.own_minutes, zhang.held_minutes) == (300, 0)
-    assert book.balance("li").total_minutes == 0
-    assert book.balance("li").incoming_minutes == 0
+    assert book.statements.balance("li").total_minutes == 0
+    assert book.statements.balance("li").incoming_minutes == 0
     with pytest.raises(OrderTransitionNotAllowed):
-        book.confirm_order("rejected", actor="zhang")
-    assert book.verify().ok
+        book.orders.confirm(ConfirmOrder(order_id="rejected"), actor="zhang")
+    assert book.statements.verify().ok
 
 
 def test_a_rating_is_one_to_five_stars(bank: TimeBank) -> None:
@@ -586,26 +685,26 @@ def test_a_rating_is_one_to_five_stars(bank: TimeBank) -> None:
     book = desk(bank)
     completed(book)
     with pytest.raises(OrderTransitionNotAllowed):
-        book.rate_order("o1", rating=5, actor="zhang")
-    book.confirm_order("o1", actor="zhang")
+        book.orders.rate(RateOrder(order_id="o1", rating=5), actor="zhang")
+    book.orders.confirm(ConfirmOrder(order_id="o1"), actor="zhang")
     for wrong in (0, 6, True, "5"):
         with pytest.raises(RatingOutOfRange):
-            book.rate_order("o1", rating=wrong, actor="zhang")  # type: ignore[arg-type]
-    assert book.order("o1").status is OrderStatus.CONFIRMED
-    assert book.rate_order("o1", rating=1, actor="zhang").rating == 1
+            book.orders.rate(RateOrder(order_id="o1", rating=wrong), actor="zhang")  # type: ignore[arg-type]
+    assert book.orders.get("o1").status is OrderStatus.CONFIRMED
+    assert book.orders.rate(RateOrder(order_id="o1", rating=1), actor="zhang").rating == 1
 
 
 def test_close_out_needs_a_coordinator_and_a_follow_up(bank: TimeBank) -> None:
     """Only a coordinator closes out (销号), and only with the follow-up visit written down."""
     book = desk(bank)
     completed(book)
-    book.confirm_order("o1", actor="zhang")
+    book.orders.confirm(ConfirmOrder(order_id="o1"), actor="zhang")
     with pytest.raises(ActorNotAuthorised):
-        book.close_order("o1", follow_up="回访了", actor="zhang")
+        book.orders.close(CloseOrder(order_id="o1", follow_up="回访了"), actor="zhang")
     with pytest.raises(ReasonRequired):
-        book.close_order("o1", follow_up="   ", actor="coord")
-    assert book.order("o1").status is OrderStatus.CONFIRMED
-    closed = book.close_order("o1", follow_up="上门回访", actor="coord")
+        book.orders.close(CloseOrder(order_id="o1", follow_up="   "), actor="coord")
+    assert book.orders.get("o1").status is OrderStatus.CONFIRMED
+    closed = book.orders.close(CloseOrder(order_id="o1", follow_up="上门回访"), actor="coord")
     assert (closed.status, closed.rating) == (OrderStatus.CLOSED, None)
 
 
@@ -614,13 +713,15 @@ def test_the_history_records_a_proxy_acting_for_a_senior(bank: TimeBank) -> None
     book = desk(bank)
     with pytest.raises(MemberNotFound):  # without the authorisation, zhang is not hers to see
         ordered(book, actor="mei")
-    book.authorise_proxy("zhang", "mei", actor="coord", note="女儿")
+    book.members.authorise_proxy(
+        AuthoriseProxy(member_id="zhang", proxy_id="mei", note="女儿"), actor="coord"
+    )
     ordered(book, actor="mei")
-    book.dispatch_order("o1", volunteer_id="li", actor="coord")
-    book.accept_order("o1", volunteer_id="li", actor="li")
-    book.start_order("o1", actor="coord")
-    book.complete_order("o1", actual_minutes=60, actor="li")
-    order = book.confirm_order("o1", actor="mei")
+    book.orders.dispatch(DispatchOrder(order_id="o1", volunteer_id="li"), actor="coord")
+    book.orders.accept(AcceptOrder(order_id="o1", volunteer_id="li"), actor="li")
+    book.orders.start(StartOrder(order_id="o1"), actor="coord")
+    book.orders.complete(CompleteOrder(order_id="o1", actual_minutes=60), actor="li")
+    order = book.orders.confirm(ConfirmOrder(order_id="o1"), actor="mei")
     steps = [(s.action, s.actor, s.on_behalf_of) for s in order.history]
     assert steps == [
         (OrderAction.REQUEST, "mei", "zhang"),
@@ -630,7 +731,7 @@ def test_the_history_records_a_proxy_acting_for_a_senior(bank: TimeBank) -> None
         (OrderAction.COMPLETE, "li", None),
         (OrderAction.CONFIRM, "mei", "zhang"),
     ]
-    credit = book.credit(order.credit_id or "")
+    credit = book.credits.get(order.credit_id or "")
     assert (credit.actor, credit.on_behalf_of) == ("mei", "zhang")
     assert credit.confirmation is Provenance.RECIPIENT_CONFIRMATION
 
@@ -638,27 +739,31 @@ def test_the_history_records_a_proxy_acting_for_a_senior(bank: TimeBank) -> None
 def test_requesting_an_order_id_again_returns_the_first_order(bank: TimeBank) -> None:
     """An order id makes a request idempotent; the same id for another need conflicts."""
     book = desk(bank)
-    book.add_need(
-        recipient_id="zhang",
-        category="companionship",
-        estimated_minutes=60,
-        windows=[MONDAY_MORNING],
+    book.supply.add_need(
+        AddNeed(
+            recipient_id="zhang",
+            category="companionship",
+            estimated_minutes=60,
+            windows=[MONDAY_MORNING],
+            need_id="n1",
+        ),
         actor="coord",
-        need_id="n1",
     )
-    book.add_need(
-        recipient_id="zhang",
-        category="meals",
-        estimated_minutes=30,
-        windows=[MONDAY_MORNING],
+    book.supply.add_need(
+        AddNeed(
+            recipient_id="zhang",
+            category="meals",
+            estimated_minutes=30,
+            windows=[MONDAY_MORNING],
+            need_id="n2",
+        ),
         actor="coord",
-        need_id="n2",
     )
-    first = book.request_order(need_id="n1", actor="zhang", order_id="o1")
-    assert book.request_order(need_id="n1", actor="zhang", order_id="o1") == first
+    first = book.orders.request(RequestOrder(need_id="n1", order_id="o1"), actor="zhang")
+    assert book.orders.request(RequestOrder(need_id="n1", order_id="o1"), actor="zhang") == first
     with pytest.raises(IdempotencyConflict):
-        book.request_order(need_id="n2", actor="zhang", order_id="o1")
-    assert [o.order_id for o in book.orders()] == ["o1"]
+        book.orders.request(RequestOrder(need_id="n2", order_id="o1"), actor="zhang")
+    assert [o.order_id for o in book.orders.list()] == ["o1"]
 
 
 # --- deadlines, escalation, the outbox ------------------------------------------------------
@@ -672,29 +777,29 @@ def test_an_order_nobody_accepts_climbs_the_escalation_chain(
     book = desk(bank, deadlines=deadlines, escalate_every_minutes=30)
     ordered(book)
     clock.advance(minutes(59))
-    assert book.run_deadlines(actor=SYSTEM).escalated == ()
+    assert book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM).escalated == ()
 
     levels = []
     for wait in (2, 30, 30):
         clock.advance(minutes(wait))
-        assert book.run_deadlines(actor=SYSTEM).escalated == ("o1",)
-        assert book.run_deadlines(actor=SYSTEM).escalated == ()
-        levels.append(book.order("o1").escalation_level)
+        assert book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM).escalated == ("o1",)
+        assert book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM).escalated == ()
+        levels.append(book.orders.get("o1").escalation_level)
     assert levels == [1, 2, 3]
     clock.advance(minutes(600))
-    assert book.run_deadlines(actor=SYSTEM).escalated == ()
+    assert book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM).escalated == ()
 
-    order = book.order("o1")
+    order = book.orders.get("o1")
     assert (order.status, order.escalate_at) == (OrderStatus.REQUESTED, None)
     steps = [s for s in order.history if s.action is OrderAction.ESCALATE]
-    messages = [m for m in book.outbox() if m.topic == "order.escalated"]
+    messages = [m for m in book.outbox.pending() if m.topic == "order.escalated"]
     assert [json.loads(m.body)["to"] for m in messages] == ["dispatcher", "community", "street"]
     assert [json.loads(m.body)["level"] for m in messages] == [1, 2, 3]
     assert {json.loads(m.body)["overdue_for"] for m in messages} == {"acceptance"}
     assert [m.created_at for m in messages] == [s.at for s in steps]
     assert [m.key for m in messages] == ["o1"] * 3
     with pytest.raises(ActorNotAuthorised):
-        book.run_deadlines(actor="li")
+        book.orders.run_deadlines(RunDeadlines(), actor="li")
 
 
 def test_an_accepted_order_not_done_in_time_escalates_for_completion(
@@ -705,9 +810,9 @@ def test_an_accepted_order_not_done_in_time_escalates_for_completion(
     book = desk(bank, deadlines=deadlines)
     accepted(book)
     clock.advance(minutes(239))
-    assert book.run_deadlines(actor=SYSTEM).escalated == ()
+    assert book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM).escalated == ()
     clock.advance(minutes(2))
-    assert book.run_deadlines(actor=SYSTEM).escalated == ("o1",)
+    assert book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM).escalated == ("o1",)
     (body,) = bodies(book, "order.escalated")
     assert (body["level"], body["overdue_for"], body["status"]) == (1, "completion", "accepted")
 
@@ -718,15 +823,18 @@ def test_a_stale_order_expires_with_a_message(bank: TimeBank, clock: ManualClock
     earn(book, "zhang", 60)
     accepted(book, payer="recipient")
     clock.advance(minutes(24 * 60 - 5))
-    assert book.run_deadlines(actor=SYSTEM).expired == ()
+    assert book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM).expired == ()
     clock.advance(minutes(10))
-    assert book.run_deadlines(actor=SYSTEM).expired == ("o1",)
-    order = book.order("o1")
+    assert book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM).expired == ("o1",)
+    order = book.orders.get("o1")
     assert (order.status, order.history[-1].action) == (OrderStatus.EXPIRED, OrderAction.EXPIRE)
-    assert (book.balance("zhang").own_minutes, book.balance("zhang").held_minutes) == (60, 0)
+    assert (
+        book.statements.balance("zhang").own_minutes,
+        book.statements.balance("zhang").held_minutes,
+    ) == (60, 0)
     (body,) = bodies(book, "order.expired")
     assert (body["order"], body["status_before"]) == ("o1", "accepted")
-    assert book.run_deadlines(actor=SYSTEM).expired == ()
+    assert book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM).expired == ()
 
 
 def test_a_lapsing_offer_is_reminded_once(bank: TimeBank, clock: ManualClock) -> None:
@@ -735,14 +843,14 @@ def test_a_lapsing_offer_is_reminded_once(bank: TimeBank, clock: ManualClock) ->
     offer(book, "li", offer_id="soon", ends_on=MONDAY + timedelta(days=10))
     offer(book, "li", offer_id="later", ends_on=MONDAY + timedelta(days=30))
     offer(book, "chen", offer_id="never")
-    assert book.run_deadlines(actor=SYSTEM).reminded == ("soon",)
-    assert book.run_deadlines(actor=SYSTEM).reminded == ()
+    assert book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM).reminded == ("soon",)
+    assert book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM).reminded == ()
     clock.advance(timedelta(days=17))
-    assert book.run_deadlines(actor=SYSTEM).reminded == ("later",)
+    assert book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM).reminded == ("later",)
     clock.advance(timedelta(days=400))
-    assert book.run_deadlines(actor=SYSTEM).reminded == ()
+    assert book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM).reminded == ()
     assert [b["offer"] for b in bodies(book, "offer.lapsing")] == ["soon", "later"]
-    assert [m.key for m in book.outbox() if m.topic == "offer.lapsing"] == ["li", "li"]
+    assert [m.key for m in book.outbox.pending() if m.topic == "offer.lapsing"] == ["li", "li"]
 
 
 def test_the_outbox_pages_and_only_coordinators_acknowledge(bank: TimeBank) -> None:
@@ -750,20 +858,20 @@ def test_the_outbox_pages_and_only_coordinators_acknowledge(bank: TimeBank) -> N
     book = desk(bank)
     for order_id in ("a", "b", "c"):
         ordered(book, order_id)
-        book.dispatch_order(order_id, volunteer_id="li", actor="coord")
-    pending = book.outbox()
+        book.orders.dispatch(DispatchOrder(order_id=order_id, volunteer_id="li"), actor="coord")
+    pending = book.outbox.pending()
     assert [m.topic for m in pending] == ["order.dispatched"] * 3
     assert [json.loads(m.body)["order"] for m in pending] == ["a", "b", "c"]
-    first = book.outbox(limit=2)
-    rest = book.outbox(after=first[-1].seq, limit=2)
+    first = book.outbox.pending(limit=2)
+    rest = book.outbox.pending(after=first[-1].seq, limit=2)
     assert first + rest == pending
     with pytest.raises(ActorNotAuthorised):
-        book.ack_outbox([pending[0].seq], actor="li")
-    assert book.ack_outbox([m.seq for m in first], actor=SYSTEM) == 2
-    assert book.outbox() == rest
-    assert book.ack_outbox([first[0].seq], actor=SYSTEM) == 0
-    assert book.ack_outbox([rest[0].seq], actor=SYSTEM) == 1
-    assert book.outbox() == []
+        book.outbox.ack(AckOutbox(seqs=[pending[0].seq]), actor="li")
+    assert book.outbox.ack(AckOutbox(seqs=[m.seq for m in first]), actor=SYSTEM) == 2
+    assert book.outbox.pending() == rest
+    assert book.outbox.ack(AckOutbox(seqs=[first[0].seq]), actor=SYSTEM) == 0
+    assert book.outbox.ack(AckOutbox(seqs=[rest[0].seq]), actor=SYSTEM) == 1
+    assert book.outbox.pending() == []
 
 
 # --- micro-wishes (微心愿) ---------------------------------------------------------------
@@ -772,13 +880,15 @@ def test_the_outbox_pages_and_only_coordinators_acknowledge(bank: TimeBank) -> N
 def test_a_micro_wish_is_adopted_fulfilled_and_confirmed_with_a_credit(bank: TimeBank) -> None:
     """A coordinator's confirmation may credit the adopting member from issuance."""
     book = desk(bank)
-    wish = book.post_wish(resident_id="zhang", title="想要一副老花镜", actor="coord", wish_id="w1")
+    wish = book.wishes.post(
+        PostWish(resident_id="zhang", title="想要一副老花镜", wish_id="w1"), actor="coord"
+    )
     assert (wish.status, wish.community, wish.grid) == (WishStatus.POSTED, "gulou", "g1")
-    assert book.adopt_wish("w1", adopter="li", actor="li").adopter == "li"
-    assert book.fulfil_wish("w1", actor="li").status is WishStatus.FULFILLED
+    assert book.wishes.adopt(AdoptWish(wish_id="w1", adopter="li"), actor="li").adopter == "li"
+    assert book.wishes.fulfil(FulfilWish(wish_id="w1"), actor="li").status is WishStatus.FULFILLED
     with pytest.raises(ActorNotAuthorised):
-        book.confirm_wish("w1", credit_minutes=30, actor="zhang")
-    done = book.confirm_wish("w1", credit_minutes=30, actor="coord")
+        book.wishes.confirm(ConfirmWish(wish_id="w1", credit_minutes=30), actor="zhang")
+    done = book.wishes.confirm(ConfirmWish(wish_id="w1", credit_minutes=30), actor="coord")
     assert (done.status, done.credit_minutes, done.credit_id) == (
         WishStatus.CONFIRMED,
         30,
@@ -790,52 +900,55 @@ def test_a_micro_wish_is_adopted_fulfilled_and_confirmed_with_a_credit(bank: Tim
         (WishStatus.FULFILLED, "li"),
         (WishStatus.CONFIRMED, "coord"),
     ]
-    assert book.balance("li").own_minutes == 30
-    assert book.programme_balance("issuance") == -30
-    line = book.passbook("li").entries[-1]
+    assert book.statements.balance("li").own_minutes == 30
+    assert book.statements.programme_balance("issuance") == -30
+    line = book.statements.passbook("li").entries[-1]
     assert (line.category, line.counterparty, line.credited_minutes) == (
         "micro_wish",
         "issuance",
         30,
     )
-    assert book.wish("w1") == done
+    assert book.wishes.get("w1") == done
 
 
 def test_a_partner_organisation_adopts_through_a_coordinator(bank: TimeBank) -> None:
     """``org:`` adopters are a coordinator's to record and report; they earn no minutes."""
     book = desk(bank)
-    book.post_wish(resident_id="zhang", title="轮椅", actor="zhang", wish_id="w1")
+    book.wishes.post(PostWish(resident_id="zhang", title="轮椅", wish_id="w1"), actor="zhang")
     with pytest.raises(ActorNotAuthorised):
-        book.adopt_wish("w1", adopter="org:红十字会", actor="li")
-    book.adopt_wish("w1", adopter="org:红十字会", actor="coord")
+        book.wishes.adopt(AdoptWish(wish_id="w1", adopter="org:红十字会"), actor="li")
+    book.wishes.adopt(AdoptWish(wish_id="w1", adopter="org:红十字会"), actor="coord")
     with pytest.raises(WishNotFound):  # adopted, it left li's wish wall
-        book.fulfil_wish("w1", actor="li")
-    book.fulfil_wish("w1", actor="coord")
+        book.wishes.fulfil(FulfilWish(wish_id="w1"), actor="li")
+    book.wishes.fulfil(FulfilWish(wish_id="w1"), actor="coord")
     with pytest.raises(ProviderNotEligible):  # an organisation has no time account
-        book.confirm_wish("w1", credit_minutes=30, actor="coord")
-    done = book.confirm_wish("w1", actor="coord")
+        book.wishes.confirm(ConfirmWish(wish_id="w1", credit_minutes=30), actor="coord")
+    done = book.wishes.confirm(ConfirmWish(wish_id="w1"), actor="coord")
     assert (done.adopter, done.credit_minutes, done.credit_id) == ("org:红十字会", 0, None)
-    assert book.programme_balance("issuance") == 0
+    assert book.statements.programme_balance("issuance") == 0
 
 
 def test_a_wish_moves_only_forward(bank: TimeBank) -> None:
     """Withdrawn wishes stay withdrawn; no step may be skipped or repeated."""
     book = desk(bank)
-    book.post_wish(resident_id="zhang", title="理发", actor="zhang", wish_id="w1")
+    book.wishes.post(PostWish(resident_id="zhang", title="理发", wish_id="w1"), actor="zhang")
     with pytest.raises(WishTransitionNotAllowed):
-        book.fulfil_wish("w1", actor="coord")
+        book.wishes.fulfil(FulfilWish(wish_id="w1"), actor="coord")
     with pytest.raises(WishTransitionNotAllowed):
-        book.confirm_wish("w1", actor="zhang")
-    book.adopt_wish("w1", adopter="li", actor="li")
+        book.wishes.confirm(ConfirmWish(wish_id="w1"), actor="zhang")
+    book.wishes.adopt(AdoptWish(wish_id="w1", adopter="li"), actor="li")
     with pytest.raises(WishTransitionNotAllowed):
-        book.adopt_wish("w1", adopter="chen", actor="coord")
+        book.wishes.adopt(AdoptWish(wish_id="w1", adopter="chen"), actor="coord")
     with pytest.raises(WishNotFound):  # adopted by li, it is no longer on chen's wish wall
-        book.adopt_wish("w1", adopter="chen", actor="chen")
-    assert book.withdraw_wish("w1", actor="zhang").status is WishStatus.WITHDRAWN
+        book.wishes.adopt(AdoptWish(wish_id="w1", adopter="chen"), actor="chen")
+    assert (
+        book.wishes.withdraw(WithdrawWish(wish_id="w1"), actor="zhang").status
+        is WishStatus.WITHDRAWN
+    )
     with pytest.raises(WishTransitionNotAllowed) as caught:
-        book.adopt_wish("w1", adopter="chen", actor="coord")
+        book.wishes.adopt(AdoptWish(wish_id="w1", adopter="chen"), actor="coord")
     assert (caught.value.status, caught.value.action) == ("withdrawn", "adopted")
-    assert book.wish("w1").status is WishStatus.WITHDRAWN
+    assert book.wishes.get("w1").status is WishStatus.WITHDRAWN
 
 
 # --- care files (一人一档) -------------------------------------------------------------
@@ -847,35 +960,45 @@ def test_visits_due_lists_residents_short_of_visits_this_month(
     """Each open care file calls for visits a month; those short are listed, most missing first."""
     book = desk(bank)
     with pytest.raises(MemberNotFound):  # zhang is not li's to see
-        book.open_care_file("zhang", visits_per_month=2, actor="li")
+        book.care.open(OpenCareFile(member_id="zhang", visits_per_month=2), actor="li")
     with pytest.raises(ActorNotAuthorised):  # nor her own to open
-        book.open_care_file("zhang", visits_per_month=2, actor="zhang")
-    book.open_care_file("zhang", visits_per_month=2, needs="独居", actor="coord")
-    book.open_care_file("chen", visits_per_month=1, actor="coord")
-    book.open_care_file("mei", visits_per_month=3, actor="coord")
+        book.care.open(OpenCareFile(member_id="zhang", visits_per_month=2), actor="zhang")
+    book.care.open(OpenCareFile(member_id="zhang", visits_per_month=2, needs="独居"), actor="coord")
+    book.care.open(OpenCareFile(member_id="chen", visits_per_month=1), actor="coord")
+    book.care.open(OpenCareFile(member_id="mei", visits_per_month=3), actor="coord")
     clock.advance(minutes(60))
-    book.record_visit("zhang", visitor_id="li", visited_at=clock.now() - minutes(30), actor="li")
-    due = book.visits_due()
+    book.care.record_visit(
+        RecordVisit(member_id="zhang", visitor_id="li", visited_at=clock.now() - minutes(30)),
+        actor="li",
+    )
+    due = book.care.due()
     assert [(d.member_id, d.visits_this_month, d.missing) for d in due] == [
         ("mei", 0, 3),
         ("chen", 0, 1),
         ("zhang", 1, 1),
     ]
-    book.record_visit("zhang", visitor_id="chen", visited_at=clock.now(), actor="coord")
-    book.close_care_file("mei", actor="coord")
-    assert [d.member_id for d in book.visits_due()] == ["chen"]
-    assert [d.member_id for d in book.visits_due(on=date(2026, 12, 1))] == ["zhang", "chen"]
-    assert [v.visitor_id for v in book.visits("zhang")] == ["li", "chen"]
+    book.care.record_visit(
+        RecordVisit(member_id="zhang", visitor_id="chen", visited_at=clock.now()), actor="coord"
+    )
+    book.care.close(CloseCareFile(member_id="mei"), actor="coord")
+    assert [d.member_id for d in book.care.due()] == ["chen"]
+    assert [d.member_id for d in book.care.due(on=date(2026, 12, 1))] == ["zhang", "chen"]
+    assert [v.visitor_id for v in book.care.visits("zhang")] == ["li", "chen"]
 
     with pytest.raises(CareFileNotFound):
-        book.record_visit("mei", visitor_id="li", visited_at=clock.now(), actor="li")
-    with pytest.raises(CareFileNotFound):
-        book.record_visit("li", visitor_id="chen", visited_at=clock.now(), actor="chen")
-    with pytest.raises(EffectiveTimeAfterRecording):
-        book.record_visit(
-            "zhang", visitor_id="li", visited_at=clock.now() + minutes(60), actor="li"
+        book.care.record_visit(
+            RecordVisit(member_id="mei", visitor_id="li", visited_at=clock.now()), actor="li"
         )
-    assert book.care_file("mei").closed_at is not None
+    with pytest.raises(CareFileNotFound):
+        book.care.record_visit(
+            RecordVisit(member_id="li", visitor_id="chen", visited_at=clock.now()), actor="chen"
+        )
+    with pytest.raises(EffectiveTimeAfterRecording):
+        book.care.record_visit(
+            RecordVisit(member_id="zhang", visitor_id="li", visited_at=clock.now() + minutes(60)),
+            actor="li",
+        )
+    assert book.care.get("mei").closed_at is not None
 
 
 # --- matching ------------------------------------------------------------------------------
@@ -893,7 +1016,7 @@ def test_suggestions_rank_the_same_grid_first_and_explain_each_point(bank: TimeB
     offer(book, "zhao", windows=[WEDNESDAY_MORNING])
     ordered(book, scheduled_at=NEXT_MONDAY_10AM)
 
-    ranked = book.suggest_volunteers("o1")
+    ranked = book.matching.suggest("o1")
     assert [r.member_id for r in ranked] == ["li", "chen"]
     li, chen = ranked
     assert li.score - chen.score >= 1000
@@ -905,8 +1028,10 @@ def test_suggestions_rank_the_same_grid_first_and_explain_each_point(bank: TimeB
     assert (li.parts[0].points, chen.parts[0].points) == (2000, 1000)
     assert "same grid 'g1'" in li.parts[0].detail
 
-    book.update_offer("li-offer", unavailable_on=[date(2026, 11, 9)], actor="li")
-    assert [r.member_id for r in book.suggest_volunteers("o1")] == ["chen"]
+    book.supply.update_offer(
+        UpdateOffer(offer_id="li-offer", unavailable_on=[date(2026, 11, 9)]), actor="li"
+    )
+    assert [r.member_id for r in book.matching.suggest("o1")] == ["chen"]
 
 
 def test_the_weekly_match_stays_within_each_volunteers_minutes(bank: TimeBank) -> None:
@@ -916,12 +1041,12 @@ def test_the_weekly_match_stays_within_each_volunteers_minutes(bank: TimeBank) -
     offer(book, "chen", capacity_minutes_per_week=60)
     for order_id in ("a", "b", "c"):
         ordered(book, order_id)
-    week = book.match_week(MONDAY)
+    week = book.matching.week(MONDAY)
     assert sorted(week.assignments.values()) == ["chen", "li"]
     assert len(week.unmatched) == 1
     assert sorted([*week.assignments, *week.unmatched]) == ["a", "b", "c"]
     with pytest.raises(ReportPeriodInvalid):
-        book.match_week("2026-11-02")  # type: ignore[arg-type]
+        book.matching.week("2026-11-02")  # type: ignore[arg-type]
 
 
 def test_the_weekly_match_never_gives_a_recipient_their_own_order(bank: TimeBank) -> None:
@@ -930,7 +1055,7 @@ def test_the_weekly_match_never_gives_a_recipient_their_own_order(bank: TimeBank
     offer(book, "zhang", capacity_minutes_per_week=600)
     ordered(book, "mine")
     ordered(book, "theirs", recipient_id="chen")
-    week = book.match_week(MONDAY)
+    week = book.matching.week(MONDAY)
     assert week.assignments == {"theirs": "zhang"}
     assert week.unmatched == ("mine",)
 
@@ -942,26 +1067,26 @@ def _november(book: BankBook, clock: ManualClock) -> None:
     """Four orders: two served (one late, rated 3), one cancelled, one waiting."""
     ordered(book, "o1")
     clock.advance(minutes(30))
-    book.dispatch_order("o1", volunteer_id="li", actor="coord")
-    book.accept_order("o1", volunteer_id="li", actor="li")
-    book.start_order("o1", actor="li")
+    book.orders.dispatch(DispatchOrder(order_id="o1", volunteer_id="li"), actor="coord")
+    book.orders.accept(AcceptOrder(order_id="o1", volunteer_id="li"), actor="li")
+    book.orders.start(StartOrder(order_id="o1"), actor="li")
     clock.advance(minutes(30))
-    book.complete_order("o1", actual_minutes=60, actor="li")
-    book.confirm_order("o1", actor="zhang")
-    book.rate_order("o1", rating=5, actor="zhang")
+    book.orders.complete(CompleteOrder(order_id="o1", actual_minutes=60), actor="li")
+    book.orders.confirm(ConfirmOrder(order_id="o1"), actor="zhang")
+    book.orders.rate(RateOrder(order_id="o1", rating=5), actor="zhang")
 
     ordered(book, "o2")
     clock.advance(minutes(10))
-    book.publish_order("o2", actor="coord")
-    book.accept_order("o2", volunteer_id="chen", actor="chen")
-    book.start_order("o2", actor="chen")
+    book.orders.publish(PublishOrder(order_id="o2"), actor="coord")
+    book.orders.accept(AcceptOrder(order_id="o2", volunteer_id="chen"), actor="chen")
+    book.orders.start(StartOrder(order_id="o2"), actor="chen")
     clock.advance(minutes(60))
-    book.complete_order("o2", actual_minutes=45, actor="chen")
-    book.confirm_order("o2", actor="zhang")
-    book.rate_order("o2", rating=3, actor="zhang")
+    book.orders.complete(CompleteOrder(order_id="o2", actual_minutes=45), actor="chen")
+    book.orders.confirm(ConfirmOrder(order_id="o2"), actor="zhang")
+    book.orders.rate(RateOrder(order_id="o2", rating=3), actor="zhang")
 
     ordered(book, "o3", recipient_id="chen", category="meals")
-    book.cancel_order("o3", reason="家人来了", actor="chen")
+    book.orders.cancel(CancelOrder(order_id="o3", reason="家人来了"), actor="chen")
     ordered(book, "o4", category="errands")
 
 
@@ -970,7 +1095,7 @@ def test_the_order_report_counts_rates_and_times(bank: TimeBank, clock: ManualCl
     deadlines = OrderDeadlines(accept_within_minutes=24 * 60, complete_within_minutes=45)
     book = desk(bank, deadlines=deadlines)
     _november(book, clock)
-    report = book.order_report("2026-11")
+    report = book.reports.orders("2026-11")
     total = report.total
     assert (total.requested, total.cancelled, total.processed) == (4, 1, 2)
     assert total.processing_rate.percent == Decimal("66.67")
@@ -992,9 +1117,9 @@ def test_the_order_report_counts_rates_and_times(bank: TimeBank, clock: ManualCl
 
     clock.advance(timedelta(days=30))
     ordered(book, "o5")
-    both = book.order_report("2026-11", "2026-12")
+    both = book.reports.orders("2026-11", "2026-12")
     assert [(s.month, s.requested) for s in both.by_month] == [("2026-11", 4), ("2026-12", 1)]
-    assert book.order_report("2026-11").total == total
+    assert book.reports.orders("2026-11").total == total
 
 
 @pytest.mark.parametrize(
@@ -1013,23 +1138,23 @@ def test_a_report_period_must_be_whole_months_in_order(
     """Months are YYYY-MM, the last not before the first, at most 120 of them."""
     book = desk(bank)
     with pytest.raises(ReportPeriodInvalid):
-        book.order_report(first, last)
+        book.reports.orders(first, last)
 
 
 def test_the_volunteer_board_ranks_the_months_minutes(bank: TimeBank, clock: ManualClock) -> None:
     """好人榜: most minutes credited for completed orders first, with the mean rating."""
     book = desk(bank)
     _november(book, clock)
-    board = book.volunteer_board("2026-11")
+    board = book.reports.volunteer_board("2026-11")
     assert [(v.place, v.member_id, v.orders, v.credited_minutes) for v in board] == [
         (1, "li", 1, 60),
         (2, "chen", 1, 45),
     ]
     assert [v.mean_rating for v in board] == [Decimal("5.00"), Decimal("3.00")]
-    assert [v.member_id for v in book.volunteer_board("2026-11", limit=1)] == ["li"]
-    assert book.volunteer_board("2026-12") == []
+    assert [v.member_id for v in book.reports.volunteer_board("2026-11", limit=1)] == ["li"]
+    assert book.reports.volunteer_board("2026-12") == []
     with pytest.raises(ReportPeriodInvalid):
-        book.volunteer_board("November")
+        book.reports.volunteer_board("November")
 
 
 def test_wish_adoption_counts_wishes_not_withdrawn(bank: TimeBank) -> None:
@@ -1037,20 +1162,24 @@ def test_wish_adoption_counts_wishes_not_withdrawn(bank: TimeBank) -> None:
     book = desk(bank)
     person(book, "wu", date(1945, 1, 1), community="xinjiekou")
     for wish_id in ("w1", "w2", "w3", "w4"):
-        book.post_wish(resident_id="zhang", title="心愿", actor="coord", wish_id=wish_id)
-    book.post_wish(resident_id="wu", title="心愿", actor=SYSTEM, wish_id="w5")
-    book.adopt_wish("w1", adopter="li", actor="li")
-    book.fulfil_wish("w1", actor="li")
-    book.confirm_wish("w1", actor="zhang")
-    book.adopt_wish("w2", adopter="chen", actor="chen")
-    book.withdraw_wish("w3", actor="zhang")
-    gulou = book.wish_adoption(community="gulou")
+        book.wishes.post(
+            PostWish(resident_id="zhang", title="心愿", wish_id=wish_id), actor="coord"
+        )
+    book.wishes.post(PostWish(resident_id="wu", title="心愿", wish_id="w5"), actor=SYSTEM)
+    book.wishes.adopt(AdoptWish(wish_id="w1", adopter="li"), actor="li")
+    book.wishes.fulfil(FulfilWish(wish_id="w1"), actor="li")
+    book.wishes.confirm(ConfirmWish(wish_id="w1"), actor="zhang")
+    book.wishes.adopt(AdoptWish(wish_id="w2", adopter="chen"), actor="chen")
+    book.wishes.withdraw(WithdrawWish(wish_id="w3"), actor="zhang")
+    gulou = book.reports.wish_adoption(community="gulou")
     assert (gulou.posted, gulou.adopted, gulou.fulfilled, gulou.confirmed) == (3, 2, 1, 1)
     assert gulou.adoption_rate.percent == Decimal("66.67")
-    everywhere = book.wish_adoption()
+    everywhere = book.reports.wish_adoption()
     assert (everywhere.community, everywhere.posted, everywhere.adopted) == ("", 4, 2)
-    assert book.wish_adoption(community="xinjiekou").adoption_rate.percent == Decimal("0.00")
-    assert [w.wish_id for w in book.wishes(community="xinjiekou")] == ["w5"]
+    assert book.reports.wish_adoption(community="xinjiekou").adoption_rate.percent == Decimal(
+        "0.00"
+    )
+    assert [w.wish_id for w in book.wishes.list(community="xinjiekou")] == ["w5"]
 
 
 def test_the_supply_demand_gap_by_category_and_grid(bank: TimeBank) -> None:
@@ -1058,36 +1187,41 @@ def test_the_supply_demand_gap_by_category_and_grid(bank: TimeBank) -> None:
     book = desk(bank)
     offer(book, "li", categories=["companionship", "meals"])
     offer(book, "chen", capacity_minutes_per_week=120)
-    book.add_need(
-        recipient_id="zhang",
-        category="companionship",
-        estimated_minutes=60,
-        windows=[MONDAY_MORNING, WEDNESDAY_MORNING],
+    book.supply.add_need(
+        AddNeed(
+            recipient_id="zhang",
+            category="companionship",
+            estimated_minutes=60,
+            windows=[MONDAY_MORNING, WEDNESDAY_MORNING],
+        ),
         actor="coord",
     )
-    book.add_need(
-        recipient_id="zhang",
-        category="meals",
-        estimated_minutes=400,
-        once_at=datetime(2026, 11, 4, 3, 0, tzinfo=UTC),
+    book.supply.add_need(
+        AddNeed(
+            recipient_id="zhang",
+            category="meals",
+            estimated_minutes=400,
+            once_at=datetime(2026, 11, 4, 3, 0, tzinfo=UTC),
+        ),
         actor="coord",
     )
-    book.add_need(
-        recipient_id="zhang",
-        category="errands",
-        estimated_minutes=30,
-        once_at=NEXT_MONDAY_10AM,
+    book.supply.add_need(
+        AddNeed(
+            recipient_id="zhang", category="errands", estimated_minutes=30, once_at=NEXT_MONDAY_10AM
+        ),
         actor="coord",
     )
-    closed = book.add_need(
-        recipient_id="zhang",
-        category="companionship",
-        estimated_minutes=600,
-        windows=[MONDAY_MORNING],
+    closed = book.supply.add_need(
+        AddNeed(
+            recipient_id="zhang",
+            category="companionship",
+            estimated_minutes=600,
+            windows=[MONDAY_MORNING],
+        ),
         actor="coord",
     )
-    book.close_need(closed.need_id, actor="coord")
-    gap = book.supply_demand_gap(date(2026, 11, 5))
+    book.supply.close_need(CloseNeed(need_id=closed.need_id), actor="coord")
+    gap = book.reports.supply_demand_gap(date(2026, 11, 5))
     assert [
         (g.category, g.grid, g.supply_minutes, g.demand_minutes, g.gap_minutes) for g in gap
     ] == [
@@ -1095,12 +1229,12 @@ def test_the_supply_demand_gap_by_category_and_grid(bank: TimeBank) -> None:
         ("companionship", "g2", 120, 0, -120),
         ("meals", "g1", 300, 400, 100),
     ]
-    next_week = book.supply_demand_gap(date(2026, 11, 9))
+    next_week = book.reports.supply_demand_gap(date(2026, 11, 9))
     assert ("errands", "g1", 0, 30, 30) in [
         (g.category, g.grid, g.supply_minutes, g.demand_minutes, g.gap_minutes) for g in next_week
     ]
     with pytest.raises(ReportPeriodInvalid):
-        book.supply_demand_gap(datetime(2026, 11, 9, tzinfo=UTC))  # type: ignore[arg-type]
+        book.reports.supply_demand_gap(datetime(2026, 11, 9, tzinfo=UTC))  # type: ignore[arg-type]
 
 
 def test_the_liability_forecast_by_age_cohort(bank: TimeBank) -> None:
@@ -1108,7 +1242,7 @@ def test_the_liability_forecast_by_age_cohort(bank: TimeBank) -> None:
     book = desk(bank)
     earn(book, "zhang", 120)
     earn(book, "li", 60)
-    forecast = book.liability_forecast(years=3)
+    forecast = book.reports.liability_forecast(years=3)
     assert (forecast.as_of, forecast.claim_age, forecast.total_minutes) == (MONDAY, 75, 180)
     assert [(c.cohort, c.members, c.minutes) for c in forecast.cohorts] == [
         ("under 60", 2, 0),
@@ -1122,7 +1256,7 @@ def test_the_liability_forecast_by_age_cohort(bank: TimeBank) -> None:
     ]
     assert years == [(2026, 120, 60, 60), (2027, 0, 60, 0), (2028, 60, 60, 0)]
     with pytest.raises(ReportPeriodInvalid):
-        book.liability_forecast(years=0)
+        book.reports.liability_forecast(years=0)
 
 
 def test_inactive_members_are_those_with_nothing_for_the_days_given(
@@ -1134,12 +1268,12 @@ def test_inactive_members_are_those_with_nothing_for_the_days_given(
     clock.advance(timedelta(days=60))
     ordered(book, "o1", recipient_id="zhang")
     clock.advance(timedelta(days=40))
-    idle = book.inactive_members(days=90)
+    idle = book.reports.inactive_members(days=90)
     assert [m.member_id for m in idle] == ["coord", "mei", "chen", "li"]
     assert all(m.days_inactive >= 100 for m in idle)
-    assert [m.member_id for m in book.inactive_members(days=30)][-1] == "zhang"
+    assert [m.member_id for m in book.reports.inactive_members(days=30)][-1] == "zhang"
     with pytest.raises(ReportPeriodInvalid):
-        book.inactive_members(days=0)
+        book.reports.inactive_members(days=0)
 
 
 # --- scenarios: figures communities have reported ----------------------------------------------
@@ -1151,13 +1285,13 @@ FACADE_ORDERS_ON_SQL = 10
 
 def _full_lifecycle(book: BankBook, order_id: str, rating: int) -> None:
     ordered(book, order_id)
-    book.dispatch_order(order_id, volunteer_id="li", actor="coord")
-    book.accept_order(order_id, volunteer_id="li", actor="li")
-    book.start_order(order_id, actor="li")
-    book.complete_order(order_id, actual_minutes=60, actor="li")
-    book.confirm_order(order_id, actor="zhang")
-    book.rate_order(order_id, rating=rating, actor="zhang")
-    book.close_order(order_id, follow_up="电话回访", actor="coord")
+    book.orders.dispatch(DispatchOrder(order_id=order_id, volunteer_id="li"), actor="coord")
+    book.orders.accept(AcceptOrder(order_id=order_id, volunteer_id="li"), actor="li")
+    book.orders.start(StartOrder(order_id=order_id), actor="li")
+    book.orders.complete(CompleteOrder(order_id=order_id, actual_minutes=60), actor="li")
+    book.orders.confirm(ConfirmOrder(order_id=order_id), actor="zhang")
+    book.orders.rate(RateOrder(order_id=order_id, rating=rating), actor="zhang")
+    book.orders.close(CloseOrder(order_id=order_id, follow_up="电话回访"), actor="coord")
 
 
 def _ratings(count: int) -> Iterator[int]:
@@ -1184,12 +1318,12 @@ def test_scenario_2860_requests_all_processed_and_99_76_percent_satisfied(bank: 
     low_in_facade = sum(r < 4 for r in ratings[:through_facade])
     for number in range(through_facade):
         _full_lifecycle(book, f"o{number:05d}", ratings[number])
-    partial = book.order_report("2026-11").total
+    partial = book.reports.orders("2026-11").total
     assert (partial.requested, partial.processed) == (through_facade, through_facade)
     assert partial.satisfaction_rate.numerator == through_facade - low_in_facade
 
     if not on_memory:
-        template = book.order("o00000")
+        template = book.orders.get("o00000")
         assert template.status is OrderStatus.CLOSED
         rows = []
         for number in range(through_facade, SCENARIO_ORDERS):
@@ -1204,7 +1338,7 @@ def test_scenario_2860_requests_all_processed_and_99_76_percent_satisfied(bank: 
 
         bank.store.transact(book.book_id, write)
 
-    total = book.order_report("2026-11").total
+    total = book.reports.orders("2026-11").total
     assert (total.requested, total.cancelled, total.processed) == (2_860, 0, 2_860)
     assert total.processing_rate.percent == Decimal("100.00")
     assert (total.satisfaction_rate.numerator, total.satisfaction_rate.denominator) == (
@@ -1212,7 +1346,7 @@ def test_scenario_2860_requests_all_processed_and_99_76_percent_satisfied(bank: 
         2_860,
     )
     assert total.satisfaction_rate.percent == Decimal("99.76")
-    assert book.volunteer_board("2026-11")[0].orders == 2_860
+    assert book.reports.volunteer_board("2026-11")[0].orders == 2_860
 
 
 def test_scenario_114_wishes_112_adopted(bank: TimeBank) -> None:
@@ -1220,11 +1354,13 @@ def test_scenario_114_wishes_112_adopted(bank: TimeBank) -> None:
     book = desk(bank)
     for number in range(114):
         wish_id = f"w{number:03d}"
-        book.post_wish(resident_id="zhang", title="微心愿", actor="coord", wish_id=wish_id)
+        book.wishes.post(
+            PostWish(resident_id="zhang", title="微心愿", wish_id=wish_id), actor="coord"
+        )
         if number < 112:
             adopter = "li" if number % 2 else "org:爱心企业"
-            book.adopt_wish(wish_id, adopter=adopter, actor="coord")
-    adoption = book.wish_adoption()
+            book.wishes.adopt(AdoptWish(wish_id=wish_id, adopter=adopter), actor="coord")
+    adoption = book.reports.wish_adoption()
     assert (adoption.posted, adoption.adopted) == (114, 112)
     percent = adoption.adoption_rate.percent
     assert percent == Decimal("98.25")

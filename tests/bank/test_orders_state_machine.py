@@ -50,6 +50,25 @@ from tests.bank.helpers import book_state, coordinator, volunteer
 from tests.bank.test_state_machine import START, ZONE, Leg, age_on, credited_minutes, net
 from tests.store.databases import postgres_base_url, postgres_schema, sqlite_path
 from timebank.bank import SYSTEM, BankBook, TimeBank
+from timebank.bank.commands import (
+    AcceptOrder,
+    AddSponsor,
+    AuthoriseProxy,
+    CancelOrder,
+    CloseOrder,
+    CompleteOrder,
+    ConfirmOrder,
+    DeclineOrder,
+    DispatchOrder,
+    Grant,
+    PublishOrder,
+    RateOrder,
+    RegisterMember,
+    RejectOrder,
+    RequestOrder,
+    RunDeadlines,
+    StartOrder,
+)
 from timebank.bank.passbook import balances
 from timebank.community import (
     ActorNotAuthorised,
@@ -354,7 +373,7 @@ class OrdersMachine(RuleBasedStateMachine):
                 self.holds_are_the_reservations()
                 self.each_settled_order_posted_one_credit()
                 self.liability_is_what_the_programme_gave()
-                report = self.book.verify()
+                report = self.book.statements.verify()
                 assert report.ok, report.first_break
         finally:
             self.resources.close()
@@ -430,7 +449,7 @@ class OrdersMachine(RuleBasedStateMachine):
         return data.draw(st.sampled_from(("not needed", "ill today", "visited", " ")), label="why")
 
     def outbox_after(self) -> list[tuple[str, str]]:
-        messages = self.bank_book.outbox(after=self.outbox_seq, limit=PAGE)
+        messages = self.bank_book.outbox.pending(after=self.outbox_seq, limit=PAGE)
         return [(m.topic, m.key) for m in messages]
 
     # --- calling the book -----------------------------------------------------------------
@@ -445,7 +464,7 @@ class OrdersMachine(RuleBasedStateMachine):
     ) -> None:
         """The call raises a predicted error and leaves the book, orders and outbox as they were."""
         before = book_state(self.bank_book)
-        orders_before = self.bank_book.orders(limit=PAGE)
+        orders_before = self.bank_book.orders.list(limit=PAGE)
         try:
             result = call()
         except LedgerError as raised:
@@ -457,7 +476,7 @@ class OrdersMachine(RuleBasedStateMachine):
         if only is not None:
             assert isinstance(error, only), f"{label}: expected {only}, got {error!r}"
         assert book_state(self.bank_book) == before, f"{label}: a refusal changed the book"
-        orders = self.bank_book.orders(limit=PAGE)
+        orders = self.bank_book.orders.list(limit=PAGE)
         assert orders == orders_before, f"{label}: a refusal changed {order_id or 'the orders'}"
         assert self.outbox_after() == [], f"{label}: a refusal wrote to the outbox"
         event(f"{label}: {type(error).__name__}")
@@ -483,7 +502,7 @@ class OrdersMachine(RuleBasedStateMachine):
         except LedgerError as error:
             raise AssertionError(f"{label}: the rules allow this call, got {error!r}") from error
         expected = apply(result)
-        sent = self.bank_book.outbox(after=self.outbox_seq, limit=PAGE)
+        sent = self.bank_book.outbox.pending(after=self.outbox_seq, limit=PAGE)
         got = [(m.topic, m.key) for m in sent]
         assert got == expected, f"{label}: outbox {got}, model {expected}"
         if sent:
@@ -622,7 +641,7 @@ class OrdersMachine(RuleBasedStateMachine):
         event(f"programme: {name}")
         self.policy = PROGRAMMES[name]()
         book = self.book = self.bank.create_book(BOOK_ID, self.policy)
-        book.add_sponsor("s1", "街道办", actor=SYSTEM)
+        book.programme.add_sponsor(AddSponsor(sponsor_id="s1", name="街道办"), actor=SYSTEM)
         coordinator(book, COORDINATOR)
         self.people[COORDINATOR] = Person(
             date(1978, 4, 1), frozenset({Role.COORDINATOR}), Vetting.PENDING
@@ -633,13 +652,15 @@ class OrdersMachine(RuleBasedStateMachine):
             self.people[member_id] = Person(birth, frozenset(serving), vetting)
         for member_id, birth in RECIPIENTS.items():
             roles = serving if member_id == SERVING_RECIPIENT else {Role.RECIPIENT}
-            book.register_member(
-                member_id=member_id,
-                name="张伟",
-                birth_date=birth,
-                community="gulou",
-                roles=roles,
-                vetting=Vetting.STREET,
+            book.members.register(
+                RegisterMember(
+                    member_id=member_id,
+                    name="张伟",
+                    birth_date=birth,
+                    community="gulou",
+                    roles=roles,
+                    vetting=Vetting.STREET,
+                ),
                 actor=SYSTEM,
             )
             self.people[member_id] = Person(birth, frozenset(roles), Vetting.STREET)
@@ -647,23 +668,27 @@ class OrdersMachine(RuleBasedStateMachine):
                 st.sampled_from((0, 60, 120, 300, 300)), label=f"{member_id}'s grant"
             )
             if minutes:
-                book.grant(
-                    member_id=member_id,
-                    minutes=minutes,
-                    reason="starting help",
-                    source="issuance",
+                book.gifts.grant(
+                    Grant(
+                        member_id=member_id,
+                        minutes=minutes,
+                        reason="starting help",
+                        source="issuance",
+                    ),
                     actor=SYSTEM,
                 )
-        book.register_member(
-            member_id=KIN,
-            name="刘洋",
-            birth_date=date(1975, 9, 9),
-            community="gulou",
-            roles={Role.RECIPIENT},
+        book.members.register(
+            RegisterMember(
+                member_id=KIN,
+                name="刘洋",
+                birth_date=date(1975, 9, 9),
+                community="gulou",
+                roles={Role.RECIPIENT},
+            ),
             actor=SYSTEM,
         )
         self.people[KIN] = Person(date(1975, 9, 9), frozenset({Role.RECIPIENT}), Vetting.PENDING)
-        book.authorise_proxy(PROXIED, KIN, actor=SYSTEM)
+        book.members.authorise_proxy(AuthoriseProxy(member_id=PROXIED, proxy_id=KIN), actor=SYSTEM)
         accounts = book.read(lambda _, ledger: list(ledger.accounts(after=None, limit=PAGE)))
         for a in accounts:
             self.accounts[a.account_id] = Account(
@@ -672,7 +697,7 @@ class OrdersMachine(RuleBasedStateMachine):
                 a.debits_pending_minutes,
                 a.credits_pending_minutes,
             )
-        pending = book.outbox(limit=PAGE)
+        pending = book.outbox.pending(limit=PAGE)
         self.outbox_seq = pending[-1].seq if pending else None
         self.outbox_count = len(pending)
 
@@ -761,14 +786,16 @@ class OrdersMachine(RuleBasedStateMachine):
             "request",
             None,
             predict,
-            lambda: self.bank_book.request_order(
+            lambda: self.bank_book.orders.request(
+                RequestOrder(
+                    order_id=order_id,
+                    recipient_id=recipient,
+                    category=category,
+                    estimated_minutes=estimate,
+                    payer=payer,
+                    scheduled_at=scheduled,
+                ),
                 actor=actor,
-                order_id=order_id,
-                recipient_id=recipient,
-                category=category,
-                estimated_minutes=estimate,
-                payer=payer,
-                scheduled_at=scheduled,
             ),
         )
 
@@ -786,7 +813,7 @@ class OrdersMachine(RuleBasedStateMachine):
                 raise Refusal(IdempotencyConflict)
 
             def apply(result: Order) -> list[tuple[str, str]]:
-                assert result == self.bank_book.order(order.order_id)
+                assert result == self.bank_book.orders.get(order.order_id)
                 return []
 
             return apply
@@ -796,14 +823,16 @@ class OrdersMachine(RuleBasedStateMachine):
             "request again",
             order.order_id,
             predict,
-            lambda: self.bank_book.request_order(
+            lambda: self.bank_book.orders.request(
+                RequestOrder(
+                    order_id=order.order_id,
+                    recipient_id=recipient,
+                    category=order.category,
+                    estimated_minutes=order.estimated_minutes,
+                    payer=order.payer,
+                    scheduled_at=order.scheduled_at,
+                ),
                 actor=COORDINATOR,
-                order_id=order.order_id,
-                recipient_id=recipient,
-                category=order.category,
-                estimated_minutes=order.estimated_minutes,
-                payer=order.payer,
-                scheduled_at=order.scheduled_at,
             ),
         )
         assert book_state(self.bank_book) == before
@@ -830,7 +859,9 @@ class OrdersMachine(RuleBasedStateMachine):
             return apply
 
         call = partial(
-            self.bank_book.dispatch_order, order.order_id, volunteer_id=candidate, actor=actor
+            self.bank_book.orders.dispatch,
+            DispatchOrder(order_id=order.order_id, volunteer_id=candidate),
+            actor=actor,
         )
         self.attempt("dispatch", order.order_id, predict, call, **_)
 
@@ -847,7 +878,9 @@ class OrdersMachine(RuleBasedStateMachine):
 
             return apply
 
-        call = partial(self.bank_book.publish_order, order.order_id, actor=actor)
+        call = partial(
+            self.bank_book.orders.publish, PublishOrder(order_id=order.order_id), actor=actor
+        )
         self.attempt("publish", order.order_id, predict, call, **_)
 
     def decline(self, data: st.DataObject, order: Expected, actor: str, **_: Any) -> None:
@@ -870,7 +903,11 @@ class OrdersMachine(RuleBasedStateMachine):
 
             return apply
 
-        call = partial(self.bank_book.decline_order, order.order_id, reason=why, actor=actor)
+        call = partial(
+            self.bank_book.orders.decline,
+            DeclineOrder(order_id=order.order_id, reason=why),
+            actor=actor,
+        )
         self.attempt("decline", order.order_id, predict, call, **_)
 
     def accept(
@@ -917,7 +954,9 @@ class OrdersMachine(RuleBasedStateMachine):
             return apply
 
         call = partial(
-            self.bank_book.accept_order, order.order_id, volunteer_id=volunteer_id, actor=actor
+            self.bank_book.orders.accept,
+            AcceptOrder(order_id=order.order_id, volunteer_id=volunteer_id),
+            actor=actor,
         )
         self.attempt("accept", order.order_id, predict, call, **_)
 
@@ -936,7 +975,9 @@ class OrdersMachine(RuleBasedStateMachine):
 
             return apply
 
-        call = partial(self.bank_book.start_order, order.order_id, actor=actor)
+        call = partial(
+            self.bank_book.orders.start, StartOrder(order_id=order.order_id), actor=actor
+        )
         self.attempt("start", order.order_id, predict, call, **_)
 
     def complete(self, data: st.DataObject, order: Expected, actor: str, **_: Any) -> None:
@@ -974,7 +1015,9 @@ class OrdersMachine(RuleBasedStateMachine):
             return apply
 
         call = partial(
-            self.bank_book.complete_order, order.order_id, actual_minutes=actual, actor=actor
+            self.bank_book.orders.complete,
+            CompleteOrder(order_id=order.order_id, actual_minutes=actual),
+            actor=actor,
         )
         self.attempt("complete", order.order_id, predict, call, **_)
 
@@ -995,7 +1038,7 @@ class OrdersMachine(RuleBasedStateMachine):
             to_provider = sum(amount for account, amount in moved if account == provider)
             overflow = [a for a, amount in moved if amount > 0 and a != provider]
             on_behalf_of = self.on_behalf_of(actor, order.recipient_id)
-            before = self.bank_book.balance(order.volunteer_id).own_minutes
+            before = self.bank_book.statements.balance(order.volunteer_id).own_minutes
 
             def apply(_: Order) -> list[tuple[str, str]]:
                 self.release(order)
@@ -1005,7 +1048,7 @@ class OrdersMachine(RuleBasedStateMachine):
                 order.overflow_account = overflow[0] if overflow else None
                 self.record(order, _A.CONFIRM, actor, on_behalf_of)
                 assert order.volunteer_id is not None
-                after = self.bank_book.balance(order.volunteer_id).own_minutes
+                after = self.bank_book.statements.balance(order.volunteer_id).own_minutes
                 assert after - before == to_provider, (before, after, to_provider)
                 self.check_credit(order, actor, on_behalf_of)
                 if credited < order.reserved_minutes:
@@ -1014,11 +1057,13 @@ class OrdersMachine(RuleBasedStateMachine):
 
             return apply
 
-        call = partial(self.bank_book.confirm_order, order.order_id, actor=actor)
+        call = partial(
+            self.bank_book.orders.confirm, ConfirmOrder(order_id=order.order_id), actor=actor
+        )
         self.attempt("confirm", order.order_id, predict, call, **_)
 
     def check_credit(self, order: Expected, actor: str, on_behalf_of: str | None) -> None:
-        record = self.bank_book.credit(f"order-{order.order_id}")
+        record = self.bank_book.credits.get(f"order-{order.order_id}")
         assert order.volunteer_id is not None
         confirmation = (
             Provenance.ORGANISATION_CONFIRMATION
@@ -1092,10 +1137,13 @@ class OrdersMachine(RuleBasedStateMachine):
 
             return apply
 
-        give_up = (
-            self.bank_book.reject_order if action is _A.REJECT else self.bank_book.cancel_order
+        orders = self.bank_book.orders
+        command = (RejectOrder if action is _A.REJECT else CancelOrder)(
+            order_id=order.order_id, reason=why
         )
-        call = partial(give_up, order.order_id, reason=why, actor=actor)
+        call = partial(
+            orders.reject if action is _A.REJECT else orders.cancel, command, actor=actor
+        )  # type: ignore[arg-type]
         self.attempt(action.value, order.order_id, predict, call, **_)
 
     def rate(self, data: st.DataObject, order: Expected, actor: str, **_: Any) -> None:
@@ -1120,7 +1168,9 @@ class OrdersMachine(RuleBasedStateMachine):
             return apply
 
         call = partial(
-            self.bank_book.rate_order, order.order_id, rating=rating, comment="很好", actor=actor
+            self.bank_book.orders.rate,
+            RateOrder(order_id=order.order_id, rating=rating, comment="很好"),
+            actor=actor,
         )
         self.attempt("rate", order.order_id, predict, call, **_)
 
@@ -1141,7 +1191,11 @@ class OrdersMachine(RuleBasedStateMachine):
 
             return apply
 
-        call = partial(self.bank_book.close_order, order.order_id, follow_up=follow_up, actor=actor)
+        call = partial(
+            self.bank_book.orders.close,
+            CloseOrder(order_id=order.order_id, follow_up=follow_up),
+            actor=actor,
+        )
         self.attempt("close", order.order_id, predict, call, **_)
 
     def act(
@@ -1332,7 +1386,7 @@ class OrdersMachine(RuleBasedStateMachine):
 
             return apply
 
-        call = partial(self.bank_book.run_deadlines, actor=actor, limit=limit)
+        call = partial(self.bank_book.orders.run_deadlines, RunDeadlines(limit=limit), actor=actor)
         self.attempt("run deadlines", None, predict, call)
 
     # --- invariants ---------------------------------------------------------------------------
@@ -1361,7 +1415,7 @@ class OrdersMachine(RuleBasedStateMachine):
             want = (mine.posted, mine.debits_pending, mine.credits_pending)
             assert got == want, f"{account_id}: book {got}, model {want}"
         if self.steps % VERIFY_EVERY == 0:
-            report = self.bank_book.verify()
+            report = self.bank_book.statements.verify()
             assert report.ok, report.first_break
 
     @invariant()
@@ -1369,7 +1423,7 @@ class OrdersMachine(RuleBasedStateMachine):
         """Each order's status, parties, minutes, deadlines and history are the model's."""
         if self.book is None or self.steps % self.check_every:
             return
-        book_orders = {o.order_id: o for o in self.bank_book.orders(limit=PAGE)}
+        book_orders = {o.order_id: o for o in self.bank_book.orders.list(limit=PAGE)}
         assert sorted(book_orders) == sorted(self.orders)
         for order_id, mine in self.orders.items():
             order = book_orders[order_id]
@@ -1476,13 +1530,15 @@ class OrdersMachine(RuleBasedStateMachine):
         """Members' purses sum to what the programme gave out; the outbox holds what was sent."""
         if self.book is None or self.steps % self.check_every:
             return
-        liability = self.bank_book.liability_minutes()
+        liability = self.bank_book.statements.liability()
         modelled = sum(a.posted for i, a in self.accounts.items() if i.startswith("m."))
         programme = sum(
-            self.bank_book.programme_balance(i) for i in self.accounts if not i.startswith("m.")
+            self.bank_book.statements.programme_balance(i)
+            for i in self.accounts
+            if not i.startswith("m.")
         )
         assert liability == modelled == -programme, (liability, modelled, programme)
-        assert len(self.bank_book.outbox(limit=PAGE)) == self.outbox_count
+        assert len(self.bank_book.outbox.pending(limit=PAGE)) == self.outbox_count
 
 
 _HEAVY = settings().max_examples >= 1_000

@@ -14,6 +14,25 @@ import pytest
 
 from tests.bank.helpers import coordinator, volunteer
 from timebank.bank import SYSTEM, BankBook, TimeBank
+from timebank.bank.commands import (
+    ActivatePolicy,
+    AddMerchant,
+    AddPolicy,
+    BookRedemption,
+    CompleteRedemption,
+    ConfirmCredit,
+    CreateEvent,
+    CreditEvent,
+    CreditService,
+    Donate,
+    ExpireMinutes,
+    Give,
+    Grant,
+    RecordDeath,
+    RegisterMember,
+    Relate,
+    UpdateMember,
+)
 from timebank.community import (
     PRESETS,
     ActorNotAuthorised,
@@ -63,13 +82,15 @@ def elder(
     book: BankBook, member_id: str, birth_date: date, *, flags: frozenset[str] = frozenset()
 ) -> Member:
     """A resident who receives care and does not volunteer."""
-    return book.register_member(
-        member_id=member_id,
-        name="张秀英",
-        birth_date=birth_date,
-        community="gulou",
-        roles={Role.RECIPIENT},
-        flags=flags,
+    return book.members.register(
+        RegisterMember(
+            member_id=member_id,
+            name="张秀英",
+            birth_date=birth_date,
+            community="gulou",
+            roles={Role.RECIPIENT},
+            flags=flags,
+        ),
         actor=SYSTEM,
     )
 
@@ -86,13 +107,15 @@ def serve(
     category: str = "companionship",
 ) -> Credit:
     """Credit one service (confirmed by the centre unless another provenance is given)."""
-    return book.credit_service(
-        provider_id=provider_id,
-        recipient_id=recipient_id,
-        category=category,
-        raw_minutes=raw_minutes,
-        served_at=clock.now(),
-        provenance=provenance,
+    return book.credits.record(
+        CreditService(
+            provider_id=provider_id,
+            recipient_id=recipient_id,
+            category=category,
+            raw_minutes=raw_minutes,
+            served_at=clock.now(),
+            provenance=provenance,
+        ),
         actor=actor,
     )
 
@@ -115,12 +138,14 @@ def account_ids(book: BankBook) -> list[str]:
 
 
 def service_lines(book: BankBook, member_id: str) -> list[PassbookEntry]:
-    return [e for e in book.passbook(member_id).entries if e.kind in ("service", "event")]
+    return [
+        e for e in book.statements.passbook(member_id).entries if e.kind in ("service", "event")
+    ]
 
 
 def owed_by_programme(book: BankBook) -> int:
     """What the programme's own accounts hold between them, negated: what it has handed out."""
-    return -sum(book.programme_balance(a) for a in PROGRAMME_ACCOUNTS)
+    return -sum(book.statements.programme_balance(a) for a in PROGRAMME_ACCOUNTS)
 
 
 @pytest.fixture
@@ -138,11 +163,13 @@ def nanjing(bank: TimeBank) -> BankBook:
 
 def test_nanjing_hours_buy_services_not_goods(nanjing: BankBook, clock: ManualClock) -> None:
     """Nanjing hours are spent on services only: a partner merchant's goods are refused."""
-    nanjing.add_merchant("suguo", "苏果超市", actor=SYSTEM)
+    nanjing.programme.add_merchant(AddMerchant(merchant_id="suguo", name="苏果超市"), actor=SYSTEM)
     serve(nanjing, clock, "li", "zhang", 120, provenance=Provenance.ORGANISATION_CONFIRMATION)
     with pytest.raises(MerchantRedemptionNotAllowed):
-        nanjing.book_redemption(saver_id="li", minutes=30, merchant_id="suguo", actor="li")
-    assert nanjing.balance("li").held_minutes == 0
+        nanjing.redemptions.book(
+            BookRedemption(saver_id="li", minutes=30, merchant_id="suguo"), actor="li"
+        )
+    assert nanjing.statements.balance("li").held_minutes == 0
 
 
 def test_nanjing_guarantee_fund_grants_only_to_key_elderly(nanjing: BankBook) -> None:
@@ -151,12 +178,18 @@ def test_nanjing_guarantee_fund_grants_only_to_key_elderly(nanjing: BankBook) ->
     volunteer(nanjing, "lu", aged(66), name="陆平", flags=frozenset({"low_income", "disabled"}))
     volunteer(nanjing, "xu", aged(66), name="徐静", flags=frozenset({"low_income"}))
     with pytest.raises(RecipientNotEligible):
-        nanjing.grant(member_id="he", minutes=60, reason="高龄", source="guarantee", actor="coord")
+        nanjing.gifts.grant(
+            Grant(member_id="he", minutes=60, reason="高龄", source="guarantee"), actor="coord"
+        )
     with pytest.raises(RecipientNotEligible):
-        nanjing.grant(member_id="xu", minutes=60, reason="低保", source="guarantee", actor="coord")
-    nanjing.grant(member_id="lu", minutes=60, reason="低保残疾", source="guarantee", actor="coord")
-    assert nanjing.balance("lu").gifted_minutes == 60
-    assert nanjing.programme_balance("guarantee") == -60
+        nanjing.gifts.grant(
+            Grant(member_id="xu", minutes=60, reason="低保", source="guarantee"), actor="coord"
+        )
+    nanjing.gifts.grant(
+        Grant(member_id="lu", minutes=60, reason="低保残疾", source="guarantee"), actor="coord"
+    )
+    assert nanjing.statements.balance("lu").gifted_minutes == 60
+    assert nanjing.statements.programme_balance("guarantee") == -60
 
 
 def test_nanjing_saver_of_59_cannot_redeem(nanjing: BankBook, clock: ManualClock) -> None:
@@ -164,13 +197,14 @@ def test_nanjing_saver_of_59_cannot_redeem(nanjing: BankBook, clock: ManualClock
     volunteer(nanjing, "wu", date(1966, 11, 3), name="吴强")
     serve(nanjing, clock, "wu", "zhang", 120)
     with pytest.raises(RedemptionAgeNotReached) as caught:
-        nanjing.book_redemption(
-            saver_id="wu", minutes=60, provider_id="li", category="daily_care", actor="wu"
+        nanjing.redemptions.book(
+            BookRedemption(saver_id="wu", minutes=60, provider_id="li", category="daily_care"),
+            actor="wu",
         )
     assert (caught.value.age, caught.value.age_min) == (59, 60)
-    after = nanjing.balance("wu")
+    after = nanjing.statements.balance("wu")
     assert (after.own_minutes, after.held_minutes) == (120, 0)
-    assert nanjing.balance("li").own_minutes == 0
+    assert nanjing.statements.balance("li").own_minutes == 0
 
 
 def test_nanjing_saver_redeems_on_their_60th_birthday(
@@ -179,16 +213,19 @@ def test_nanjing_saver_redeems_on_their_60th_birthday(
     """A saver whose 60th birthday is today redeems banked minutes for a service."""
     volunteer(nanjing, "wu", date(1966, 11, 2), name="吴强")
     serve(nanjing, clock, "wu", "zhang", 120)
-    booked = nanjing.book_redemption(
-        saver_id="wu", minutes=60, provider_id="li", category="daily_care", actor="wu"
+    booked = nanjing.redemptions.book(
+        BookRedemption(saver_id="wu", minutes=60, provider_id="li", category="daily_care"),
+        actor="wu",
     )
     assert booked.status is RedemptionStatus.BOOKED
-    held = nanjing.balance("wu")
+    held = nanjing.statements.balance("wu")
     assert (held.own_minutes, held.held_minutes) == (120, 60)
-    done = nanjing.complete_redemption(booked.redemption_id, spent_minutes=60, actor="wu")
+    done = nanjing.redemptions.complete(
+        CompleteRedemption(redemption_id=booked.redemption_id, spent_minutes=60), actor="wu"
+    )
     assert done.status is RedemptionStatus.DONE
-    assert nanjing.balance("wu").own_minutes == 60
-    assert nanjing.balance("li").own_minutes == 60
+    assert nanjing.statements.balance("wu").own_minutes == 60
+    assert nanjing.statements.balance("li").own_minutes == 60
 
 
 def test_nanjing_redemption_age_uses_the_shanghai_date(
@@ -201,13 +238,15 @@ def test_nanjing_redemption_age_uses_the_shanghai_date(
     serve(nanjing, clock, "sun", "zhang", 120)
     now = clock.advance(datetime(2026, 11, 2, 16, 30, tzinfo=UTC) - clock.now())
     assert now.date() == date(2026, 11, 2)  # UTC: wu is still 59 there
-    booked = nanjing.book_redemption(
-        saver_id="wu", minutes=60, provider_id="li", category="daily_care", actor="wu"
+    booked = nanjing.redemptions.book(
+        BookRedemption(saver_id="wu", minutes=60, provider_id="li", category="daily_care"),
+        actor="wu",
     )
     assert booked.status is RedemptionStatus.BOOKED
     with pytest.raises(RedemptionAgeNotReached):
-        nanjing.book_redemption(
-            saver_id="sun", minutes=60, provider_id="li", category="daily_care", actor="sun"
+        nanjing.redemptions.book(
+            BookRedemption(saver_id="sun", minutes=60, provider_id="li", category="daily_care"),
+            actor="sun",
         )
 
 
@@ -216,35 +255,37 @@ def test_nanjing_cap_sends_the_overflow_of_a_credit_to_the_pool(
 ) -> None:
     """At 1,499 h stored, a 2 h service credits 1 h to the saver and 1 h to the pool."""
     earn(nanjing, clock, "li", "zhang", 1_499 * HOUR)
-    assert nanjing.balance("li").own_minutes == 1_499 * HOUR
+    assert nanjing.statements.balance("li").own_minutes == 1_499 * HOUR
     made = serve(nanjing, clock, "li", "zhang", 2 * HOUR)
     assert (made.credited_minutes, made.provider_minutes) == (120, 60)
     assert made.overflow_account == "pool"
-    assert nanjing.balance("li").own_minutes == 1_500 * HOUR
-    assert nanjing.programme_balance("pool") == HOUR
+    assert nanjing.statements.balance("li").own_minutes == 1_500 * HOUR
+    assert nanjing.statements.programme_balance("pool") == HOUR
     at_cap = serve(nanjing, clock, "li", "zhang", HOUR)
     assert at_cap.provider_minutes == 0
-    assert nanjing.balance("li").own_minutes == 1_500 * HOUR
-    assert nanjing.programme_balance("pool") == 2 * HOUR
-    line = nanjing.passbook("li", limit=100).entries[-1]
+    assert nanjing.statements.balance("li").own_minutes == 1_500 * HOUR
+    assert nanjing.statements.programme_balance("pool") == 2 * HOUR
+    line = nanjing.statements.passbook("li", limit=100).entries[-1]
     assert (line.delta_minutes, line.balance_minutes) == (60, 1_500 * HOUR)
 
 
 def test_nanjing_gift_over_the_cap_is_refused(nanjing: BankBook, clock: ManualClock) -> None:
     """A gift that would take the receiver past 1,500 h is refused whole; up to the cap is fine."""
     volunteer(nanjing, "chen", aged(62), name="陈明")
-    nanjing.relate("chen", "li", RelationKind.SPOUSE, actor="coord")
+    nanjing.members.relate(
+        Relate(member_id="chen", other_id="li", kind=RelationKind.SPOUSE), actor="coord"
+    )
     earn(nanjing, clock, "li", "zhang", 1_499 * HOUR)
     serve(nanjing, clock, "chen", "zhang", 3 * HOUR)
     with pytest.raises(StoredMinutesCapExceeded) as caught:
-        nanjing.give(giver_id="chen", receiver_id="li", minutes=2 * HOUR, actor="chen")
+        nanjing.gifts.give(Give(giver_id="chen", receiver_id="li", minutes=2 * HOUR), actor="chen")
     assert (caught.value.stored_minutes, caught.value.cap_minutes) == (89_940, 90_000)
-    assert nanjing.balance("chen").own_minutes == 3 * HOUR
-    assert nanjing.balance("li").total_minutes == 1_499 * HOUR
-    nanjing.give(giver_id="chen", receiver_id="li", minutes=HOUR, actor="chen")
-    assert nanjing.balance("li").gifted_minutes == HOUR
-    assert nanjing.balance("li").total_minutes == 1_500 * HOUR
-    assert nanjing.balance("chen").own_minutes == 2 * HOUR
+    assert nanjing.statements.balance("chen").own_minutes == 3 * HOUR
+    assert nanjing.statements.balance("li").total_minutes == 1_499 * HOUR
+    nanjing.gifts.give(Give(giver_id="chen", receiver_id="li", minutes=HOUR), actor="chen")
+    assert nanjing.statements.balance("li").gifted_minutes == HOUR
+    assert nanjing.statements.balance("li").total_minutes == 1_500 * HOUR
+    assert nanjing.statements.balance("chen").own_minutes == 2 * HOUR
 
 
 def test_nanjing_group_volunteer_minutes_can_only_be_donated(
@@ -252,35 +293,44 @@ def test_nanjing_group_volunteer_minutes_can_only_be_donated(
 ) -> None:
     """Event credits land in the group purse; they cannot be redeemed or given, only donated."""
     volunteer(nanjing, "wife", aged(61), name="陈梅")
-    nanjing.relate("li", "wife", RelationKind.SPOUSE, actor="coord")
-    event = nanjing.create_event(
-        title="重阳节敬老活动", category="community", held_at=clock.now(), actor="coord"
+    nanjing.members.relate(
+        Relate(member_id="li", other_id="wife", kind=RelationKind.SPOUSE), actor="coord"
     )
-    (made,) = nanjing.credit_event(event.event_id, {"li": 3 * HOUR}, actor="coord")
+    event = nanjing.events.create(
+        CreateEvent(title="重阳节敬老活动", category="community", held_at=clock.now()),
+        actor="coord",
+    )
+    (made,) = nanjing.events.credit(
+        CreditEvent(event_id=event.event_id, attendees={"li": 3 * HOUR}), actor="coord"
+    )
     assert made.provider_account == "m.li.group"
-    assert nanjing.balance("li").group_minutes == 3 * HOUR
-    assert nanjing.balance("li").own_minutes == 0
+    assert nanjing.statements.balance("li").group_minutes == 3 * HOUR
+    assert nanjing.statements.balance("li").own_minutes == 0
     with pytest.raises(GroupMinutesOnlyDonated):
-        nanjing.book_redemption(
-            saver_id="li", minutes=HOUR, provider_id="wife", category="meals", actor="li"
+        nanjing.redemptions.book(
+            BookRedemption(saver_id="li", minutes=HOUR, provider_id="wife", category="meals"),
+            actor="li",
         )
     with pytest.raises(GroupMinutesOnlyDonated):
-        nanjing.give(giver_id="li", receiver_id="wife", minutes=HOUR, actor="li")
-    nanjing.donate(member_id="li", minutes=3 * HOUR, group=True, actor="li")
-    assert nanjing.balance("li").total_minutes == 0
-    assert nanjing.programme_balance("pool") == 3 * HOUR
+        nanjing.gifts.give(Give(giver_id="li", receiver_id="wife", minutes=HOUR), actor="li")
+    nanjing.gifts.donate(Donate(member_id="li", minutes=3 * HOUR, group=True), actor="li")
+    assert nanjing.statements.balance("li").total_minutes == 0
+    assert nanjing.statements.programme_balance("pool") == 3 * HOUR
 
 
 def test_nanjing_non_group_event_credits_the_own_purse(
     nanjing: BankBook, clock: ManualClock
 ) -> None:
     """An event the centre marks as not group volunteering credits attendees' own purses."""
-    event = nanjing.create_event(
-        title="助老服务日", category="daily_care", held_at=clock.now(), actor="coord", group=False
+    event = nanjing.events.create(
+        CreateEvent(title="助老服务日", category="daily_care", held_at=clock.now(), group=False),
+        actor="coord",
     )
-    nanjing.credit_event(event.event_id, {"li": 2 * HOUR}, actor="coord")
-    assert nanjing.balance("li").own_minutes == 2 * HOUR
-    assert nanjing.balance("li").group_minutes == 0
+    nanjing.events.credit(
+        CreditEvent(event_id=event.event_id, attendees={"li": 2 * HOUR}), actor="coord"
+    )
+    assert nanjing.statements.balance("li").own_minutes == 2 * HOUR
+    assert nanjing.statements.balance("li").group_minutes == 0
 
 
 def test_nanjing_gifts_go_to_the_spouse_at_any_age_or_lineal_relatives_aged_60_plus(
@@ -289,15 +339,19 @@ def test_nanjing_gifts_go_to_the_spouse_at_any_age_or_lineal_relatives_aged_60_p
     """li may give to a 55-year-old spouse and to an 88-year-old mother; both land as gifts."""
     elder(nanjing, "spouse", aged(55))
     elder(nanjing, "mother", aged(88))
-    nanjing.relate("li", "spouse", RelationKind.SPOUSE, actor="coord")
-    nanjing.relate("li", "mother", RelationKind.PARENT, actor="coord")
+    nanjing.members.relate(
+        Relate(member_id="li", other_id="spouse", kind=RelationKind.SPOUSE), actor="coord"
+    )
+    nanjing.members.relate(
+        Relate(member_id="li", other_id="mother", kind=RelationKind.PARENT), actor="coord"
+    )
     serve(nanjing, clock, "li", "zhang", 4 * HOUR)
-    nanjing.give(giver_id="li", receiver_id="spouse", minutes=HOUR, actor="li")
-    nanjing.give(giver_id="li", receiver_id="mother", minutes=2 * HOUR, actor="li")
-    assert nanjing.balance("spouse").gifted_minutes == HOUR
-    assert nanjing.balance("mother").gifted_minutes == 2 * HOUR
-    assert nanjing.balance("li").own_minutes == HOUR
-    gifts = [e for e in nanjing.passbook("li").entries if e.kind == "gift"]
+    nanjing.gifts.give(Give(giver_id="li", receiver_id="spouse", minutes=HOUR), actor="li")
+    nanjing.gifts.give(Give(giver_id="li", receiver_id="mother", minutes=2 * HOUR), actor="li")
+    assert nanjing.statements.balance("spouse").gifted_minutes == HOUR
+    assert nanjing.statements.balance("mother").gifted_minutes == 2 * HOUR
+    assert nanjing.statements.balance("li").own_minutes == HOUR
+    gifts = [e for e in nanjing.statements.passbook("li").entries if e.kind == "gift"]
     assert [(e.delta_minutes, e.counterparty) for e in gifts] == [
         (-HOUR, "m.spouse.gifted"),
         (-2 * HOUR, "m.mother.gifted"),
@@ -318,12 +372,12 @@ def test_nanjing_gift_to_a_friend_sibling_or_relative_under_60_is_refused(
 ) -> None:
     """Gifts go only to the spouse or lineal relatives aged 60+: a 50-year-old child is refused."""
     elder(nanjing, "other", aged(years))
-    nanjing.relate("li", "other", kind, actor="coord")
+    nanjing.members.relate(Relate(member_id="li", other_id="other", kind=kind), actor="coord")
     serve(nanjing, clock, "li", "zhang", 2 * HOUR)
     with pytest.raises(GiftNotAllowed):
-        nanjing.give(giver_id="li", receiver_id="other", minutes=HOUR, actor="li")
-    assert nanjing.balance("li").own_minutes == 2 * HOUR
-    assert nanjing.balance("other").total_minutes == 0
+        nanjing.gifts.give(Give(giver_id="li", receiver_id="other", minutes=HOUR), actor="li")
+    assert nanjing.statements.balance("li").own_minutes == 2 * HOUR
+    assert nanjing.statements.balance("other").total_minutes == 0
 
 
 @pytest.mark.parametrize(
@@ -335,14 +389,16 @@ def test_nanjing_gift_to_a_child_turns_on_their_60th_birthday(
     """A child may receive gifts from their 60th birthday (Shanghai date), not the day before."""
     volunteer(nanjing, "lao", aged(85), name="老陈")
     elder(nanjing, "child", birth_date)
-    nanjing.relate("lao", "child", RelationKind.CHILD, actor="coord")
+    nanjing.members.relate(
+        Relate(member_id="lao", other_id="child", kind=RelationKind.CHILD), actor="coord"
+    )
     serve(nanjing, clock, "lao", "zhang", HOUR)
     if allowed:
-        nanjing.give(giver_id="lao", receiver_id="child", minutes=HOUR, actor="lao")
+        nanjing.gifts.give(Give(giver_id="lao", receiver_id="child", minutes=HOUR), actor="lao")
     else:
         with pytest.raises(GiftNotAllowed):
-            nanjing.give(giver_id="lao", receiver_id="child", minutes=HOUR, actor="lao")
-    assert nanjing.balance("child").gifted_minutes == (HOUR if allowed else 0)
+            nanjing.gifts.give(Give(giver_id="lao", receiver_id="child", minutes=HOUR), actor="lao")
+    assert nanjing.statements.balance("child").gifted_minutes == (HOUR if allowed else 0)
 
 
 def test_nanjing_gift_to_an_unrelated_elder_is_refused(
@@ -351,7 +407,7 @@ def test_nanjing_gift_to_an_unrelated_elder_is_refused(
     """Without a recorded relation there is no gift, however old the receiver."""
     serve(nanjing, clock, "li", "zhang", 2 * HOUR)
     with pytest.raises(GiftNotAllowed):
-        nanjing.give(giver_id="li", receiver_id="zhang", minutes=HOUR, actor="li")
+        nanjing.gifts.give(Give(giver_id="li", receiver_id="zhang", minutes=HOUR), actor="li")
 
 
 def test_nanjing_donated_hours_reach_an_elder_living_alone(
@@ -360,13 +416,17 @@ def test_nanjing_donated_hours_reach_an_elder_living_alone(
     """Donated minutes go to the pool, and a coordinator grants them to an elder living alone."""
     elder(nanjing, "zhou", aged(83), flags=frozenset({"living_alone"}))
     serve(nanjing, clock, "li", "zhang", 3 * HOUR)
-    nanjing.donate(member_id="li", minutes=2 * HOUR, actor="li")
-    assert nanjing.programme_balance("pool") == 2 * HOUR
-    nanjing.grant(member_id="zhou", minutes=2 * HOUR, reason="独居老人 living alone", actor="coord")
-    assert nanjing.balance("zhou").gifted_minutes == 2 * HOUR
-    assert nanjing.programme_balance("pool") == 0
+    nanjing.gifts.donate(Donate(member_id="li", minutes=2 * HOUR), actor="li")
+    assert nanjing.statements.programme_balance("pool") == 2 * HOUR
+    nanjing.gifts.grant(
+        Grant(member_id="zhou", minutes=2 * HOUR, reason="独居老人 living alone"), actor="coord"
+    )
+    assert nanjing.statements.balance("zhou").gifted_minutes == 2 * HOUR
+    assert nanjing.statements.programme_balance("pool") == 0
     with pytest.raises(InsufficientMinutes):
-        nanjing.grant(member_id="zhou", minutes=1, reason="living alone", actor="coord")
+        nanjing.gifts.grant(
+            Grant(member_id="zhou", minutes=1, reason="living alone"), actor="coord"
+        )
 
 
 def test_nanjing_volunteer_needs_two_level_vetting(nanjing: BankBook, clock: ManualClock) -> None:
@@ -376,10 +436,10 @@ def test_nanjing_volunteer_needs_two_level_vetting(nanjing: BankBook, clock: Man
     for provider in ("wu", "sun"):
         with pytest.raises(ProviderNotEligible):
             serve(nanjing, clock, provider, "zhang", HOUR)
-    nanjing.update_member("wu", vetting=Vetting.STREET, actor="coord")
+    nanjing.members.update(UpdateMember(member_id="wu", vetting=Vetting.STREET), actor="coord")
     serve(nanjing, clock, "wu", "zhang", HOUR)
-    assert nanjing.balance("wu").own_minutes == HOUR
-    assert nanjing.balance("sun").own_minutes == 0
+    assert nanjing.statements.balance("wu").own_minutes == HOUR
+    assert nanjing.statements.balance("sun").own_minutes == 0
 
 
 def test_nanjing_check_in_credit_waits_for_the_recipient(
@@ -388,14 +448,14 @@ def test_nanjing_check_in_credit_waits_for_the_recipient(
     """A check-in/check-out credit is pending until the recipient confirms it."""
     made = serve(nanjing, clock, "li", "zhang", 90, provenance=Provenance.CHECK_IN_OUT, actor="li")
     assert made.status is CreditStatus.PENDING
-    assert nanjing.balance("li").own_minutes == 0
-    assert nanjing.passbook("li").entries == ()
-    assert nanjing.programme_balance("issuance") == 0
-    confirmed = nanjing.confirm_credit(made.credit_id, actor="zhang")
+    assert nanjing.statements.balance("li").own_minutes == 0
+    assert nanjing.statements.passbook("li").entries == ()
+    assert nanjing.statements.programme_balance("issuance") == 0
+    confirmed = nanjing.credits.confirm(ConfirmCredit(credit_id=made.credit_id), actor="zhang")
     assert confirmed.status is CreditStatus.POSTED
     assert confirmed.confirmation is Provenance.RECIPIENT_CONFIRMATION
-    assert nanjing.balance("li").own_minutes == 90
-    assert nanjing.programme_balance("issuance") == -90
+    assert nanjing.statements.balance("li").own_minutes == 90
+    assert nanjing.statements.programme_balance("issuance") == -90
 
 
 def test_nanjing_provider_cannot_confirm_their_own_check_in(
@@ -404,8 +464,8 @@ def test_nanjing_provider_cannot_confirm_their_own_check_in(
     """Confirmation comes from the recipient or the centre, never from the provider."""
     made = serve(nanjing, clock, "li", "zhang", 90, provenance=Provenance.CHECK_IN_OUT, actor="li")
     with pytest.raises(ActorNotAuthorised):
-        nanjing.confirm_credit(made.credit_id, actor="li")
-    assert nanjing.credit(made.credit_id).status is CreditStatus.PENDING
+        nanjing.credits.confirm(ConfirmCredit(credit_id=made.credit_id), actor="li")
+    assert nanjing.credits.get(made.credit_id).status is CreditStatus.PENDING
 
 
 @pytest.mark.parametrize(
@@ -421,7 +481,7 @@ def test_nanjing_confirmed_credit_posts_at_once(
     """A credit confirmed by the centre or by the recipient is its own confirmation."""
     made = serve(nanjing, clock, "li", "zhang", 90, provenance=provenance, actor=actor)
     assert made.status is CreditStatus.POSTED
-    assert nanjing.balance("li").own_minutes == 90
+    assert nanjing.statements.balance("li").own_minutes == 90
 
 
 def test_nanjing_guarantee_fund_grants_hours_to_key_elderly(
@@ -429,22 +489,22 @@ def test_nanjing_guarantee_fund_grants_hours_to_key_elderly(
 ) -> None:
     """The city fund grants hours to an 80+ elder living alone, who can spend them on care."""
     elder(nanjing, "zhou", aged(83), flags=frozenset({"living_alone"}))
-    nanjing.grant(
-        member_id="zhou",
-        minutes=10 * HOUR,
-        reason="80+ living alone",
-        source="guarantee",
+    nanjing.gifts.grant(
+        Grant(member_id="zhou", minutes=10 * HOUR, reason="80+ living alone", source="guarantee"),
         actor="coord",
     )
-    assert nanjing.balance("zhou").gifted_minutes == 10 * HOUR
-    assert nanjing.programme_balance("guarantee") == -10 * HOUR
-    booked = nanjing.book_redemption(
-        saver_id="zhou", minutes=2 * HOUR, provider_id="li", category="cleaning", actor="zhou"
+    assert nanjing.statements.balance("zhou").gifted_minutes == 10 * HOUR
+    assert nanjing.statements.programme_balance("guarantee") == -10 * HOUR
+    booked = nanjing.redemptions.book(
+        BookRedemption(saver_id="zhou", minutes=2 * HOUR, provider_id="li", category="cleaning"),
+        actor="zhou",
     )
-    nanjing.complete_redemption(booked.redemption_id, spent_minutes=2 * HOUR, actor="zhou")
-    assert nanjing.balance("zhou").gifted_minutes == 8 * HOUR
-    assert nanjing.balance("li").own_minutes == 2 * HOUR
-    grant_line = nanjing.passbook("zhou").entries[0]
+    nanjing.redemptions.complete(
+        CompleteRedemption(redemption_id=booked.redemption_id, spent_minutes=2 * HOUR), actor="zhou"
+    )
+    assert nanjing.statements.balance("zhou").gifted_minutes == 8 * HOUR
+    assert nanjing.statements.balance("li").own_minutes == 2 * HOUR
+    grant_line = nanjing.statements.passbook("zhou").entries[0]
     assert (grant_line.kind, grant_line.counterparty) == ("grant", "guarantee")
 
 
@@ -452,38 +512,49 @@ def test_nanjing_guarantee_grant_needs_a_coordinator_and_a_reason(nanjing: BankB
     """Only the centre grants from the fund, and every grant records why."""
     elder(nanjing, "zhou", aged(83), flags=frozenset({"living_alone"}))
     with pytest.raises(ReasonRequired):
-        nanjing.grant(member_id="zhou", minutes=HOUR, reason=" ", source="guarantee", actor="coord")
-    with pytest.raises(MemberNotFound):  # zhou is not li's to see
-        nanjing.grant(member_id="zhou", minutes=HOUR, reason="need", source="guarantee", actor="li")
-    with pytest.raises(ActorNotAuthorised):  # nor would zhou grant to herself
-        nanjing.grant(
-            member_id="zhou", minutes=HOUR, reason="need", source="guarantee", actor="zhou"
+        nanjing.gifts.grant(
+            Grant(member_id="zhou", minutes=HOUR, reason=" ", source="guarantee"), actor="coord"
         )
-    assert nanjing.balance("zhou").total_minutes == 0
-    assert nanjing.programme_balance("guarantee") == 0
+    with pytest.raises(MemberNotFound):  # zhou is not li's to see
+        nanjing.gifts.grant(
+            Grant(member_id="zhou", minutes=HOUR, reason="need", source="guarantee"), actor="li"
+        )
+    with pytest.raises(ActorNotAuthorised):  # nor would zhou grant to herself
+        nanjing.gifts.grant(
+            Grant(member_id="zhou", minutes=HOUR, reason="need", source="guarantee"), actor="zhou"
+        )
+    assert nanjing.statements.balance("zhou").total_minutes == 0
+    assert nanjing.statements.programme_balance("guarantee") == 0
 
 
 def test_nanjing_hours_buy_services_never_money(nanjing: BankBook, clock: ManualClock) -> None:
     """Every minute stays between member purses and programme accounts: there is no cash account."""
     elder(nanjing, "mother", aged(88))
-    nanjing.relate("li", "mother", RelationKind.PARENT, actor="coord")
+    nanjing.members.relate(
+        Relate(member_id="li", other_id="mother", kind=RelationKind.PARENT), actor="coord"
+    )
     serve(nanjing, clock, "li", "zhang", 4 * HOUR)
-    nanjing.give(giver_id="li", receiver_id="mother", minutes=HOUR, actor="li")
-    nanjing.donate(member_id="li", minutes=HOUR, actor="li")
-    nanjing.grant(member_id="zhang", minutes=HOUR, reason="low income", actor="coord")
-    booked = nanjing.book_redemption(
-        saver_id="mother", minutes=HOUR, provider_id="li", category="meals", actor="mother"
+    nanjing.gifts.give(Give(giver_id="li", receiver_id="mother", minutes=HOUR), actor="li")
+    nanjing.gifts.donate(Donate(member_id="li", minutes=HOUR), actor="li")
+    nanjing.gifts.grant(Grant(member_id="zhang", minutes=HOUR, reason="low income"), actor="coord")
+    booked = nanjing.redemptions.book(
+        BookRedemption(saver_id="mother", minutes=HOUR, provider_id="li", category="meals"),
+        actor="mother",
     )
-    nanjing.complete_redemption(booked.redemption_id, spent_minutes=HOUR, actor="coord")
-    event = nanjing.create_event(
-        title="义诊", category="health", held_at=clock.now(), actor="coord"
+    nanjing.redemptions.complete(
+        CompleteRedemption(redemption_id=booked.redemption_id, spent_minutes=HOUR), actor="coord"
     )
-    nanjing.credit_event(event.event_id, {"li": HOUR}, actor="coord")
+    event = nanjing.events.create(
+        CreateEvent(title="义诊", category="health", held_at=clock.now()), actor="coord"
+    )
+    nanjing.events.credit(
+        CreditEvent(event_id=event.event_id, attendees={"li": HOUR}), actor="coord"
+    )
     outside = [
         a for a in account_ids(nanjing) if not a.startswith("m.") and a not in PROGRAMME_ACCOUNTS
     ]
     assert outside == []
-    assert nanjing.verify().ok
+    assert nanjing.statements.verify().ok
 
 
 # --- Shanghai --------------------------------------------------------------------------------
@@ -503,23 +574,23 @@ def test_shanghai_recipient_of_64_is_refused(shanghai: BankBook, clock: ManualCl
     elder(shanghai, "gu", date(1961, 11, 3))
     with pytest.raises(RecipientNotEligible):
         serve(shanghai, clock, "li", "gu", HOUR)
-    assert shanghai.balance("li").own_minutes == 0
+    assert shanghai.statements.balance("li").own_minutes == 0
 
 
 def test_shanghai_recipient_of_65_is_served(shanghai: BankBook, clock: ManualClock) -> None:
     """A recipient whose 65th birthday is today may be served."""
     elder(shanghai, "gu", date(1961, 11, 2))
     serve(shanghai, clock, "li", "gu", HOUR)
-    assert shanghai.balance("li").own_minutes == HOUR
+    assert shanghai.statements.balance("li").own_minutes == HOUR
 
 
 def test_shanghai_one_hour_earns_one_time_coin(shanghai: BankBook, clock: ManualClock) -> None:
     """The unit is the time coin, one per hour of service."""
     elder(shanghai, "gu", aged(80))
-    rules = shanghai.policy().rules
+    rules = shanghai.programme.policy().rules
     assert (rules.unit_name, rules.unit_minutes) == ("time coin", 60)
     serve(shanghai, clock, "li", "gu", 3 * HOUR)
-    assert shanghai.balance("li").own_minutes // rules.unit_minutes == 3
+    assert shanghai.statements.balance("li").own_minutes // rules.unit_minutes == 3
 
 
 def test_shanghai_under_18_serves_only_in_groups(shanghai: BankBook, clock: ManualClock) -> None:
@@ -528,34 +599,40 @@ def test_shanghai_under_18_serves_only_in_groups(shanghai: BankBook, clock: Manu
     volunteer(shanghai, "teen", aged(16), name="小明")
     with pytest.raises(ProviderNotEligible):
         serve(shanghai, clock, "teen", "gu", HOUR)
-    event = shanghai.create_event(
-        title="社区清洁", category="cleaning", held_at=clock.now(), actor="coord"
+    event = shanghai.events.create(
+        CreateEvent(title="社区清洁", category="cleaning", held_at=clock.now()), actor="coord"
     )
-    shanghai.credit_event(event.event_id, {"teen": 2 * HOUR}, actor="coord")
-    assert shanghai.balance("teen").total_minutes == 2 * HOUR
+    shanghai.events.credit(
+        CreditEvent(event_id=event.event_id, attendees={"teen": 2 * HOUR}), actor="coord"
+    )
+    assert shanghai.statements.balance("teen").total_minutes == 2 * HOUR
 
 
 def test_shanghai_group_events_still_need_age_14(shanghai: BankBook, clock: ManualClock) -> None:
     """Even in a group, a 13-year-old is not credited (and neither is anyone in that batch)."""
     volunteer(shanghai, "kid", aged(13), name="小红")
-    event = shanghai.create_event(
-        title="社区清洁", category="cleaning", held_at=clock.now(), actor="coord"
+    event = shanghai.events.create(
+        CreateEvent(title="社区清洁", category="cleaning", held_at=clock.now()), actor="coord"
     )
     with pytest.raises(ProviderNotEligible):
-        shanghai.credit_event(event.event_id, {"kid": HOUR, "li": HOUR}, actor="coord")
-    assert shanghai.balance("li").total_minutes == 0
-    assert shanghai.event_credits(event.event_id) == []
+        shanghai.events.credit(
+            CreditEvent(event_id=event.event_id, attendees={"kid": HOUR, "li": HOUR}), actor="coord"
+        )
+    assert shanghai.statements.balance("li").total_minutes == 0
+    assert shanghai.events.credits(event.event_id) == []
 
 
 def test_shanghai_coins_can_be_given_to_a_friend(shanghai: BankBook, clock: ManualClock) -> None:
     """Time coins may be given to friends as well as relatives, whatever their age."""
     elder(shanghai, "gu", aged(80))
     volunteer(shanghai, "he", aged(40), name="何伟")
-    shanghai.relate("li", "he", RelationKind.FRIEND, actor="coord")
+    shanghai.members.relate(
+        Relate(member_id="li", other_id="he", kind=RelationKind.FRIEND), actor="coord"
+    )
     serve(shanghai, clock, "li", "gu", 2 * HOUR)
-    shanghai.give(giver_id="li", receiver_id="he", minutes=HOUR, actor="li")
-    assert shanghai.balance("he").gifted_minutes == HOUR
-    assert shanghai.balance("li").own_minutes == HOUR
+    shanghai.gifts.give(Give(giver_id="li", receiver_id="he", minutes=HOUR), actor="li")
+    assert shanghai.statements.balance("he").gifted_minutes == HOUR
+    assert shanghai.statements.balance("li").own_minutes == HOUR
 
 
 def test_shanghai_coins_can_be_donated_to_the_platform(
@@ -564,10 +641,12 @@ def test_shanghai_coins_can_be_donated_to_the_platform(
     """Donated coins go to the pool, from which the centre helps elderly in difficulty."""
     elder(shanghai, "gu", aged(80), flags=frozenset({"low_income"}))
     serve(shanghai, clock, "li", "gu", 2 * HOUR)
-    shanghai.donate(member_id="li", minutes=HOUR, actor="li")
-    shanghai.grant(member_id="gu", minutes=HOUR, reason="elderly in difficulty", actor="coord")
-    assert shanghai.balance("gu").gifted_minutes == HOUR
-    assert shanghai.programme_balance("pool") == 0
+    shanghai.gifts.donate(Donate(member_id="li", minutes=HOUR), actor="li")
+    shanghai.gifts.grant(
+        Grant(member_id="gu", minutes=HOUR, reason="elderly in difficulty"), actor="coord"
+    )
+    assert shanghai.statements.balance("gu").gifted_minutes == HOUR
+    assert shanghai.statements.programme_balance("pool") == 0
 
 
 # --- Hangzhou Xihu ---------------------------------------------------------------------------
@@ -582,13 +661,13 @@ def xihu(bank: TimeBank) -> BankBook:
 
 def test_hangzhou_newcomer_starts_with_5_points(xihu: BankBook) -> None:
     """A new member's own purse holds 5 points (300 minutes), paid from issuance."""
-    before = xihu.programme_balance("issuance")
+    before = xihu.statements.programme_balance("issuance")
     volunteer(xihu, "li", aged(63))
-    assert xihu.balance("li").own_minutes == 5 * HOUR
-    assert xihu.programme_balance("issuance") == before - 5 * HOUR
-    (line,) = xihu.passbook("li").entries
+    assert xihu.statements.balance("li").own_minutes == 5 * HOUR
+    assert xihu.statements.programme_balance("issuance") == before - 5 * HOUR
+    (line,) = xihu.statements.passbook("li").entries
     assert (line.kind, line.counterparty, line.delta_minutes) == ("grant", "issuance", 300)
-    assert xihu.policy().rules.unit_name == "point"
+    assert xihu.programme.policy().rules.unit_name == "point"
 
 
 @pytest.mark.parametrize("raw_minutes", [15, 60, 180])
@@ -600,7 +679,7 @@ def test_hangzhou_one_service_earns_one_point_whatever_its_length(
     volunteer(xihu, "zhang", aged(86), name="张秀英")
     made = serve(xihu, clock, "li", "zhang", raw_minutes)
     assert (made.raw_minutes, made.credited_minutes) == (raw_minutes, HOUR)
-    assert xihu.balance("li").own_minutes == 6 * HOUR
+    assert xihu.statements.balance("li").own_minutes == 6 * HOUR
     line = service_lines(xihu, "li")[-1]
     assert (line.raw_minutes, line.credited_minutes) == (raw_minutes, HOUR)
 
@@ -609,13 +688,13 @@ def test_hangzhou_being_helped_costs_one_point(xihu: BankBook, clock: ManualCloc
     """The recipient pays the provider one point from their own balance; nothing is minted."""
     volunteer(xihu, "li", aged(63))
     volunteer(xihu, "zhang", aged(86), name="张秀英")
-    minted = xihu.programme_balance("issuance")
+    minted = xihu.statements.programme_balance("issuance")
     made = serve(xihu, clock, "li", "zhang", 2 * HOUR)
     assert made.payer_account == "m.zhang"
-    assert xihu.balance("zhang").own_minutes == 4 * HOUR
-    assert xihu.balance("li").own_minutes == 6 * HOUR
-    assert xihu.programme_balance("issuance") == minted
-    assert xihu.liability_minutes() == -minted
+    assert xihu.statements.balance("zhang").own_minutes == 4 * HOUR
+    assert xihu.statements.balance("li").own_minutes == 6 * HOUR
+    assert xihu.statements.programme_balance("issuance") == minted
+    assert xihu.statements.liability() == -minted
 
 
 def test_hangzhou_member_without_points_cannot_be_helped(
@@ -626,10 +705,10 @@ def test_hangzhou_member_without_points_cannot_be_helped(
     volunteer(xihu, "zhang", aged(86), name="张秀英")
     for _ in range(5):
         serve(xihu, clock, "li", "zhang", HOUR)
-    assert xihu.balance("zhang").own_minutes == 0
+    assert xihu.statements.balance("zhang").own_minutes == 0
     with pytest.raises(InsufficientMinutes):
         serve(xihu, clock, "li", "zhang", HOUR)
-    assert xihu.balance("li").own_minutes == 10 * HOUR
+    assert xihu.statements.balance("li").own_minutes == 10 * HOUR
 
 
 def test_hangzhou_points_pass_to_family(xihu: BankBook, clock: ManualClock) -> None:
@@ -637,14 +716,18 @@ def test_hangzhou_points_pass_to_family(xihu: BankBook, clock: ManualClock) -> N
     volunteer(xihu, "li", aged(63))
     volunteer(xihu, "sister", aged(70), name="李梅")
     volunteer(xihu, "he", aged(60), name="何伟")
-    xihu.relate("li", "sister", RelationKind.SIBLING, actor="coord")
-    xihu.relate("li", "he", RelationKind.FRIEND, actor="coord")
-    xihu.give(giver_id="li", receiver_id="sister", minutes=2 * HOUR, actor="li")
-    assert xihu.balance("sister").gifted_minutes == 2 * HOUR
-    assert xihu.balance("li").own_minutes == 3 * HOUR
+    xihu.members.relate(
+        Relate(member_id="li", other_id="sister", kind=RelationKind.SIBLING), actor="coord"
+    )
+    xihu.members.relate(
+        Relate(member_id="li", other_id="he", kind=RelationKind.FRIEND), actor="coord"
+    )
+    xihu.gifts.give(Give(giver_id="li", receiver_id="sister", minutes=2 * HOUR), actor="li")
+    assert xihu.statements.balance("sister").gifted_minutes == 2 * HOUR
+    assert xihu.statements.balance("li").own_minutes == 3 * HOUR
     with pytest.raises(GiftNotAllowed):
-        xihu.give(giver_id="li", receiver_id="he", minutes=HOUR, actor="li")
-    assert xihu.balance("he").total_minutes == 5 * HOUR
+        xihu.gifts.give(Give(giver_id="li", receiver_id="he", minutes=HOUR), actor="li")
+    assert xihu.statements.balance("he").total_minutes == 5 * HOUR
 
 
 # --- Ruian -----------------------------------------------------------------------------------
@@ -666,7 +749,7 @@ def test_ruian_counts_half_hour_steps_rounded_down(
     """Served minutes are credited in whole half hours, rounded down."""
     made = serve(ruian, clock, "li", "zhang", raw)
     assert (made.raw_minutes, made.credited_minutes) == (raw, credited)
-    assert ruian.balance("li").own_minutes == credited
+    assert ruian.statements.balance("li").own_minutes == credited
 
 
 def test_ruian_service_under_half_an_hour_credits_nothing(
@@ -675,7 +758,7 @@ def test_ruian_service_under_half_an_hour_credits_nothing(
     """20 minutes round down to zero steps: the credit is refused, not recorded as zero."""
     with pytest.raises(CreditRoundsToZero):
         serve(ruian, clock, "li", "zhang", 20)
-    assert ruian.passbook("li").entries == ()
+    assert ruian.statements.passbook("li").entries == ()
 
 
 def test_ruian_keeps_check_in_hours_apart_from_confirmed_hours(
@@ -688,8 +771,8 @@ def test_ruian_keeps_check_in_hours_apart_from_confirmed_hours(
     serve(
         ruian, clock, "li", "zhang", 30, provenance=Provenance.RECIPIENT_CONFIRMATION, actor="zhang"
     )
-    assert ruian.balance("li").own_minutes == 120
-    ruian.confirm_credit(app.credit_id, actor="zhang")
+    assert ruian.statements.balance("li").own_minutes == 120
+    ruian.credits.confirm(ConfirmCredit(credit_id=app.credit_id), actor="zhang")
     lines = service_lines(ruian, "li")
     by_provenance: dict[str, int] = {}
     for line in lines:
@@ -699,7 +782,7 @@ def test_ruian_keeps_check_in_hours_apart_from_confirmed_hours(
         "organisation_confirmation": 90,
         "recipient_confirmation": 30,
     }
-    assert ruian.balance("li").own_minutes == 180
+    assert ruian.statements.balance("li").own_minutes == 180
 
 
 # --- TimeOverflow ----------------------------------------------------------------------------
@@ -729,8 +812,8 @@ def test_timeoverflow_members_pay_each_other_down_to_minus_20_hours(
         actor="ben",
     )
     assert made.payer_account == "m.ben"
-    assert overflow.balance("ben").own_minutes == -20 * HOUR
-    assert overflow.balance("ana").own_minutes == 20 * HOUR
+    assert overflow.statements.balance("ben").own_minutes == -20 * HOUR
+    assert overflow.statements.balance("ana").own_minutes == 20 * HOUR
     with pytest.raises(CreditLimitExceeded) as caught:
         serve(
             overflow,
@@ -742,8 +825,8 @@ def test_timeoverflow_members_pay_each_other_down_to_minus_20_hours(
             actor="ben",
         )
     assert caught.value.credit_limit_minutes == 20 * HOUR
-    assert overflow.balance("ben").own_minutes == -20 * HOUR
-    assert overflow.balance("eva").own_minutes == 0
+    assert overflow.statements.balance("ben").own_minutes == -20 * HOUR
+    assert overflow.statements.balance("eva").own_minutes == 0
 
 
 def test_timeoverflow_balances_always_sum_to_zero(overflow: BankBook, clock: ManualClock) -> None:
@@ -762,9 +845,13 @@ def test_timeoverflow_balances_always_sum_to_zero(overflow: BankBook, clock: Man
             provenance=Provenance.RECIPIENT_CONFIRMATION,
             actor=recipient,
         )
-    assert overflow.liability_minutes() == 0
+    assert overflow.statements.liability() == 0
     assert owed_by_programme(overflow) == 0
-    assert [overflow.balance(m).own_minutes for m in ("ana", "ben", "eva")] == [60, -45, -15]
+    assert [overflow.statements.balance(m).own_minutes for m in ("ana", "ben", "eva")] == [
+        60,
+        -45,
+        -15,
+    ]
 
 
 @pytest.mark.parametrize("provenance", [Provenance.CHECK_IN_OUT, Provenance.PAPER_RECORD])
@@ -774,16 +861,18 @@ def test_timeoverflow_provider_cannot_charge_a_recipient_without_consent(
     """A credit the paying member has not confirmed waits for them instead of debiting them."""
     made = serve(overflow, clock, "ana", "ben", 20 * HOUR, provenance=provenance, actor="ana")
     assert made.status is CreditStatus.PENDING
-    assert overflow.balance("ben").own_minutes == 0
-    assert overflow.balance("ben").held_minutes == 20 * HOUR
-    overflow.confirm_credit(made.credit_id, actor="ben")
-    assert overflow.balance("ben").own_minutes == -20 * HOUR
-    assert overflow.balance("ana").own_minutes == 20 * HOUR
+    assert overflow.statements.balance("ben").own_minutes == 0
+    assert overflow.statements.balance("ben").held_minutes == 20 * HOUR
+    overflow.credits.confirm(ConfirmCredit(credit_id=made.credit_id), actor="ben")
+    assert overflow.statements.balance("ben").own_minutes == -20 * HOUR
+    assert overflow.statements.balance("ana").own_minutes == 20 * HOUR
 
 
 def test_timeoverflow_allows_no_gifts(overflow: BankBook, clock: ManualClock) -> None:
     """Minutes move only as payment for a service: even a spouse cannot be given minutes."""
-    overflow.relate("ana", "ben", RelationKind.SPOUSE, actor="coord")
+    overflow.members.relate(
+        Relate(member_id="ana", other_id="ben", kind=RelationKind.SPOUSE), actor="coord"
+    )
     serve(
         overflow,
         clock,
@@ -794,8 +883,8 @@ def test_timeoverflow_allows_no_gifts(overflow: BankBook, clock: ManualClock) ->
         actor="eva",
     )
     with pytest.raises(GiftNotAllowed):
-        overflow.give(giver_id="ana", receiver_id="ben", minutes=30, actor="ana")
-    assert overflow.balance("ben").total_minutes == 0
+        overflow.gifts.give(Give(giver_id="ana", receiver_id="ben", minutes=30), actor="ana")
+    assert overflow.statements.balance("ben").total_minutes == 0
 
 
 # --- every preset ------------------------------------------------------------------------------
@@ -807,11 +896,12 @@ def test_every_credit_line_carries_its_provenance_and_policy_version(
     """Service, confirmed and event lines name how they were verified and the rules in force."""
     held = serve(nanjing, clock, "li", "zhang", 60, provenance=Provenance.CHECK_IN_OUT, actor="li")
     serve(nanjing, clock, "li", "zhang", 30)
-    nanjing.add_policy(
-        msgspec.structs.replace(preset("nanjing"), name="Nanjing 2027"), actor=SYSTEM
+    nanjing.programme.add_policy(
+        AddPolicy(rules=msgspec.structs.replace(preset("nanjing"), name="Nanjing 2027")),
+        actor=SYSTEM,
     )
-    nanjing.activate_policy(2, actor=SYSTEM)
-    nanjing.confirm_credit(held.credit_id, actor="zhang")
+    nanjing.programme.activate_policy(ActivatePolicy(version=2), actor=SYSTEM)
+    nanjing.credits.confirm(ConfirmCredit(credit_id=held.credit_id), actor="zhang")
     serve(
         nanjing,
         clock,
@@ -821,10 +911,12 @@ def test_every_credit_line_carries_its_provenance_and_policy_version(
         provenance=Provenance.RECIPIENT_CONFIRMATION,
         actor="zhang",
     )
-    event = nanjing.create_event(
-        title="义诊", category="health", held_at=clock.now(), actor="coord"
+    event = nanjing.events.create(
+        CreateEvent(title="义诊", category="health", held_at=clock.now()), actor="coord"
     )
-    nanjing.credit_event(event.event_id, {"li": 120}, actor="coord")
+    nanjing.events.credit(
+        CreditEvent(event_id=event.event_id, attendees={"li": 120}), actor="coord"
+    )
     lines = service_lines(nanjing, "li")
     assert [(e.provenance, e.policy_version, e.credited_minutes) for e in lines] == [
         ("organisation_confirmation", 1, 30),
@@ -847,18 +939,24 @@ def test_liability_is_what_the_programme_handed_out(
     volunteer(book, "chen", aged(66), name="陈明")
     serve(book, clock, "li", "zhang", 3 * HOUR)
     serve(book, clock, "chen", "zhang", HOUR)
-    book.donate(member_id="li", minutes=HOUR, actor="li")
-    book.grant(member_id="zhang", minutes=30, reason="living alone", actor="coord")
-    book.grant(
-        member_id="zhang", minutes=HOUR, reason="key elder", source="guarantee", actor="coord"
+    book.gifts.donate(Donate(member_id="li", minutes=HOUR), actor="li")
+    book.gifts.grant(Grant(member_id="zhang", minutes=30, reason="living alone"), actor="coord")
+    book.gifts.grant(
+        Grant(member_id="zhang", minutes=HOUR, reason="key elder", source="guarantee"),
+        actor="coord",
     )
-    minted = -(book.programme_balance("issuance") + book.programme_balance("guarantee"))
-    pooled = book.programme_balance("pool")
+    minted = -(
+        book.statements.programme_balance("issuance")
+        + book.statements.programme_balance("guarantee")
+    )
+    pooled = book.statements.programme_balance("pool")
     assert pooled == 30
-    assert book.liability_minutes() == minted - pooled
-    members = sum(book.balance(m).total_minutes for m in ("coord", "li", "zhang", "chen"))
-    assert book.liability_minutes() == members
-    assert book.verify().ok
+    assert book.statements.liability() == minted - pooled
+    members = sum(
+        book.statements.balance(m).total_minutes for m in ("coord", "li", "zhang", "chen")
+    )
+    assert book.statements.liability() == members
+    assert book.statements.verify().ok
 
 
 @pytest.mark.parametrize("name", PRESET_NAMES)
@@ -871,12 +969,14 @@ def test_expiry_and_inheritance_are_off_in_every_preset(
     volunteer(book, "li", aged(63))
     volunteer(book, "zhang", aged(86), name="张秀英")
     serve(book, clock, "li", "zhang", 2 * HOUR)
-    before = book.balance("li")
+    before = book.statements.balance("li")
     clock.advance(timedelta(days=3 * 365))
-    report = book.expire_minutes(actor=SYSTEM)
+    report = book.programme.expire_minutes(ExpireMinutes(), actor=SYSTEM)
     assert (report.expired_minutes, report.transaction_id) == ({}, None)
-    assert book.record_death("li", died_on=TODAY, actor="coord") is None
-    assert book.balance("li") == before
+    assert (
+        book.members.record_death(RecordDeath(member_id="li", died_on=TODAY), actor="coord") is None
+    )
+    assert book.statements.balance("li") == before
 
 
 def test_unknown_preset_is_refused(bank: TimeBank) -> None:

@@ -10,18 +10,38 @@ nothing. A guard fails if a facade method takes such an id and has no entry here
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import msgspec.inspect
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.bank.helpers import book_state
 from timebank.bank import SYSTEM, BankBook, TimeBank
+from timebank.bank.commands import (
+    AddMerchant,
+    AddNeed,
+    AddOffer,
+    AddSponsor,
+    BookRedemption,
+    CreateEvent,
+    CreditEvent,
+    CreditService,
+    Donate,
+    Give,
+    Grant,
+    OpenCareFile,
+    PostWish,
+    RecordVisit,
+    RegisterMember,
+    Relate,
+    RequestOrder,
+)
+from timebank.bank.handlers import HANDLERS
 from timebank.community import (
     PolicyRules,
     Provenance,
@@ -50,8 +70,8 @@ def world() -> BankBook:
     """A coordinator, volunteers li and chen, recipients zhang (with a daughter, mei) and wu."""
     bank = TimeBank(clock=ManualClock(START, tick=timedelta(seconds=1)))
     book = bank.create_book("gulou", RULES)
-    book.add_sponsor("acme", "Acme", actor=SYSTEM)
-    book.add_merchant("suguo", "苏果", actor=SYSTEM)
+    book.programme.add_sponsor(AddSponsor(sponsor_id="acme", name="Acme"), actor=SYSTEM)
+    book.programme.add_merchant(AddMerchant(merchant_id="suguo", name="苏果"), actor=SYSTEM)
     people = (
         ("coord", date(1978, 1, 1), {Role.COORDINATOR}),
         ("li", date(1963, 5, 1), {Role.VOLUNTEER, Role.RECIPIENT}),
@@ -61,53 +81,68 @@ def world() -> BankBook:
         ("mei", date(1968, 6, 1), {Role.VOLUNTEER, Role.RECIPIENT}),
     )
     for member_id, born, roles in people:
-        book.register_member(
-            member_id=member_id,
-            name="李娜",
-            birth_date=born,
-            community="gulou",
-            grid="g1",
-            roles=roles,
-            vetting=Vetting.STREET,
+        book.members.register(
+            RegisterMember(
+                member_id=member_id,
+                name="李娜",
+                birth_date=born,
+                community="gulou",
+                grid="g1",
+                roles=roles,
+                vetting=Vetting.STREET,
+            ),
             actor=SYSTEM,
         )
-    book.relate("zhang", "mei", RelationKind.CHILD, actor=SYSTEM)
-    book.relate("zhang", "li", RelationKind.CHILD, actor=SYSTEM)
+    book.members.relate(
+        Relate(member_id="zhang", other_id="mei", kind=RelationKind.CHILD), actor=SYSTEM
+    )
+    book.members.relate(
+        Relate(member_id="zhang", other_id="li", kind=RelationKind.CHILD), actor=SYSTEM
+    )
     for member_id in ("zhang", "mei", "li"):
-        book.grant(
-            member_id=member_id, minutes=600, reason="welcome", source="issuance", actor=SYSTEM
-        )
-        book.credit_service(
-            provider_id=member_id,
-            recipient_id="wu",
-            category="companionship",
-            raw_minutes=300,
-            served_at=EARLIER,
-            provenance=Provenance.ORGANISATION_CONFIRMATION,
+        book.gifts.grant(
+            Grant(member_id=member_id, minutes=600, reason="welcome", source="issuance"),
             actor=SYSTEM,
         )
-    book.create_event(
-        title="重阳节", category="companionship", held_at=EARLIER, event_id="party", actor=SYSTEM
-    )
-    book.create_event(
-        title="义诊", category="companionship", held_at=EARLIER, event_id="clinic", actor=SYSTEM
-    )
-    book.open_care_file("zhang", visits_per_month=2, actor=SYSTEM)
-    book.open_care_file("wu", visits_per_month=2, actor=SYSTEM)
-    book.add_need(
-        recipient_id="zhang",
-        category="meals",
-        estimated_minutes=60,
-        once_at=START + timedelta(days=1),
-        need_id="need-zhang",
+        book.credits.record(
+            CreditService(
+                provider_id=member_id,
+                recipient_id="wu",
+                category="companionship",
+                raw_minutes=300,
+                served_at=EARLIER,
+                provenance=Provenance.ORGANISATION_CONFIRMATION,
+            ),
+            actor=SYSTEM,
+        )
+    book.events.create(
+        CreateEvent(title="重阳节", category="companionship", held_at=EARLIER, event_id="party"),
         actor=SYSTEM,
     )
-    book.add_need(
-        recipient_id="wu",
-        category="meals",
-        estimated_minutes=60,
-        once_at=START + timedelta(days=1),
-        need_id="need-wu",
+    book.events.create(
+        CreateEvent(title="义诊", category="companionship", held_at=EARLIER, event_id="clinic"),
+        actor=SYSTEM,
+    )
+    book.care.open(OpenCareFile(member_id="zhang", visits_per_month=2), actor=SYSTEM)
+    book.care.open(OpenCareFile(member_id="wu", visits_per_month=2), actor=SYSTEM)
+    book.supply.add_need(
+        AddNeed(
+            recipient_id="zhang",
+            category="meals",
+            estimated_minutes=60,
+            once_at=START + timedelta(days=1),
+            need_id="need-zhang",
+        ),
+        actor=SYSTEM,
+    )
+    book.supply.add_need(
+        AddNeed(
+            recipient_id="wu",
+            category="meals",
+            estimated_minutes=60,
+            once_at=START + timedelta(days=1),
+            need_id="need-wu",
+        ),
         actor=SYSTEM,
     )
     return book
@@ -141,7 +176,7 @@ def _days() -> st.SearchStrategy[date]:
 
 USE_CASES: dict[str, UseCase] = {
     "credit_service": UseCase(
-        lambda b, **k: b.credit_service(**k, actor=SYSTEM),
+        lambda b, **k: b.credits.record(CreditService(**k), actor=SYSTEM),
         "request_id",
         {
             "provider_id": "li",
@@ -169,7 +204,7 @@ USE_CASES: dict[str, UseCase] = {
         },
     ),
     "book_redemption": UseCase(
-        lambda b, **k: b.book_redemption(**k, actor=SYSTEM),
+        lambda b, **k: b.redemptions.book(BookRedemption(**k), actor=SYSTEM),
         "request_id",
         {
             "saver_id": "zhang",
@@ -187,7 +222,7 @@ USE_CASES: dict[str, UseCase] = {
         },
     ),
     "give": UseCase(
-        lambda b, **k: b.give(**k, actor=SYSTEM),
+        lambda b, **k: b.gifts.give(Give(**k), actor=SYSTEM),
         "request_id",
         {"giver_id": "mei", "receiver_id": "zhang", "minutes": 30},
         {
@@ -197,7 +232,7 @@ USE_CASES: dict[str, UseCase] = {
         },
     ),
     "donate": UseCase(
-        lambda b, **k: b.donate(**k, actor=SYSTEM),
+        lambda b, **k: b.gifts.donate(Donate(**k), actor=SYSTEM),
         "request_id",
         {"member_id": "mei", "minutes": 30, "group": False},
         {
@@ -207,7 +242,7 @@ USE_CASES: dict[str, UseCase] = {
         },
     ),
     "grant": UseCase(
-        lambda b, **k: b.grant(**k, actor=SYSTEM),
+        lambda b, **k: b.gifts.grant(Grant(**k), actor=SYSTEM),
         "request_id",
         {"member_id": "zhang", "minutes": 30, "reason": "heating", "source": "issuance"},
         {
@@ -218,7 +253,7 @@ USE_CASES: dict[str, UseCase] = {
         },
     ),
     "create_event": UseCase(
-        lambda b, **k: b.create_event(**k, actor=SYSTEM),
+        lambda b, **k: b.events.create(CreateEvent(**k), actor=SYSTEM),
         "event_id",
         {
             "title": "义诊",
@@ -238,7 +273,9 @@ USE_CASES: dict[str, UseCase] = {
         },
     ),
     "credit_event": UseCase(
-        lambda b, **k: b.credit_event(k.pop("event_id"), k.pop("attendees"), **k, actor=SYSTEM),
+        lambda b, **k: b.events.credit(
+            CreditEvent(event_id=k.pop("event_id"), attendees=k.pop("attendees"), **k), actor=SYSTEM
+        ),
         "request_id",
         {"event_id": "party", "attendees": {"li": 60, "chen": 90}},
         {
@@ -249,7 +286,7 @@ USE_CASES: dict[str, UseCase] = {
         },
     ),
     "add_offer": UseCase(
-        lambda b, **k: b.add_offer(**k, actor=SYSTEM),
+        lambda b, **k: b.supply.add_offer(AddOffer(**k), actor=SYSTEM),
         "offer_id",
         {
             "volunteer_id": "li",
@@ -279,7 +316,7 @@ USE_CASES: dict[str, UseCase] = {
         },
     ),
     "add_need": UseCase(
-        lambda b, **k: b.add_need(**k, actor=SYSTEM),
+        lambda b, **k: b.supply.add_need(AddNeed(**k), actor=SYSTEM),
         "need_id",
         {
             "recipient_id": "zhang",
@@ -313,7 +350,7 @@ USE_CASES: dict[str, UseCase] = {
         },
     ),
     "request_order": UseCase(
-        lambda b, **k: b.request_order(**k, actor=SYSTEM),
+        lambda b, **k: b.orders.request(RequestOrder(**k), actor=SYSTEM),
         "order_id",
         {
             "need_id": None,
@@ -335,7 +372,7 @@ USE_CASES: dict[str, UseCase] = {
         },
     ),
     "post_wish": UseCase(
-        lambda b, **k: b.post_wish(**k, actor=SYSTEM),
+        lambda b, **k: b.wishes.post(PostWish(**k), actor=SYSTEM),
         "wish_id",
         {"resident_id": "zhang", "title": "一盏台灯"},
         {
@@ -344,7 +381,9 @@ USE_CASES: dict[str, UseCase] = {
         },
     ),
     "record_visit": UseCase(
-        lambda b, **k: b.record_visit(k.pop("member_id"), **k, actor=SYSTEM),
+        lambda b, **k: b.care.record_visit(
+            RecordVisit(member_id=k.pop("member_id"), **k), actor=SYSTEM
+        ),
         "visit_id",
         {
             "member_id": "zhang",
@@ -413,14 +452,27 @@ ID_PARAMS = {"request_id", "offer_id", "need_id", "order_id", "wish_id", "visit_
 
 
 def test_every_use_case_taking_a_callers_id_is_covered() -> None:
-    """A new use case that creates something under a caller's id needs an entry above."""
+    """A new command that creates something under a caller's id needs an entry above."""
     found = set()
-    for name, method in inspect.getmembers(BankBook, inspect.isfunction):
-        parameters = inspect.signature(method).parameters
-        takes_id = any(
-            p in ID_PARAMS and parameters[p].kind is inspect.Parameter.KEYWORD_ONLY
-            for p in parameters
-        )
-        if takes_id:
-            found.add(name)
-    assert found == set(USE_CASES)
+    for command in HANDLERS:
+        info = msgspec.inspect.type_info(command)
+        assert isinstance(info, msgspec.inspect.StructType)
+        if any(f.name in ID_PARAMS and not f.required for f in info.fields):
+            found.add(command.__name__)
+    assert found == {COMMAND_OF[name].__name__ for name in USE_CASES}
+
+
+COMMAND_OF = {
+    "credit_service": CreditService,
+    "book_redemption": BookRedemption,
+    "give": Give,
+    "donate": Donate,
+    "grant": Grant,
+    "create_event": CreateEvent,
+    "credit_event": CreditEvent,
+    "add_offer": AddOffer,
+    "add_need": AddNeed,
+    "request_order": RequestOrder,
+    "post_wish": PostWish,
+    "record_visit": RecordVisit,
+}

@@ -61,6 +61,31 @@ from hypothesis.stateful import (
 from tests.bank.helpers import book_state
 from tests.store.databases import postgres_base_url, postgres_schema, sqlite_path
 from timebank.bank import SYSTEM, BankBook, TimeBank
+from timebank.bank.commands import (
+    ActivatePolicy,
+    AddMerchant,
+    AddPolicy,
+    AddSponsor,
+    AuthoriseProxy,
+    BookRedemption,
+    CancelRedemption,
+    CompleteRedemption,
+    ConfirmCredit,
+    CreateEvent,
+    CreditEvent,
+    CreditService,
+    DisputeCredit,
+    Donate,
+    ExpireMinutes,
+    Give,
+    Grant,
+    RecordDeath,
+    RegisterMember,
+    Relate,
+    ReverseCredit,
+    RevokeProxy,
+    UpdateMember,
+)
 from timebank.community import (
     ActorNotAuthorised,
     AttendeesInvalid,
@@ -514,7 +539,7 @@ class BankMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         try:
             if self.book is not None:
-                report = self.book.verify()
+                report = self.book.statements.verify()
                 assert report.ok, report.first_break
         finally:
             self.resources.close()
@@ -882,8 +907,12 @@ class BankMachine(RuleBasedStateMachine):
         self.active = 1
         for account_id, minimum in PROGRAMME_MINIMUMS.items():
             self.accounts[account_id] = Account(minimum)
-        self.book.add_sponsor(SPONSOR_ID, "街道办", actor=SYSTEM)
-        self.book.add_merchant(MERCHANT_ID, "社区超市", actor=SYSTEM)
+        self.book.programme.add_sponsor(
+            AddSponsor(sponsor_id=SPONSOR_ID, name="街道办"), actor=SYSTEM
+        )
+        self.book.programme.add_merchant(
+            AddMerchant(merchant_id=MERCHANT_ID, name="社区超市"), actor=SYSTEM
+        )
         self.register(
             COORDINATOR,
             birth_date=date(1978, 4, 1),
@@ -926,14 +955,16 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "register",
             predict,
-            lambda: book.register_member(
-                member_id=member_id,
-                name=name,
-                birth_date=birth_date,
-                community="gulou",
-                roles=roles,
-                vetting=vetting,
-                flags=flags,
+            lambda: book.members.register(
+                RegisterMember(
+                    member_id=member_id,
+                    name=name,
+                    birth_date=birth_date,
+                    community="gulou",
+                    roles=roles,
+                    vetting=vetting,
+                    flags=flags,
+                ),
                 actor=actor,
             ),
         )
@@ -1039,8 +1070,11 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "update member",
             predict,
-            lambda: self.bank_book.update_member(
-                member_id, actor=actor, roles=roles, vetting=vetting, flags=flags, status=status
+            lambda: self.bank_book.members.update(
+                UpdateMember(
+                    member_id=member_id, roles=roles, vetting=vetting, flags=flags, status=status
+                ),
+                actor=actor,
             ),
         )
         if outcome is None:
@@ -1087,7 +1121,9 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "relate",
             predict,
-            lambda: self.bank_book.relate(member_id, other_id, kind, actor=actor),
+            lambda: self.bank_book.members.relate(
+                Relate(member_id=member_id, other_id=other_id, kind=kind), actor=actor
+            ),
         )
         if outcome is None:
             return
@@ -1116,7 +1152,9 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "authorise proxy",
             predict,
-            lambda: self.bank_book.authorise_proxy(member_id, proxy_id, actor=actor),
+            lambda: self.bank_book.members.authorise_proxy(
+                AuthoriseProxy(member_id=member_id, proxy_id=proxy_id), actor=actor
+            ),
         )
         if outcome is not None:
             assert outcome[1].active
@@ -1143,7 +1181,9 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "revoke proxy",
             predict,
-            lambda: self.bank_book.revoke_proxy(member_id, proxy_id, actor=actor),
+            lambda: self.bank_book.members.revoke_proxy(
+                RevokeProxy(member_id=member_id, proxy_id=proxy_id), actor=actor
+            ),
         )
         if outcome is not None:
             assert not outcome[1].active
@@ -1164,7 +1204,9 @@ class BankMachine(RuleBasedStateMachine):
             rules.done()
 
         outcome = self.attempt(
-            "add policy", predict, lambda: self.bank_book.add_policy(rules_, actor=actor)
+            "add policy",
+            predict,
+            lambda: self.bank_book.programme.add_policy(AddPolicy(rules=rules_), actor=actor),
         )
         if outcome is not None:
             added = outcome[1]
@@ -1196,7 +1238,9 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "activate policy",
             predict,
-            lambda: self.bank_book.activate_policy(version, actor=actor),
+            lambda: self.bank_book.programme.activate_policy(
+                ActivatePolicy(version=version), actor=actor
+            ),
         )
         if outcome is not None:
             assert outcome[1].status is PolicyStatus.ACTIVE
@@ -1324,16 +1368,18 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "credit service",
             predict,
-            lambda: self.bank_book.credit_service(
-                provider_id=provider_id,
-                recipient_id=recipient_id,
-                category=category,
-                raw_minutes=raw,
-                served_at=served_at,
-                provenance=provenance,
-                payer=payer,
+            lambda: self.bank_book.credits.record(
+                CreditService(
+                    provider_id=provider_id,
+                    recipient_id=recipient_id,
+                    category=category,
+                    raw_minutes=raw,
+                    served_at=served_at,
+                    provenance=provenance,
+                    payer=payer,
+                    request_id=credit_id,
+                ),
                 actor=actor,
-                request_id=credit_id,
             ),
         )
         if outcome is None:
@@ -1432,7 +1478,7 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "confirm credit",
             predict,
-            lambda: self.bank_book.confirm_credit(credit_id, actor=actor),
+            lambda: self.bank_book.credits.confirm(ConfirmCredit(credit_id=credit_id), actor=actor),
         )
         if outcome is None:
             return
@@ -1478,7 +1524,9 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "dispute credit",
             predict,
-            lambda: self.bank_book.dispute_credit(credit_id, reason=reason, actor=actor),
+            lambda: self.bank_book.credits.dispute(
+                DisputeCredit(credit_id=credit_id, reason=reason), actor=actor
+            ),
         )
         if outcome is None:
             return
@@ -1523,7 +1571,9 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "reverse credit",
             predict,
-            lambda: self.bank_book.reverse_credit(credit_id, reason=reason, actor=actor),
+            lambda: self.bank_book.credits.reverse(
+                ReverseCredit(credit_id=credit_id, reason=reason), actor=actor
+            ),
         )
         if outcome is None:
             return
@@ -1616,14 +1666,16 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "book redemption",
             predict,
-            lambda: self.bank_book.book_redemption(
-                saver_id=saver_id,
-                minutes=minutes,
+            lambda: self.bank_book.redemptions.book(
+                BookRedemption(
+                    saver_id=saver_id,
+                    minutes=minutes,
+                    provider_id=provider_id,
+                    merchant_id=merchant_id,
+                    category=category,
+                    request_id=redemption_id,
+                ),
                 actor=actor,
-                provider_id=provider_id,
-                merchant_id=merchant_id,
-                category=category,
-                request_id=redemption_id,
             ),
         )
         if outcome is None:
@@ -1700,8 +1752,8 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "complete redemption",
             predict,
-            lambda: self.bank_book.complete_redemption(
-                redemption_id, spent_minutes=spent, actor=actor
+            lambda: self.bank_book.redemptions.complete(
+                CompleteRedemption(redemption_id=redemption_id, spent_minutes=spent), actor=actor
             ),
         )
         if outcome is None:
@@ -1733,7 +1785,9 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "cancel redemption",
             predict,
-            lambda: self.bank_book.cancel_redemption(redemption_id, actor=actor),
+            lambda: self.bank_book.redemptions.cancel(
+                CancelRedemption(redemption_id=redemption_id), actor=actor
+            ),
         )
         if outcome is None:
             return
@@ -1813,8 +1867,8 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "give",
             predict,
-            lambda: self.bank_book.give(
-                giver_id=giver_id, receiver_id=receiver_id, minutes=minutes, actor=actor
+            lambda: self.bank_book.gifts.give(
+                Give(giver_id=giver_id, receiver_id=receiver_id, minutes=minutes), actor=actor
             ),
         )
         if outcome is not None:
@@ -1882,8 +1936,8 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "donate",
             predict,
-            lambda: self.bank_book.donate(
-                member_id=member_id, minutes=minutes, group=from_group, actor=actor
+            lambda: self.bank_book.gifts.donate(
+                Donate(member_id=member_id, minutes=minutes, group=from_group), actor=actor
             ),
         )
         if outcome is not None:
@@ -1933,8 +1987,9 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "grant",
             predict,
-            lambda: self.bank_book.grant(
-                member_id=member_id, minutes=minutes, reason=reason, source=source, actor=actor
+            lambda: self.bank_book.gifts.grant(
+                Grant(member_id=member_id, minutes=minutes, reason=reason, source=source),
+                actor=actor,
             ),
         )
         if outcome is not None:
@@ -1981,14 +2036,16 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "create event",
             predict,
-            lambda: self.bank_book.create_event(
-                title=title,
-                category=category,
-                held_at=held_at,
-                payer=payer,
-                group=in_group,
+            lambda: self.bank_book.events.create(
+                CreateEvent(
+                    title=title,
+                    category=category,
+                    held_at=held_at,
+                    payer=payer,
+                    group=in_group,
+                    event_id=event_id,
+                ),
                 actor=actor,
-                event_id=event_id,
             ),
         )
         if outcome is not None:
@@ -2067,8 +2124,9 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "credit event",
             predict,
-            lambda: self.bank_book.credit_event(
-                event_id, attendees, actor=actor, request_id=request_id
+            lambda: self.bank_book.events.credit(
+                CreditEvent(event_id=event_id, attendees=attendees, request_id=request_id),
+                actor=actor,
             ),
         )
         if outcome is None:
@@ -2143,8 +2201,8 @@ class BankMachine(RuleBasedStateMachine):
             outcome = self.attempt(
                 "expire minutes",
                 predict,
-                lambda after=after: self.bank_book.expire_minutes(
-                    actor=actor, after=after, limit=limit
+                lambda after=after: self.bank_book.programme.expire_minutes(
+                    ExpireMinutes(after=after, limit=limit), actor=actor
                 ),
             )
             if outcome is None:
@@ -2228,8 +2286,8 @@ class BankMachine(RuleBasedStateMachine):
         outcome = self.attempt(
             "record death",
             predict,
-            lambda: self.bank_book.record_death(
-                member_id, died_on=died_on, heirs=tuple(heirs), actor=actor
+            lambda: self.bank_book.members.record_death(
+                RecordDeath(member_id=member_id, died_on=died_on, heirs=tuple(heirs)), actor=actor
             ),
         )
         if outcome is None:
@@ -2335,7 +2393,7 @@ class BankMachine(RuleBasedStateMachine):
             return
         records = self.bank_book.read(lambda snap, _: list(snap.records.all_credits()))
         assert sorted(r.credit_id for r in records) == sorted(self.credits)
-        versions = {p.version: p for p in self.bank_book.policies()}
+        versions = {p.version: p for p in self.bank_book.programme.policies()}
         for record in records:
             mine = self.credits[record.credit_id]
             assert isinstance(record.provenance, Provenance)
@@ -2355,7 +2413,7 @@ class BankMachine(RuleBasedStateMachine):
         after: str | None = None
         last = None
         while True:
-            page = self.bank_book.passbook(member_id, after=after, limit=PASSBOOK_PAGE)
+            page = self.bank_book.statements.passbook(member_id, after=after, limit=PASSBOOK_PAGE)
             for line in page.entries:
                 last = line
                 if line.kind not in ("service", "event"):
@@ -2380,11 +2438,11 @@ class BankMachine(RuleBasedStateMachine):
         was redeemed, expired and donated; and what the programme accounts gave out."""
         if self.book is None:
             return
-        liability = self.bank_book.liability_minutes()
+        liability = self.bank_book.statements.liability()
         modelled = sum(
             a.posted for account_id, a in self.accounts.items() if account_id.startswith("m.")
         )
-        programme = sum(self.bank_book.programme_balance(a) for a in PROGRAMME_ACCOUNTS)
+        programme = sum(self.bank_book.statements.programme_balance(a) for a in PROGRAMME_ACCOUNTS)
         assert liability == self.tally == modelled == -programme, (
             liability,
             self.tally,
@@ -2399,7 +2457,7 @@ class BankMachine(RuleBasedStateMachine):
             return
         held = 0
         for member_id in self.people:
-            balance = self.bank_book.balance(member_id)
+            balance = self.bank_book.statements.balance(member_id)
             mine, theirs, grouped = (self.accounts[a] for a in purses(member_id))
             purse_minutes = (balance.own_minutes, balance.gifted_minutes, balance.group_minutes)
             assert purse_minutes == (mine.posted, theirs.posted, grouped.posted), balance
@@ -2418,7 +2476,7 @@ class BankMachine(RuleBasedStateMachine):
 
     def check_everything(self) -> None:
         """Every few steps: a clean ``verify()`` and every member's passbook."""
-        report = self.bank_book.verify()
+        report = self.bank_book.statements.verify()
         assert report.ok, report.first_break
         for member_id in self.people:
             self.check_passbook(member_id)
@@ -2482,25 +2540,33 @@ def _partly_used_booking(cap: int | None) -> tuple[BankBook, str]:
     rules = PolicyRules(name="plain", starting_grant_minutes=30, stored_minutes_max=cap)
     book = TimeBank(clock=clock).create_book(BOOK_ID, rules)
     for member_id, born in (("wei", date(1956, 1, 1)), ("li", date(1986, 1, 1))):
-        book.register_member(
-            member_id=member_id,
-            name="李娜",
-            birth_date=born,
-            community="gulou",
-            roles={Role.VOLUNTEER, Role.RECIPIENT},
+        book.members.register(
+            RegisterMember(
+                member_id=member_id,
+                name="李娜",
+                birth_date=born,
+                community="gulou",
+                roles={Role.VOLUNTEER, Role.RECIPIENT},
+            ),
             actor=SYSTEM,
         )
-    book.grant(member_id="wei", minutes=70, reason="living alone", source="issuance", actor=SYSTEM)
-    booking = book.book_redemption(saver_id="wei", minutes=100, provider_id="li", actor="wei")
+    book.gifts.grant(
+        Grant(member_id="wei", minutes=70, reason="living alone", source="issuance"), actor=SYSTEM
+    )
+    booking = book.redemptions.book(
+        BookRedemption(saver_id="wei", minutes=100, provider_id="li"), actor="wei"
+    )
     return book, booking.redemption_id
 
 
 def test_a_booking_used_in_part_spends_own_minutes_first() -> None:
     """20 of 100 booked minutes used: own ones (the gifted ones untouched); the rest is released."""
     book, redemption_id = _partly_used_booking(cap=None)
-    done = book.complete_redemption(redemption_id, spent_minutes=20, actor="wei")
+    done = book.redemptions.complete(
+        CompleteRedemption(redemption_id=redemption_id, spent_minutes=20), actor="wei"
+    )
     assert (done.status, done.spent_minutes) == (RedemptionStatus.DONE, 20)
-    wei, li = book.balance("wei"), book.balance("li")
+    wei, li = book.statements.balance("wei"), book.statements.balance("li")
     assert (wei.own_minutes, wei.gifted_minutes, wei.held_minutes) == (10, 70, 0)
     assert (li.own_minutes, li.incoming_minutes) == (30 + 20, 0)
 
@@ -2509,8 +2575,10 @@ def test_a_booking_used_in_part_pays_the_provider_before_the_overflow() -> None:
     """Under a cap of 100, Li (30 stored) had 70 minutes coming and 30 overflowing; of 20
     minutes used, all 20 reach Li and nothing overflows."""
     book, redemption_id = _partly_used_booking(cap=100)
-    book.complete_redemption(redemption_id, spent_minutes=20, actor="wei")
-    assert book.balance("wei").own_minutes == 10
-    assert book.balance("li").own_minutes == 30 + 20
-    assert book.programme_balance("pool") == 0
-    assert book.verify().ok
+    book.redemptions.complete(
+        CompleteRedemption(redemption_id=redemption_id, spent_minutes=20), actor="wei"
+    )
+    assert book.statements.balance("wei").own_minutes == 10
+    assert book.statements.balance("li").own_minutes == 30 + 20
+    assert book.statements.programme_balance("pool") == 0
+    assert book.statements.verify().ok

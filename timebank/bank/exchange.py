@@ -55,6 +55,7 @@ from timebank.community.errors import (
     ProviderNotEligible,
     RatingOutOfRange,
     ReasonRequired,
+    RecordIdInvalid,
     ScheduleInvalid,
     SelfDealing,
     StoredMinutesCapExceeded,
@@ -79,15 +80,18 @@ from timebank.community.port import OrderQuery
 from timebank.ledger import (
     Hold,
     InsufficientMinutes,
+    PageSizeOutOfRange,
     Posting,
     Side,
     VoidHold,
     debit,
 )
+from timebank.ledger.limits import PAGE_SIZE_MAX
 
 __all__ = [
     "DeadlineRun",
     "accept_order",
+    "ack_outbox",
     "add_need",
     "add_offer",
     "cancel_order",
@@ -1105,3 +1109,19 @@ def close_commitments(ctx: Context, member: Member) -> None:
     care = ctx.records.care_file(member_id)
     if care is not None and care.closed_at is None:
         ctx.records.put_care_file(msgspec.structs.replace(care, closed_at=ctx.now))
+
+
+SEQ_MAX = 2**62
+"""Outbox seqs are database integers: a number past this is no seq."""
+
+
+def ack_outbox(ctx: Context, *, seqs: object) -> int:
+    """Mark notifications delivered; returns how many were newly marked (administrators)."""
+    if not isinstance(seqs, (list, tuple)) or not all(
+        type(s) is int and 0 <= s <= SEQ_MAX for s in seqs
+    ):
+        raise RecordIdInvalid(field="seqs", maximum=18)
+    if len(seqs) > PAGE_SIZE_MAX:
+        raise PageSizeOutOfRange(limit=len(seqs), maximum=PAGE_SIZE_MAX)
+    ctx.viewer.require_everywhere("acknowledge notifications")
+    return ctx.unit.outbox.mark_delivered(list(seqs), ctx.now)

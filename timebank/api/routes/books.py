@@ -30,6 +30,7 @@ from timebank.api.deps import (
     principal_of,
 )
 from timebank.bank import SYSTEM, BankBook, Programme
+from timebank.bank.commands import ActivatePolicy, AddMerchant, AddPolicy, AddSponsor
 from timebank.community import ActorNotAuthorised
 from timebank.community.model import PolicyVersion
 from timebank.community.policy import PolicyRules
@@ -159,19 +160,19 @@ async def create_book(request: Request[Any, Any, Any], data: JSONBody[NewBook]) 
 
     def call() -> BookCreated:
         book = bank_of(request).create_book(data.book_id, data.preset, actor=principal.actor)
-        return BookCreated(book_id=book.book_id, policy=book.policy())
+        return BookCreated(book_id=book.book_id, policy=book.programme.policy())
 
     return await in_thread(call)
 
 
 @get(BOOK + "/policy", tags=["books"], summary="The policy version in force")
 async def policy(request: Request[Any, Any, Any], book_id: FromPath[str]) -> PolicyVersion:
-    return await look(request, book_id, lambda p, book: book.policy(actor=p.actor))
+    return await look(request, book_id, lambda p, book: book.programme.policy(actor=p.actor))
 
 
 @get(BOOK + "/policies", tags=["books"], summary="Every policy version, drafts included")
 async def policies(request: Request[Any, Any, Any], book_id: FromPath[str]) -> list[PolicyVersion]:
-    return await look(request, book_id, lambda p, book: book.policies(actor=p.actor))
+    return await look(request, book_id, lambda p, book: book.programme.policies(actor=p.actor))
 
 
 @post(BOOK + "/policies", tags=["books"], summary="Add a draft policy version")
@@ -179,7 +180,7 @@ async def add_policy(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[PolicyRules]
 ) -> PolicyVersion:
     def call(principal: Principal, book: BankBook) -> PolicyVersion:
-        return book.add_policy(data, actor=principal.actor)
+        return book.programme.add_policy(AddPolicy(rules=data), actor=principal.actor)
 
     return await act(request, book_id, PolicyVersion, call)
 
@@ -194,7 +195,9 @@ async def activate_policy(
     request: Request[Any, Any, Any], book_id: FromPath[str], version: FromPath[int]
 ) -> PolicyVersion:
     def call(principal: Principal, book: BankBook) -> PolicyVersion:
-        return book.activate_policy(version, actor=principal.actor)
+        return book.programme.activate_policy(
+            ActivatePolicy(version=version), actor=principal.actor
+        )
 
     return await act(request, book_id, PolicyVersion, call)
 
@@ -204,7 +207,9 @@ async def add_sponsor(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewSponsor]
 ) -> Programme:
     def call(principal: Principal, book: BankBook) -> Programme:
-        return book.add_sponsor(data.sponsor_id, data.name, actor=principal.actor)
+        return book.programme.add_sponsor(
+            AddSponsor(sponsor_id=data.sponsor_id, name=data.name), actor=principal.actor
+        )
 
     return await act(request, book_id, Programme, call)
 
@@ -214,7 +219,9 @@ async def add_merchant(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewMerchant]
 ) -> Programme:
     def call(principal: Principal, book: BankBook) -> Programme:
-        return book.add_merchant(data.merchant_id, data.name, actor=principal.actor)
+        return book.programme.add_merchant(
+            AddMerchant(merchant_id=data.merchant_id, name=data.name), actor=principal.actor
+        )
 
     return await act(request, book_id, Programme, call)
 
@@ -228,7 +235,7 @@ async def programme_balance(
     request: Request[Any, Any, Any], book_id: FromPath[str], account_id: FromPath[str]
 ) -> ProgrammeBalance:
     def call(principal: Principal, book: BankBook) -> ProgrammeBalance:
-        minutes = book.programme_balance(account_id, actor=principal.actor)
+        minutes = book.statements.programme_balance(account_id, actor=principal.actor)
         return ProgrammeBalance(account_id=account_id, posted_minutes=minutes)
 
     return await look(request, book_id, call)
@@ -237,7 +244,7 @@ async def programme_balance(
 @get(BOOK + "/liability", tags=["books"], summary="What the programme owes its members")
 async def liability(request: Request[Any, Any, Any], book_id: FromPath[str]) -> Liability:
     def call(principal: Principal, book: BankBook) -> Liability:
-        return Liability(liability_minutes=book.liability_minutes(actor=principal.actor))
+        return Liability(liability_minutes=book.statements.liability(actor=principal.actor))
 
     return await look(request, book_id, call)
 
@@ -245,7 +252,7 @@ async def liability(request: Request[Any, Any, Any], book_id: FromPath[str]) -> 
 @get(BOOK + "/verify", tags=["books"], summary="Recompute the hash chain, balances, statements")
 async def verify(request: Request[Any, Any, Any], book_id: FromPath[str]) -> VerifyReport:
     def call(principal: Principal, book: BankBook) -> VerifyReport:
-        return book.verify(actor=principal.actor)
+        return book.statements.verify(actor=principal.actor)
 
     return await look(request, book_id, call)
 

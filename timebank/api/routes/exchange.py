@@ -24,6 +24,27 @@ from msgspec import Meta, Struct
 from timebank.api.auth import Principal
 from timebank.api.deps import Page, act, look, page_of
 from timebank.bank import BankBook, DeadlineRun
+from timebank.bank.commands import (
+    AcceptOrder,
+    AckOutbox,
+    AddNeed,
+    AddOffer,
+    CancelOrder,
+    CloseNeed,
+    CloseOrder,
+    CompleteOrder,
+    ConfirmOrder,
+    DeclineOrder,
+    DispatchOrder,
+    PublishOrder,
+    RateOrder,
+    RejectOrder,
+    RequestOrder,
+    RunDeadlines,
+    StartOrder,
+    UpdateOffer,
+    WithdrawOffer,
+)
 from timebank.community.exchange import Offer, Order, OrderStatus, ServiceNeed, Urgency
 from timebank.community.matching import WINDOWS_MAX, Ranked, WeekMatch, Window
 from timebank.community.port import OutboxMessage
@@ -161,20 +182,22 @@ async def add_offer(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewOffer]
 ) -> Offer:
     def call(principal: Principal, book: BankBook) -> Offer:
-        return book.add_offer(
-            volunteer_id=data.volunteer_id,
-            categories=data.categories,
-            windows=_windows(data.windows),
-            capacity_minutes_per_week=data.capacity_minutes_per_week,
+        return book.supply.add_offer(
+            AddOffer(
+                volunteer_id=data.volunteer_id,
+                categories=data.categories,
+                windows=_windows(data.windows),
+                capacity_minutes_per_week=data.capacity_minutes_per_week,
+                offer_id=data.offer_id,
+                unavailable_on=data.unavailable_on,
+                starts_on=data.starts_on,
+                ends_on=data.ends_on,
+                grid=data.grid,
+                x_metres=data.x_metres,
+                y_metres=data.y_metres,
+                note=data.note,
+            ),
             actor=principal.actor,
-            offer_id=data.offer_id,
-            unavailable_on=data.unavailable_on,
-            starts_on=data.starts_on,
-            ends_on=data.ends_on,
-            grid=data.grid,
-            x_metres=data.x_metres,
-            y_metres=data.y_metres,
-            note=data.note,
         )
 
     return await act(request, book_id, Offer, call)
@@ -188,14 +211,16 @@ async def update_offer(
     data: JSONBody[OfferChange],
 ) -> Offer:
     def call(principal: Principal, book: BankBook) -> Offer:
-        return book.update_offer(
-            offer_id,
+        return book.supply.update_offer(
+            UpdateOffer(
+                offer_id=offer_id,
+                windows=None if data.windows is None else _windows(data.windows),
+                unavailable_on=data.unavailable_on,
+                capacity_minutes_per_week=data.capacity_minutes_per_week,
+                ends_on=data.ends_on,
+                never_expires=data.never_expires,
+            ),
             actor=principal.actor,
-            windows=None if data.windows is None else _windows(data.windows),
-            unavailable_on=data.unavailable_on,
-            capacity_minutes_per_week=data.capacity_minutes_per_week,
-            ends_on=data.ends_on,
-            never_expires=data.never_expires,
         )
 
     return await act(request, book_id, Offer, call)
@@ -206,7 +231,7 @@ async def withdraw_offer(
     request: Request[Any, Any, Any], book_id: FromPath[str], offer_id: FromPath[str]
 ) -> Offer:
     def call(principal: Principal, book: BankBook) -> Offer:
-        return book.withdraw_offer(offer_id, actor=principal.actor)
+        return book.supply.withdraw_offer(WithdrawOffer(offer_id=offer_id), actor=principal.actor)
 
     return await act(request, book_id, Offer, call)
 
@@ -215,7 +240,7 @@ async def withdraw_offer(
 async def get_offer(
     request: Request[Any, Any, Any], book_id: FromPath[str], offer_id: FromPath[str]
 ) -> Offer:
-    return await look(request, book_id, lambda p, book: book.offer(offer_id, actor=p.actor))
+    return await look(request, book_id, lambda p, book: book.supply.offer(offer_id, actor=p.actor))
 
 
 @get(BOOK + "/offers", tags=["exchange"], summary="A page of the offers the caller may see")
@@ -226,7 +251,7 @@ async def list_offers(
     limit: Limit = 50,
 ) -> Page[Offer]:
     def call(principal: Principal, book: BankBook) -> Page[Offer]:
-        found = book.offers(after=after, limit=limit, actor=principal.actor)
+        found = book.supply.offers(after=after, limit=limit, actor=principal.actor)
         return page_of(found, limit, lambda offer: offer.offer_id)
 
     return await look(request, book_id, call)
@@ -240,22 +265,24 @@ async def add_need(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewNeed]
 ) -> ServiceNeed:
     def call(principal: Principal, book: BankBook) -> ServiceNeed:
-        return book.add_need(
-            recipient_id=data.recipient_id,
-            category=data.category,
-            estimated_minutes=data.estimated_minutes,
+        return book.supply.add_need(
+            AddNeed(
+                recipient_id=data.recipient_id,
+                category=data.category,
+                estimated_minutes=data.estimated_minutes,
+                need_id=data.need_id,
+                once_at=data.once_at,
+                windows=_windows(data.windows),
+                starts_on=data.starts_on,
+                until=data.until,
+                grid=data.grid,
+                x_metres=data.x_metres,
+                y_metres=data.y_metres,
+                urgency=data.urgency,
+                payer=data.payer,
+                note=data.note,
+            ),
             actor=principal.actor,
-            need_id=data.need_id,
-            once_at=data.once_at,
-            windows=_windows(data.windows),
-            starts_on=data.starts_on,
-            until=data.until,
-            grid=data.grid,
-            x_metres=data.x_metres,
-            y_metres=data.y_metres,
-            urgency=data.urgency,
-            payer=data.payer,
-            note=data.note,
         )
 
     return await act(request, book_id, ServiceNeed, call)
@@ -266,7 +293,7 @@ async def close_need(
     request: Request[Any, Any, Any], book_id: FromPath[str], need_id: FromPath[str]
 ) -> ServiceNeed:
     def call(principal: Principal, book: BankBook) -> ServiceNeed:
-        return book.close_need(need_id, actor=principal.actor)
+        return book.supply.close_need(CloseNeed(need_id=need_id), actor=principal.actor)
 
     return await act(request, book_id, ServiceNeed, call)
 
@@ -275,7 +302,7 @@ async def close_need(
 async def get_need(
     request: Request[Any, Any, Any], book_id: FromPath[str], need_id: FromPath[str]
 ) -> ServiceNeed:
-    return await look(request, book_id, lambda p, book: book.need(need_id, actor=p.actor))
+    return await look(request, book_id, lambda p, book: book.supply.need(need_id, actor=p.actor))
 
 
 @get(BOOK + "/needs", tags=["exchange"], summary="A page of the needs the caller may see")
@@ -286,7 +313,7 @@ async def list_needs(
     limit: Limit = 50,
 ) -> Page[ServiceNeed]:
     def call(principal: Principal, book: BankBook) -> Page[ServiceNeed]:
-        found = book.needs(after=after, limit=limit, actor=principal.actor)
+        found = book.supply.needs(after=after, limit=limit, actor=principal.actor)
         return page_of(found, limit, lambda need: need.need_id)
 
     return await look(request, book_id, call)
@@ -300,16 +327,18 @@ async def request_order(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewOrder]
 ) -> Order:
     def call(principal: Principal, book: BankBook) -> Order:
-        return book.request_order(
+        return book.orders.request(
+            RequestOrder(
+                need_id=data.need_id,
+                recipient_id=data.recipient_id,
+                category=data.category,
+                estimated_minutes=data.estimated_minutes,
+                scheduled_at=data.scheduled_at,
+                payer=data.payer,
+                urgency=data.urgency,
+                order_id=data.order_id,
+            ),
             actor=principal.actor,
-            need_id=data.need_id,
-            recipient_id=data.recipient_id,
-            category=data.category,
-            estimated_minutes=data.estimated_minutes,
-            scheduled_at=data.scheduled_at,
-            payer=data.payer,
-            urgency=data.urgency,
-            order_id=data.order_id,
         )
 
     return await act(request, book_id, Order, call)
@@ -319,7 +348,7 @@ async def request_order(
 async def get_order(
     request: Request[Any, Any, Any], book_id: FromPath[str], order_id: FromPath[str]
 ) -> Order:
-    return await look(request, book_id, lambda p, book: book.order(order_id, actor=p.actor))
+    return await look(request, book_id, lambda p, book: book.orders.get(order_id, actor=p.actor))
 
 
 @get(BOOK + "/orders", tags=["orders"], summary="A page of the orders the caller may see")
@@ -338,7 +367,7 @@ async def list_orders(
     """Filters combine: status, category, community, grid, and ``[from, until)`` of the request."""
 
     def call(principal: Principal, book: BankBook) -> Page[Order]:
-        found = book.orders(
+        found = book.orders.list(
             status=status,
             category=category,
             community=community,
@@ -364,7 +393,9 @@ async def dispatch_order(
     data: JSONBody[VolunteerChoice],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
-        return book.dispatch_order(order_id, volunteer_id=data.volunteer_id, actor=p.actor)
+        return book.orders.dispatch(
+            DispatchOrder(order_id=order_id, volunteer_id=data.volunteer_id), actor=p.actor
+        )
 
     return await act(request, book_id, Order, move)
 
@@ -374,7 +405,10 @@ async def publish_order(
     request: Request[Any, Any, Any], book_id: FromPath[str], order_id: FromPath[str]
 ) -> Order:
     return await act(
-        request, book_id, Order, lambda p, book: book.publish_order(order_id, actor=p.actor)
+        request,
+        book_id,
+        Order,
+        lambda p, book: book.orders.publish(PublishOrder(order_id=order_id), actor=p.actor),
     )
 
 
@@ -386,7 +420,9 @@ async def decline_order(
     data: JSONBody[Reason],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
-        return book.decline_order(order_id, reason=data.reason, actor=p.actor)
+        return book.orders.decline(
+            DeclineOrder(order_id=order_id, reason=data.reason), actor=p.actor
+        )
 
     return await act(request, book_id, Order, move)
 
@@ -404,7 +440,9 @@ async def accept_order(
     data: JSONBody[VolunteerChoice],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
-        return book.accept_order(order_id, volunteer_id=data.volunteer_id, actor=p.actor)
+        return book.orders.accept(
+            AcceptOrder(order_id=order_id, volunteer_id=data.volunteer_id), actor=p.actor
+        )
 
     return await act(request, book_id, Order, move)
 
@@ -414,7 +452,10 @@ async def start_order(
     request: Request[Any, Any, Any], book_id: FromPath[str], order_id: FromPath[str]
 ) -> Order:
     return await act(
-        request, book_id, Order, lambda p, book: book.start_order(order_id, actor=p.actor)
+        request,
+        book_id,
+        Order,
+        lambda p, book: book.orders.start(StartOrder(order_id=order_id), actor=p.actor),
     )
 
 
@@ -426,7 +467,9 @@ async def complete_order(
     data: JSONBody[Completion],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
-        return book.complete_order(order_id, actual_minutes=data.actual_minutes, actor=p.actor)
+        return book.orders.complete(
+            CompleteOrder(order_id=order_id, actual_minutes=data.actual_minutes), actor=p.actor
+        )
 
     return await act(request, book_id, Order, move)
 
@@ -436,7 +479,10 @@ async def confirm_order(
     request: Request[Any, Any, Any], book_id: FromPath[str], order_id: FromPath[str]
 ) -> Order:
     return await act(
-        request, book_id, Order, lambda p, book: book.confirm_order(order_id, actor=p.actor)
+        request,
+        book_id,
+        Order,
+        lambda p, book: book.orders.confirm(ConfirmOrder(order_id=order_id), actor=p.actor),
     )
 
 
@@ -448,7 +494,7 @@ async def reject_order(
     data: JSONBody[Reason],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
-        return book.reject_order(order_id, reason=data.reason, actor=p.actor)
+        return book.orders.reject(RejectOrder(order_id=order_id, reason=data.reason), actor=p.actor)
 
     return await act(request, book_id, Order, move)
 
@@ -461,7 +507,9 @@ async def rate_order(
     data: JSONBody[Rating],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
-        return book.rate_order(order_id, rating=data.rating, comment=data.comment, actor=p.actor)
+        return book.orders.rate(
+            RateOrder(order_id=order_id, rating=data.rating, comment=data.comment), actor=p.actor
+        )
 
     return await act(request, book_id, Order, move)
 
@@ -479,7 +527,9 @@ async def close_order(
     data: JSONBody[FollowUp],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
-        return book.close_order(order_id, follow_up=data.follow_up, actor=p.actor)
+        return book.orders.close(
+            CloseOrder(order_id=order_id, follow_up=data.follow_up), actor=p.actor
+        )
 
     return await act(request, book_id, Order, move)
 
@@ -492,7 +542,7 @@ async def cancel_order(
     data: JSONBody[Reason],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
-        return book.cancel_order(order_id, reason=data.reason, actor=p.actor)
+        return book.orders.cancel(CancelOrder(order_id=order_id, reason=data.reason), actor=p.actor)
 
     return await act(request, book_id, Order, move)
 
@@ -512,7 +562,7 @@ async def run_deadlines(
     limit: Annotated[int, QueryParameter(ge=1, le=1_000, description="Orders per run.")] = 100,
 ) -> DeadlineRun:
     def call(principal: Principal, book: BankBook) -> DeadlineRun:
-        return book.run_deadlines(actor=principal.actor, limit=limit)
+        return book.orders.run_deadlines(RunDeadlines(limit=limit), actor=principal.actor)
 
     return await act(request, book_id, DeadlineRun, call)
 
@@ -525,7 +575,7 @@ async def outbox(
     limit: Limit = 50,
 ) -> Page[OutboxMessage]:
     def call(principal: Principal, book: BankBook) -> Page[OutboxMessage]:
-        found = book.outbox(after=after, limit=limit, actor=principal.actor)
+        found = book.outbox.pending(after=after, limit=limit, actor=principal.actor)
         return Page(items=found, next=str(found[-1].seq) if len(found) == limit else None)
 
     return await look(request, book_id, call)
@@ -538,7 +588,7 @@ async def ack_outbox(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[Acknowledgement]
 ) -> Acknowledged:
     def call(principal: Principal, book: BankBook) -> int:
-        return book.ack_outbox(data.seqs, actor=principal.actor)
+        return book.outbox.ack(AckOutbox(seqs=data.seqs), actor=principal.actor)
 
     return Acknowledged(acknowledged=await act(request, book_id, int, call))
 
@@ -551,7 +601,7 @@ async def suggestions(
     limit: Annotated[int, QueryParameter(ge=1, le=200, description="1 to 200.")] = 10,
 ) -> list[Ranked]:
     def call(principal: Principal, book: BankBook) -> list[Ranked]:
-        return book.suggest_volunteers(order_id, limit=limit, actor=principal.actor)
+        return book.matching.suggest(order_id, limit=limit, actor=principal.actor)
 
     return await look(request, book_id, call)
 
@@ -561,7 +611,7 @@ async def week_match(
     request: Request[Any, Any, Any], book_id: FromPath[str], day: FromQuery[date]
 ) -> WeekMatch:
     def call(principal: Principal, book: BankBook) -> WeekMatch:
-        return book.match_week(day, actor=principal.actor)
+        return book.matching.week(day, actor=principal.actor)
 
     return await look(request, book_id, call)
 

@@ -17,6 +17,7 @@ from msgspec import Struct
 from timebank.api.auth import Principal
 from timebank.api.deps import Page, act, look, page_of
 from timebank.bank import BankBook, MemberBalance
+from timebank.bank.commands import AuthoriseProxy, RegisterMember, Relate, RevokeProxy, UpdateMember
 from timebank.community.model import (
     Member,
     MemberStatus,
@@ -74,16 +75,18 @@ async def register_member(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewMember]
 ) -> Member:
     def call(principal: Principal, book: BankBook) -> Member:
-        return book.register_member(
-            name=data.name,
-            birth_date=data.birth_date,
-            community=data.community,
-            member_id=data.member_id,
-            grid=data.grid,
-            roles=frozenset(data.roles),
-            vetting=data.vetting,
-            flags=frozenset(data.flags),
-            coordinates=frozenset(data.coordinates),
+        return book.members.register(
+            RegisterMember(
+                name=data.name,
+                birth_date=data.birth_date,
+                community=data.community,
+                member_id=data.member_id,
+                grid=data.grid,
+                roles=frozenset(data.roles),
+                vetting=data.vetting,
+                flags=frozenset(data.flags),
+                coordinates=frozenset(data.coordinates),
+            ),
             actor=principal.actor,
         )
 
@@ -101,7 +104,9 @@ async def list_members(
     """A coordinator's members: of every community they coordinate, or of ``community``."""
 
     def call(principal: Principal, book: BankBook) -> Page[Member]:
-        found = book.members(community=community, after=after, limit=limit, actor=principal.actor)
+        found = book.members.list(
+            community=community, after=after, limit=limit, actor=principal.actor
+        )
         return page_of(found, limit, lambda member: member.member_id)
 
     return await look(request, book_id, call)
@@ -111,7 +116,7 @@ async def list_members(
 async def get_member(
     request: Request[Any, Any, Any], book_id: FromPath[str], member_id: FromPath[str]
 ) -> Member:
-    return await look(request, book_id, lambda p, book: book.member(member_id, actor=p.actor))
+    return await look(request, book_id, lambda p, book: book.members.get(member_id, actor=p.actor))
 
 
 @patch(MEMBER, tags=["members"], summary="Change a member's grid, roles, vetting, flags or status")
@@ -122,14 +127,16 @@ async def update_member(
     data: JSONBody[MemberChange],
 ) -> Member:
     def call(principal: Principal, book: BankBook) -> Member:
-        return book.update_member(
-            member_id,
-            grid=data.grid,
-            roles=None if data.roles is None else frozenset(data.roles),
-            vetting=data.vetting,
-            flags=None if data.flags is None else frozenset(data.flags),
-            status=data.status,
-            coordinates=None if data.coordinates is None else frozenset(data.coordinates),
+        return book.members.update(
+            UpdateMember(
+                member_id=member_id,
+                grid=data.grid,
+                roles=None if data.roles is None else frozenset(data.roles),
+                vetting=data.vetting,
+                flags=None if data.flags is None else frozenset(data.flags),
+                status=data.status,
+                coordinates=None if data.coordinates is None else frozenset(data.coordinates),
+            ),
             actor=principal.actor,
         )
 
@@ -144,7 +151,10 @@ async def relate(
     data: JSONBody[NewRelation],
 ) -> Relation:
     def call(principal: Principal, book: BankBook) -> Relation:
-        return book.relate(member_id, data.other_id, data.kind, actor=principal.actor)
+        return book.members.relate(
+            Relate(member_id=member_id, other_id=data.other_id, kind=data.kind),
+            actor=principal.actor,
+        )
 
     return await act(request, book_id, Relation, call)
 
@@ -154,7 +164,7 @@ async def relations(
     request: Request[Any, Any, Any], book_id: FromPath[str], member_id: FromPath[str]
 ) -> list[Relation]:
     def call(principal: Principal, book: BankBook) -> list[Relation]:
-        return book.relations(member_id, actor=principal.actor)
+        return book.members.relations(member_id, actor=principal.actor)
 
     return await look(request, book_id, call)
 
@@ -167,7 +177,10 @@ async def authorise_proxy(
     data: JSONBody[NewProxy],
 ) -> Proxy:
     def call(principal: Principal, book: BankBook) -> Proxy:
-        return book.authorise_proxy(member_id, data.proxy_id, note=data.note, actor=principal.actor)
+        return book.members.authorise_proxy(
+            AuthoriseProxy(member_id=member_id, proxy_id=data.proxy_id, note=data.note),
+            actor=principal.actor,
+        )
 
     return await act(request, book_id, Proxy, call)
 
@@ -185,7 +198,9 @@ async def revoke_proxy(
     proxy_id: FromPath[str],
 ) -> Proxy:
     def call(principal: Principal, book: BankBook) -> Proxy:
-        return book.revoke_proxy(member_id, proxy_id, actor=principal.actor)
+        return book.members.revoke_proxy(
+            RevokeProxy(member_id=member_id, proxy_id=proxy_id), actor=principal.actor
+        )
 
     return await act(request, book_id, Proxy, call)
 
@@ -195,7 +210,7 @@ async def proxies(
     request: Request[Any, Any, Any], book_id: FromPath[str], member_id: FromPath[str]
 ) -> list[Proxy]:
     def call(principal: Principal, book: BankBook) -> list[Proxy]:
-        return book.proxies(member_id, actor=principal.actor)
+        return book.members.proxies(member_id, actor=principal.actor)
 
     return await look(request, book_id, call)
 
@@ -205,7 +220,7 @@ async def balance(
     request: Request[Any, Any, Any], book_id: FromPath[str], member_id: FromPath[str]
 ) -> MemberBalance:
     def call(principal: Principal, book: BankBook) -> MemberBalance:
-        return book.balance(member_id, actor=principal.actor)
+        return book.statements.balance(member_id, actor=principal.actor)
 
     return await look(request, book_id, call)
 
@@ -219,7 +234,7 @@ async def passbook(
     limit: Limit = 50,
 ) -> PassbookPage:
     def call(principal: Principal, book: BankBook) -> PassbookPage:
-        return book.passbook(member_id, after=after, limit=limit, actor=principal.actor)
+        return book.statements.passbook(member_id, after=after, limit=limit, actor=principal.actor)
 
     return await look(request, book_id, call)
 

@@ -21,6 +21,22 @@ from msgspec import Meta, Struct
 from timebank.api.auth import Principal
 from timebank.api.deps import Page, act, look, page_of
 from timebank.bank import BankBook, MinutesExpiry
+from timebank.bank.commands import (
+    BookRedemption,
+    CancelRedemption,
+    CompleteRedemption,
+    ConfirmCredit,
+    CreateEvent,
+    CreditEvent,
+    CreditService,
+    DisputeCredit,
+    Donate,
+    ExpireMinutes,
+    Give,
+    Grant,
+    RecordDeath,
+    ReverseCredit,
+)
 from timebank.bank.events import ATTENDEES_MAX
 from timebank.community.model import Credit, CreditStatus, Event, Provenance, Redemption
 
@@ -131,17 +147,19 @@ async def credit_service(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewCredit]
 ) -> Credit:
     def call(principal: Principal, book: BankBook) -> Credit:
-        return book.credit_service(
-            provider_id=data.provider_id,
-            recipient_id=data.recipient_id,
-            category=data.category,
-            raw_minutes=data.raw_minutes,
-            served_at=data.served_at,
-            provenance=data.provenance,
-            place=data.place,
-            payer=data.payer,
-            note=data.note,
-            request_id=data.credit_id,
+        return book.credits.record(
+            CreditService(
+                provider_id=data.provider_id,
+                recipient_id=data.recipient_id,
+                category=data.category,
+                raw_minutes=data.raw_minutes,
+                served_at=data.served_at,
+                provenance=data.provenance,
+                place=data.place,
+                payer=data.payer,
+                note=data.note,
+                request_id=data.credit_id,
+            ),
             actor=principal.actor,
         )
 
@@ -160,7 +178,7 @@ async def list_credits(
     """``?status=pending`` lists what waits for confirmation, for instance after an import."""
 
     def call(principal: Principal, book: BankBook) -> Page[Credit]:
-        found = book.credits(
+        found = book.credits.list(
             status=status, provider_id=provider_id, after=after, limit=limit, actor=principal.actor
         )
         return page_of(found, limit, lambda credit: credit.credit_id)
@@ -172,7 +190,7 @@ async def list_credits(
 async def get_credit(
     request: Request[Any, Any, Any], book_id: FromPath[str], credit_id: FromPath[str]
 ) -> Credit:
-    return await look(request, book_id, lambda p, book: book.credit(credit_id, actor=p.actor))
+    return await look(request, book_id, lambda p, book: book.credits.get(credit_id, actor=p.actor))
 
 
 @post(CREDIT + "/confirm", tags=["credits"], summary="Confirm a held credit", status_code=200)
@@ -180,7 +198,7 @@ async def confirm_credit(
     request: Request[Any, Any, Any], book_id: FromPath[str], credit_id: FromPath[str]
 ) -> Credit:
     def call(principal: Principal, book: BankBook) -> Credit:
-        return book.confirm_credit(credit_id, actor=principal.actor)
+        return book.credits.confirm(ConfirmCredit(credit_id=credit_id), actor=principal.actor)
 
     return await act(request, book_id, Credit, call)
 
@@ -193,7 +211,9 @@ async def dispute_credit(
     data: JSONBody[Reason],
 ) -> Credit:
     def call(principal: Principal, book: BankBook) -> Credit:
-        return book.dispute_credit(credit_id, reason=data.reason, actor=principal.actor)
+        return book.credits.dispute(
+            DisputeCredit(credit_id=credit_id, reason=data.reason), actor=principal.actor
+        )
 
     return await act(request, book_id, Credit, call)
 
@@ -211,7 +231,9 @@ async def reverse_credit(
     data: JSONBody[Reason],
 ) -> Credit:
     def call(principal: Principal, book: BankBook) -> Credit:
-        return book.reverse_credit(credit_id, reason=data.reason, actor=principal.actor)
+        return book.credits.reverse(
+            ReverseCredit(credit_id=credit_id, reason=data.reason), actor=principal.actor
+        )
 
     return await act(request, book_id, Credit, call)
 
@@ -224,13 +246,15 @@ async def book_redemption(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewRedemption]
 ) -> Redemption:
     def call(principal: Principal, book: BankBook) -> Redemption:
-        return book.book_redemption(
-            saver_id=data.saver_id,
-            minutes=data.minutes,
-            provider_id=data.provider_id,
-            merchant_id=data.merchant_id,
-            category=data.category,
-            request_id=data.redemption_id,
+        return book.redemptions.book(
+            BookRedemption(
+                saver_id=data.saver_id,
+                minutes=data.minutes,
+                provider_id=data.provider_id,
+                merchant_id=data.merchant_id,
+                category=data.category,
+                request_id=data.redemption_id,
+            ),
             actor=principal.actor,
         )
 
@@ -242,7 +266,7 @@ async def get_redemption(
     request: Request[Any, Any, Any], book_id: FromPath[str], redemption_id: FromPath[str]
 ) -> Redemption:
     return await look(
-        request, book_id, lambda p, book: book.redemption(redemption_id, actor=p.actor)
+        request, book_id, lambda p, book: book.redemptions.get(redemption_id, actor=p.actor)
     )
 
 
@@ -259,8 +283,9 @@ async def complete_redemption(
     data: JSONBody[Completion],
 ) -> Redemption:
     def call(principal: Principal, book: BankBook) -> Redemption:
-        return book.complete_redemption(
-            redemption_id, spent_minutes=data.spent_minutes, actor=principal.actor
+        return book.redemptions.complete(
+            CompleteRedemption(redemption_id=redemption_id, spent_minutes=data.spent_minutes),
+            actor=principal.actor,
         )
 
     return await act(request, book_id, Redemption, call)
@@ -276,7 +301,9 @@ async def cancel_redemption(
     request: Request[Any, Any, Any], book_id: FromPath[str], redemption_id: FromPath[str]
 ) -> Redemption:
     def call(principal: Principal, book: BankBook) -> Redemption:
-        return book.cancel_redemption(redemption_id, actor=principal.actor)
+        return book.redemptions.cancel(
+            CancelRedemption(redemption_id=redemption_id), actor=principal.actor
+        )
 
     return await act(request, book_id, Redemption, call)
 
@@ -289,11 +316,13 @@ async def give(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewGift]
 ) -> Moved:
     def call(principal: Principal, book: BankBook) -> str:
-        return book.give(
-            giver_id=data.giver_id,
-            receiver_id=data.receiver_id,
-            minutes=data.minutes,
-            request_id=data.gift_id,
+        return book.gifts.give(
+            Give(
+                giver_id=data.giver_id,
+                receiver_id=data.receiver_id,
+                minutes=data.minutes,
+                request_id=data.gift_id,
+            ),
             actor=principal.actor,
         )
 
@@ -305,11 +334,13 @@ async def donate(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewDonation]
 ) -> Moved:
     def call(principal: Principal, book: BankBook) -> str:
-        return book.donate(
-            member_id=data.member_id,
-            minutes=data.minutes,
-            group=data.group,
-            request_id=data.donation_id,
+        return book.gifts.donate(
+            Donate(
+                member_id=data.member_id,
+                minutes=data.minutes,
+                group=data.group,
+                request_id=data.donation_id,
+            ),
             actor=principal.actor,
         )
 
@@ -321,12 +352,14 @@ async def grant(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewGrant]
 ) -> Moved:
     def call(principal: Principal, book: BankBook) -> str:
-        return book.grant(
-            member_id=data.member_id,
-            minutes=data.minutes,
-            reason=data.reason,
-            source=data.source,
-            request_id=data.grant_id,
+        return book.gifts.grant(
+            Grant(
+                member_id=data.member_id,
+                minutes=data.minutes,
+                reason=data.reason,
+                source=data.source,
+                request_id=data.grant_id,
+            ),
             actor=principal.actor,
         )
 
@@ -341,14 +374,16 @@ async def create_event(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewEvent]
 ) -> Event:
     def call(principal: Principal, book: BankBook) -> Event:
-        return book.create_event(
-            title=data.title,
-            category=data.category,
-            held_at=data.held_at,
-            place=data.place,
-            payer=data.payer,
-            group=data.group,
-            event_id=data.event_id,
+        return book.events.create(
+            CreateEvent(
+                title=data.title,
+                category=data.category,
+                held_at=data.held_at,
+                place=data.place,
+                payer=data.payer,
+                group=data.group,
+                event_id=data.event_id,
+            ),
             actor=principal.actor,
         )
 
@@ -363,8 +398,9 @@ async def credit_event(
     data: JSONBody[Attendance],
 ) -> list[Credit]:
     def call(principal: Principal, book: BankBook) -> tuple[Credit, ...]:
-        return book.credit_event(
-            event_id, data.attendees, request_id=data.request_id, actor=principal.actor
+        return book.events.credit(
+            CreditEvent(event_id=event_id, attendees=data.attendees, request_id=data.request_id),
+            actor=principal.actor,
         )
 
     return list(await act(request, book_id, tuple[Credit, ...], call))
@@ -375,7 +411,7 @@ async def event_credits(
     request: Request[Any, Any, Any], book_id: FromPath[str], event_id: FromPath[str]
 ) -> list[Credit]:
     def call(principal: Principal, book: BankBook) -> list[Credit]:
-        return book.event_credits(event_id, actor=principal.actor)
+        return book.events.credits(event_id, actor=principal.actor)
 
     return await look(request, book_id, call)
 
@@ -390,7 +426,9 @@ async def expire_minutes(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[ExpiryRun]
 ) -> MinutesExpiry:
     def call(principal: Principal, book: BankBook) -> MinutesExpiry:
-        return book.expire_minutes(after=data.after, limit=data.limit, actor=principal.actor)
+        return book.programme.expire_minutes(
+            ExpireMinutes(after=data.after, limit=data.limit), actor=principal.actor
+        )
 
     return await act(request, book_id, MinutesExpiry, call)
 
@@ -408,8 +446,9 @@ async def record_death(
     data: JSONBody[Death],
 ) -> Moved:
     def call(principal: Principal, book: BankBook) -> str | None:
-        return book.record_death(
-            member_id, died_on=data.died_on, heirs=tuple(data.heirs), actor=principal.actor
+        return book.members.record_death(
+            RecordDeath(member_id=member_id, died_on=data.died_on, heirs=tuple(data.heirs)),
+            actor=principal.actor,
         )
 
     return Moved(transaction_id=await act(request, book_id, MAYBE_ID, call))

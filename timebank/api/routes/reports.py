@@ -75,34 +75,36 @@ Days = Annotated[int, QueryParameter(ge=1, le=3_660, description="1 to 3,660 day
 
 
 def _order_report(p: Principal, book: BankBook, first: str, last: str | None) -> OrderReport:
-    return book.order_report(first, last, actor=p.actor)
+    return book.reports.orders(first, last, actor=p.actor)
 
 
 def _board(p: Principal, book: BankBook, month: str, limit: int) -> list[VolunteerOfMonth]:
-    return book.volunteer_board(month, limit=limit, actor=p.actor)
+    return book.reports.volunteer_board(month, limit=limit, actor=p.actor)
 
 
 def _adoption(p: Principal, book: BankBook, community: str | None) -> WishAdoption:
-    return book.wish_adoption(community=community, actor=p.actor)
+    return book.reports.wish_adoption(community=community, actor=p.actor)
 
 
 def _gap(p: Principal, book: BankBook, week: date) -> list[GapLine]:
-    return book.supply_demand_gap(week, actor=p.actor)
+    return book.reports.supply_demand_gap(week, actor=p.actor)
 
 
 def _forecast(p: Principal, book: BankBook, years: int) -> LiabilityForecast:
-    return book.liability_forecast(years=years, actor=p.actor)
+    return book.reports.liability_forecast(years=years, actor=p.actor)
 
 
 def _inactive(p: Principal, book: BankBook, days: int) -> list[InactiveMember]:
-    return book.inactive_members(days=days, actor=p.actor)
+    return book.reports.inactive_members(days=days, actor=p.actor)
 
 
 def _statement(p: Principal, book: BankBook, member_id: str, after: str | None) -> Table:
     entries: list[PassbookEntry] = []
     cursor = after
     for _ in range(STATEMENT_PAGES_MAX):
-        page = book.passbook(member_id, after=cursor, limit=STATEMENT_PAGE, actor=p.actor)
+        page = book.statements.passbook(
+            member_id, after=cursor, limit=STATEMENT_PAGE, actor=p.actor
+        )
         entries.extend(page.entries)
         cursor = page.next_cursor
         if cursor is None:

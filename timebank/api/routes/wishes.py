@@ -21,6 +21,16 @@ from timebank.api.auth import Principal
 from timebank.api.deps import act, look
 from timebank.api.routes.exchange import BOOK, Id, Text
 from timebank.bank import BankBook, VisitsDue
+from timebank.bank.commands import (
+    AdoptWish,
+    CloseCareFile,
+    ConfirmWish,
+    FulfilWish,
+    OpenCareFile,
+    PostWish,
+    RecordVisit,
+    WithdrawWish,
+)
 from timebank.community.exchange import CareFile, Visit, Wish
 
 __all__ = ["ROUTES"]
@@ -67,11 +77,9 @@ async def post_wish(
     request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewWish]
 ) -> Wish:
     def call(principal: Principal, book: BankBook) -> Wish:
-        return book.post_wish(
-            resident_id=data.resident_id,
-            title=data.title,
+        return book.wishes.post(
+            PostWish(resident_id=data.resident_id, title=data.title, wish_id=data.wish_id),
             actor=principal.actor,
-            wish_id=data.wish_id,
         )
 
     return await act(request, book_id, Wish, call)
@@ -85,7 +93,9 @@ async def adopt_wish(
     data: JSONBody[Adoption],
 ) -> Wish:
     def call(principal: Principal, book: BankBook) -> Wish:
-        return book.adopt_wish(wish_id, adopter=data.adopter, actor=principal.actor)
+        return book.wishes.adopt(
+            AdoptWish(wish_id=wish_id, adopter=data.adopter), actor=principal.actor
+        )
 
     return await act(request, book_id, Wish, call)
 
@@ -95,7 +105,7 @@ async def fulfil_wish(
     request: Request[Any, Any, Any], book_id: FromPath[str], wish_id: FromPath[str]
 ) -> Wish:
     def call(principal: Principal, book: BankBook) -> Wish:
-        return book.fulfil_wish(wish_id, actor=principal.actor)
+        return book.wishes.fulfil(FulfilWish(wish_id=wish_id), actor=principal.actor)
 
     return await act(request, book_id, Wish, call)
 
@@ -108,7 +118,9 @@ async def confirm_wish(
     data: JSONBody[WishConfirmation],
 ) -> Wish:
     def call(principal: Principal, book: BankBook) -> Wish:
-        return book.confirm_wish(wish_id, credit_minutes=data.credit_minutes, actor=principal.actor)
+        return book.wishes.confirm(
+            ConfirmWish(wish_id=wish_id, credit_minutes=data.credit_minutes), actor=principal.actor
+        )
 
     return await act(request, book_id, Wish, call)
 
@@ -118,7 +130,7 @@ async def withdraw_wish(
     request: Request[Any, Any, Any], book_id: FromPath[str], wish_id: FromPath[str]
 ) -> Wish:
     def call(principal: Principal, book: BankBook) -> Wish:
-        return book.withdraw_wish(wish_id, actor=principal.actor)
+        return book.wishes.withdraw(WithdrawWish(wish_id=wish_id), actor=principal.actor)
 
     return await act(request, book_id, Wish, call)
 
@@ -127,7 +139,7 @@ async def withdraw_wish(
 async def get_wish(
     request: Request[Any, Any, Any], book_id: FromPath[str], wish_id: FromPath[str]
 ) -> Wish:
-    return await look(request, book_id, lambda p, book: book.wish(wish_id, actor=p.actor))
+    return await look(request, book_id, lambda p, book: book.wishes.get(wish_id, actor=p.actor))
 
 
 @get(BOOK + "/wishes", tags=["wishes"], summary="A community's micro-wishes the caller may see")
@@ -139,7 +151,7 @@ async def list_wishes(
     """Members default to their own community, a coordinator to the communities they serve."""
 
     def call(principal: Principal, book: BankBook) -> list[Wish]:
-        return book.wishes(community=community, actor=principal.actor)
+        return book.wishes.list(community=community, actor=principal.actor)
 
     return await look(request, book_id, call)
 
@@ -155,11 +167,13 @@ async def open_care_file(
     data: JSONBody[NewCareFile],
 ) -> CareFile:
     def call(principal: Principal, book: BankBook) -> CareFile:
-        return book.open_care_file(
-            member_id,
-            visits_per_month=data.visits_per_month,
-            needs=data.needs,
-            contacts=data.contacts,
+        return book.care.open(
+            OpenCareFile(
+                member_id=member_id,
+                visits_per_month=data.visits_per_month,
+                needs=data.needs,
+                contacts=data.contacts,
+            ),
             actor=principal.actor,
         )
 
@@ -171,7 +185,7 @@ async def close_care_file(
     request: Request[Any, Any, Any], book_id: FromPath[str], member_id: FromPath[str]
 ) -> CareFile:
     def call(principal: Principal, book: BankBook) -> CareFile:
-        return book.close_care_file(member_id, actor=principal.actor)
+        return book.care.close(CloseCareFile(member_id=member_id), actor=principal.actor)
 
     return await act(request, book_id, CareFile, call)
 
@@ -181,7 +195,7 @@ async def get_care_file(
     request: Request[Any, Any, Any], book_id: FromPath[str], member_id: FromPath[str]
 ) -> CareFile:
     def call(principal: Principal, book: BankBook) -> CareFile:
-        return book.care_file(member_id, actor=principal.actor)
+        return book.care.get(member_id, actor=principal.actor)
 
     return await look(request, book_id, call)
 
@@ -197,14 +211,16 @@ async def record_visit(
     (or, as a proxy, their principal's) visits to residents of their community."""
 
     def call(principal: Principal, book: BankBook) -> Visit:
-        return book.record_visit(
-            member_id,
-            visitor_id=data.visitor_id,
-            visited_at=data.visited_at,
+        return book.care.record_visit(
+            RecordVisit(
+                member_id=member_id,
+                visitor_id=data.visitor_id,
+                visited_at=data.visited_at,
+                note=data.note,
+                order_id=data.order_id,
+                visit_id=data.visit_id,
+            ),
             actor=principal.actor,
-            note=data.note,
-            order_id=data.order_id,
-            visit_id=data.visit_id,
         )
 
     return await act(request, book_id, Visit, call)
@@ -215,7 +231,7 @@ async def visits(
     request: Request[Any, Any, Any], book_id: FromPath[str], member_id: FromPath[str]
 ) -> list[Visit]:
     def call(principal: Principal, book: BankBook) -> list[Visit]:
-        return book.visits(member_id, actor=principal.actor)
+        return book.care.visits(member_id, actor=principal.actor)
 
     return await look(request, book_id, call)
 
@@ -227,7 +243,7 @@ async def visits_due(
     """Staff only; a coordinator sees their communities' residents. ``on`` defaults to today."""
 
     def call(principal: Principal, book: BankBook) -> list[VisitsDue]:
-        return book.visits_due(on=on, actor=principal.actor)
+        return book.care.due(on=on, actor=principal.actor)
 
     return await look(request, book_id, call)
 
