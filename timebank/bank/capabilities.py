@@ -9,7 +9,6 @@ caller (``actor``), who sees only what the ``Viewer`` lets them see.
 from __future__ import annotations
 
 import builtins
-import uuid
 from datetime import date, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -71,7 +70,7 @@ from timebank.bank.commands import (
 )
 from timebank.bank.context import SYSTEM, Snapshot
 from timebank.bank.events import MinutesExpiry
-from timebank.bank.exchange import DeadlineRun
+from timebank.bank.exchange import SEQ_MAX, DeadlineRun
 from timebank.bank.listing import merged_pages
 from timebank.bank.members import (
     MEMBER_ID_LENGTH_MAX,
@@ -102,6 +101,7 @@ from timebank.community.exchange import (
     Visit,
     Wish,
 )
+from timebank.community.limits import ID_LENGTH_MAX
 from timebank.community.matching import Ranked, WeekMatch, match_week, rank
 from timebank.community.model import (
     Credit,
@@ -125,18 +125,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-ID_LENGTH_MAX = 64
-REQUEST_ID_LENGTH_MAX = 64
-SEQ_MAX = 2**62
-"""Outbox seqs are database integers: a cursor past this is no seq."""
 SUGGESTIONS_MAX = 200
 BOARD_MAX = 100
-
-
-def _request_id(request_id: str | None) -> str:
-    if request_id is None:
-        return uuid.uuid4().hex
-    return check_record_id("request_id", request_id, REQUEST_ID_LENGTH_MAX)
 
 
 def _page_limit(limit: int) -> int:
@@ -167,12 +157,6 @@ def _credits_to(records: Records, recipient_id: str, after: str | None, limit: i
 
 def _credit_key(credit: Credit) -> str:
     return credit.credit_id
-
-
-def _new_id(given: str | None, field: str) -> str:
-    if given is None:
-        return uuid.uuid4().hex[:16]
-    return check_record_id(field, given, ID_LENGTH_MAX)
 
 
 def _limit(limit: int, maximum: int = PAGE_SIZE_MAX) -> int:
@@ -385,7 +369,7 @@ class Credits(Capability):
         if provider_id is not None:
             check_record_id("provider_id", provider_id)
         if after is not None:
-            check_cursor("after", after, REQUEST_ID_LENGTH_MAX + MEMBER_ID_LENGTH_MAX + 1)
+            check_cursor("after", after, ID_LENGTH_MAX + MEMBER_ID_LENGTH_MAX + 1)
 
         def reading(snap: Snapshot, _: Any) -> builtins.list[Credit]:
             records = snap.records
@@ -461,7 +445,7 @@ class Events(Capability):
 
         def reading(snap: Snapshot, _: Any) -> builtins.list[Credit]:
             snap.viewer.require_staff("read an event's credits")
-            check_record_id("event_id", event_id, REQUEST_ID_LENGTH_MAX)
+            check_record_id("event_id", event_id, ID_LENGTH_MAX)
             if snap.records.event(event_id) is None:
                 raise EventNotFound(event_id=event_id)
             return [c for c in snap.records.event_credits(event_id) if sees_credit(snap, c)]

@@ -31,6 +31,7 @@ from timebank.bank.suggest import SupplyCache
 from timebank.community.errors import (
     ActorNotAuthorised,
 )
+from timebank.community.limits import BOOK_ID_LENGTH_MAX
 from timebank.community.memory import MemoryBankStore
 from timebank.community.policy import PolicyRules
 from timebank.community.port import BankStore
@@ -45,8 +46,6 @@ R = TypeVar("R")
 _ATOMIC: ContextVar[tuple[str, Any] | None] = ContextVar("timebank_atomic", default=None)
 """The book and unit of the ``BankBook.atomic`` block running in this context."""
 
-REQUEST_ID_LENGTH_MAX = 64
-BOOK_ID_LENGTH_MAX = 64
 DEFAULT_ZONE = "Asia/Shanghai"
 
 

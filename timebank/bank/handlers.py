@@ -83,18 +83,18 @@ Handler = Callable[[Command[Any], Context], Any]
 Fields = dict[str, Any]
 
 
-def new_id(given: object, field: str) -> str:
-    """The caller's id for a new record, checked, or a fresh one."""
+def new_id(given: object, field: str, length: int = 32) -> str:
+    """The caller's id for a new record, checked, or a fresh one of ``length`` hex digits."""
     if given is None:
-        return uuid.uuid4().hex
+        return uuid.uuid4().hex[:length]
     return check_record_id(field, given, ID_LENGTH_MAX)
 
 
-def _fresh(field: str, *, to: str | None = None) -> Callable[[Fields], Fields]:
+def _fresh(field: str, *, to: str | None = None, length: int = 32) -> Callable[[Fields], Fields]:
     """A new record id in ``field`` (renamed ``to``, for the use case), when none is given."""
 
     def prepare(fields: Fields) -> Fields:
-        fields[to or field] = new_id(fields.pop(field), field)
+        fields[to or field] = new_id(fields.pop(field), field, length)
         return fields
 
     return prepare
@@ -109,7 +109,7 @@ def _programme(kind: str, field: str) -> Callable[[Fields], Fields]:
 
 def _member(fields: Fields) -> Fields:
     if fields["member_id"] is None:
-        fields["member_id"] = uuid.uuid4().hex[:16]
+        fields["member_id"] = uuid.uuid4().hex[:16]  # checked by the use case, like a given one
     return _member_change(fields)
 
 
@@ -192,13 +192,13 @@ HANDLERS: Final[dict[type[Command[Any]], Handler]] = {
     CreateEvent: _handler(events.create_event, _event),
     CreditEvent: _handler(events.credit_event, _attendees),
     # supply
-    AddOffer: _handler(exchange.add_offer, _fresh("offer_id")),
+    AddOffer: _handler(exchange.add_offer, _fresh("offer_id", length=16)),
     UpdateOffer: _handler(exchange.update_offer),
     WithdrawOffer: _handler(exchange.withdraw_offer),
-    AddNeed: _handler(exchange.add_need, _fresh("need_id")),
+    AddNeed: _handler(exchange.add_need, _fresh("need_id", length=16)),
     CloseNeed: _handler(exchange.close_need),
     # orders
-    RequestOrder: _handler(exchange.request_order, _fresh("order_id")),
+    RequestOrder: _handler(exchange.request_order, _fresh("order_id", length=16)),
     DispatchOrder: _handler(exchange.dispatch_order),
     PublishOrder: _handler(exchange.publish_order),
     DeclineOrder: _handler(exchange.decline_order),
@@ -214,7 +214,7 @@ HANDLERS: Final[dict[type[Command[Any]], Handler]] = {
     # outbox
     AckOutbox: _handler(exchange.ack_outbox),
     # wishes
-    PostWish: _handler(wishes.post_wish, _fresh("wish_id")),
+    PostWish: _handler(wishes.post_wish, _fresh("wish_id", length=16)),
     AdoptWish: _handler(wishes.adopt_wish),
     FulfilWish: _handler(wishes.fulfil_wish),
     ConfirmWish: _handler(wishes.confirm_wish),
@@ -222,7 +222,7 @@ HANDLERS: Final[dict[type[Command[Any]], Handler]] = {
     # care
     OpenCareFile: _handler(wishes.open_care_file),
     CloseCareFile: _handler(wishes.close_care_file),
-    RecordVisit: _handler(wishes.record_visit, _fresh("visit_id")),
+    RecordVisit: _handler(wishes.record_visit, _fresh("visit_id", length=16)),
 }
 """Every command, and the handler that runs its use case."""
 

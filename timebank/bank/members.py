@@ -42,6 +42,12 @@ from timebank.community.errors import (
     RelationToSelf,
     TextTooLong,
 )
+from timebank.community.limits import (
+    FLAGS_MAX,
+    MEMBER_ID_LENGTH_MAX,
+    NAME_LENGTH_MAX,
+    TEXT_LENGTH_MAX,
+)
 from timebank.community.model import (
     RELATION_INVERSE,
     Member,
@@ -82,10 +88,6 @@ __all__ = [
     "update_member",
 ]
 
-MEMBER_ID_LENGTH_MAX = 48
-NAME_LENGTH_MAX = 64
-TEXT_LENGTH_MAX = 200
-FLAGS_MAX = 16
 _RECORD_ID = re.compile(r"[A-Za-z0-9_-]+")
 _CURSOR = re.compile(r"[A-Za-z0-9_.-]+")
 

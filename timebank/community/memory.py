@@ -26,6 +26,7 @@ from msgspec.structs import replace
 from timebank.community.port import (
     BankReader,
     BankUnit,
+    ChangesAtEnd,
     OrderQuery,
     OrderReader,
     OrderRow,
@@ -76,7 +77,7 @@ class _StagedRecords:
     def __init__(self, base: _Records) -> None:
         self._base = base
         self._staged: dict[_Key, tuple[str | None, bytes]] = {}
-        self._at_end: dict[_Key, tuple[str | None, list[Callable[[bytes | None], bytes]]]] = {}
+        self._at_end = ChangesAtEnd()
 
     def get(self, kind: str, record_id: str) -> bytes | None:
         row = self._staged.get((kind, record_id))
@@ -100,20 +101,11 @@ class _StagedRecords:
         *,
         key: str | None = None,
     ) -> None:
-        found = self._at_end.get((kind, record_id))
-        changes = [] if found is None else found[1]
-        changes.append(change)
-        self._at_end[kind, record_id] = (key, changes)
+        self._at_end.add(kind, record_id, change, key)
 
     def finish(self) -> None:
         """Apply the unit's changes asked for its end (its work has returned)."""
-        for (kind, record_id), (key, changes) in self._at_end.items():
-            body = self.get(kind, record_id)
-            for change in changes:
-                body = change(body)
-            assert body is not None
-            self.put(kind, record_id, body, key=key)
-        self._at_end.clear()
+        self._at_end.apply(self)
 
     def apply(self) -> None:
         self._base.rows.update(self._staged)

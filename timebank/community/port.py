@@ -44,6 +44,8 @@ __all__ = [
     "BankReader",
     "BankStore",
     "BankUnit",
+    "Change",
+    "ChangesAtEnd",
     "OrderAggregates",
     "OrderQuery",
     "OrderReader",
@@ -135,6 +137,36 @@ class RecordWriter(RecordReader, Protocol):
 
 
 # --- service orders ------------------------------------------------------------------------
+
+
+Change = Callable[[bytes | None], bytes]
+"""A change to a record's body (``None``: no such record yet) that returns its new body."""
+
+
+class ChangesAtEnd:
+    """The changes a unit asked for its end (``update_at_end``), kept for its writer.
+
+    ``apply`` runs them in the order they were asked, record by record, and
+    writes each record once; a unit that raises never calls it.
+    """
+
+    def __init__(self) -> None:
+        self._changes: dict[tuple[str, str], tuple[str | None, list[Change]]] = {}
+
+    def add(self, kind: str, record_id: str, change: Change, key: str | None) -> None:
+        found = self._changes.get((kind, record_id))
+        changes = [] if found is None else found[1]
+        changes.append(change)
+        self._changes[kind, record_id] = (key, changes)
+
+    def apply(self, writer: RecordWriter) -> None:
+        for (kind, record_id), (key, changes) in self._changes.items():
+            body = writer.get(kind, record_id)
+            for change in changes:
+                body = change(body)
+            assert body is not None
+            writer.put(kind, record_id, body, key=key)
+        self._changes.clear()
 
 
 class OrderRow(Struct, frozen=True, kw_only=True):

@@ -17,7 +17,12 @@ from collections.abc import Callable, Sequence
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from timebank.community.port import KIND_LENGTH_MAX, RECORD_BYTES_MAX, RECORD_KEY_LENGTH_MAX
+from timebank.community.port import (
+    KIND_LENGTH_MAX,
+    RECORD_BYTES_MAX,
+    RECORD_KEY_LENGTH_MAX,
+    ChangesAtEnd,
+)
 from timebank.ledger.limits import STORED_ID_LENGTH_MAX
 from timebank.store.fast import raw_driver
 from timebank.store.tables import records
@@ -65,9 +70,7 @@ class SqlRecords:
         self._connection = connection
         self._raw = raw_driver(connection)
         self._get_sql, self._upsert_sql = RAW_STATEMENTS[connection.dialect.name]
-        self._at_end: dict[
-            tuple[str, str], tuple[str | None, list[Callable[[bytes | None], bytes]]]
-        ] = {}
+        self._at_end = ChangesAtEnd()
         self.book_id = book_id
 
     def get(self, kind: str, record_id: str) -> bytes | None:
@@ -114,20 +117,11 @@ class SqlRecords:
     ) -> None:
         _check_kind(kind)
         _check_id(record_id)
-        found = self._at_end.get((kind, record_id))
-        changes = [] if found is None else found[1]
-        changes.append(change)
-        self._at_end[kind, record_id] = (key, changes)
+        self._at_end.add(kind, record_id, change, key)
 
     def finish(self) -> None:
         """Apply the changes asked for the unit's end (its work has returned)."""
-        for (kind, record_id), (key, changes) in self._at_end.items():
-            body = self.get(kind, record_id)
-            for change in changes:
-                body = change(body)
-            assert body is not None
-            self.put(kind, record_id, body, key=key)
-        self._at_end.clear()
+        self._at_end.apply(self)
 
 
 def _check_kind(kind: str) -> None:
