@@ -475,7 +475,6 @@ def client() -> Iterator[TestClient[Any]]:
 
 def on(client: TestClient[Any], bank: TimeBank) -> TestClient[Any]:
     client.app.state.bank = bank
-    client.app.state.known_books = set()
     return client
 
 

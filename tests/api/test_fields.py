@@ -287,7 +287,6 @@ def client() -> Iterator[TestClient[Any]]:
 
 def send(client: TestClient[Any], bank: TimeBank, case: Case, body: Any, actor: str) -> Any:
     client.app.state.bank = bank
-    client.app.state.known_books = set()
     token = issue_token(SECRET, subject=actor, role="member", book=BOOK)
     return client.request(
         case.method, case.path, json=body, headers={"Authorization": f"Bearer {token}"}

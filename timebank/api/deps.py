@@ -59,16 +59,12 @@ def bank_of(request: Request[Any, Any, Any]) -> TimeBank:
 def open_book(request: Request[Any, Any, Any], book_id: str) -> tuple[Principal, BankBook]:
     """The caller and the book they name, if their token is for it (else: no such book)."""
     principal = principal_of(request)
-    bank = bank_of(request)
-    known: set[str] = request.app.state.setdefault("known_books", set())
     if not principal.may_open(book_id):
         raise BookNotFound(book_id=book_id[:128])
-    if book_id not in known:
-        # Books are never deleted, so one that existed once is remembered.
-        if book_id not in bank.book_ids():
-            raise BookNotFound(book_id=book_id[:128])
-        known.add(book_id)
-    return principal, bank.book(book_id)
+    try:
+        return principal, bank_of(request).book(book_id)
+    except BookNotFound:
+        raise BookNotFound(book_id=book_id[:128]) from None
 
 
 async def look(

@@ -68,6 +68,7 @@ class TimeBank:
         self.zone = ZoneInfo(timezone)
         self.ledger = Ledger(self.store.ledger_store, clock=self.clock)
         self.supply_cache = SupplyCache()
+        self._known_books: set[str] = set()
 
     @classmethod
     def open(
@@ -113,7 +114,17 @@ class TimeBank:
         return book
 
     def book(self, book_id: str) -> BankBook:
-        return BankBook(self, self.ledger.book(book_id))
+        """An existing book; raises ``BookNotFound``.
+
+        Books are never deleted, so a book found once is remembered and later
+        calls ask the store nothing: a request's one unit or snapshot is its
+        only trip to the database.
+        """
+        if book_id in self._known_books:
+            return BankBook(self, Book(self.store.ledger_store, self.clock, book_id))
+        book = BankBook(self, self.ledger.book(book_id))
+        self._known_books.add(book_id)
+        return book
 
     @contextmanager
     def idempotent(self, key: str, fingerprint: str) -> Iterator[IdempotencyScope]:
