@@ -46,7 +46,7 @@ from timebank.community.model import (
     Provenance,
     RedemptionStatus,
 )
-from timebank.community.policy import DeathHandling
+from timebank.community.policy import DeathHandling, PolicyRules
 from timebank.community.port import OrderQuery
 from timebank.ledger import (
     PageSizeOutOfRange,
@@ -170,15 +170,7 @@ def credit_event(
     policy = ctx.policy()
     rules = policy.rules
     purse = GROUP if event.group and rules.group_minutes_donate_only else OWN
-    planned: list[tuple[str, int, int, list[Posting]]] = []
-    for member_id, raw_minutes in sorted(attendees.items()):
-        if _credited(ctx, event_id, member_id):
-            raise AttendeesInvalid(reason=f"{member_id!r} was already credited for this event")
-        member = ctx.active_member(member_id)
-        check_provider(ctx, rules, member, group=event.group)
-        minutes = check_service(rules, event.category, raw_minutes)
-        credits = receive(ctx, rules, member_id, minutes, purse, overflow=True)
-        planned.append((member_id, raw_minutes, minutes, credits))
+    planned = _plan_event(ctx, rules, event, attendees, purse)
     total = sum(minutes for _, _, minutes, _ in planned)
     metadata = {
         "kind": "event",
@@ -208,33 +200,67 @@ def credit_event(
         )
     )
     made = []
-    for member_id, raw_minutes, minutes, credits in planned:
-        overflow = sum(p.amount_minutes for p in credits if p.account_id == rules.overflow_account)
-        record = Credit(
-            credit_id=f"{request_id}.{member_id}",
-            provider_id=member_id,
-            recipient_id=None,
-            payer_account=event.payer_account,
-            category=event.category,
-            raw_minutes=raw_minutes,
-            credited_minutes=minutes,
-            provenance=Provenance.ORGANISATION_CONFIRMATION,
-            policy_version=policy.version,
-            served_at=event.held_at,
-            place=event.place,
-            status=CreditStatus.POSTED,
-            transaction_id=transaction_id,
-            recorded_at=ctx.now,
-            actor=ctx.actor,
-            event_id=event_id,
-            provider_minutes=minutes - overflow,
-            provider_account=member_account(member_id, purse),
-            overflow_account=rules.overflow_account if overflow else None,
-        )
+    for plan in planned:
+        record = _event_credit(ctx, rules, event, policy.version, request_id, purse, plan)
         ctx.records.put_credit(record)
-        ctx.records.put_event_credit(event_id, member_id, record.credit_id)
+        ctx.records.put_event_credit(event_id, record.provider_id, record.credit_id)
         made.append(record)
     return tuple(made)
+
+
+def _event_credit(
+    ctx: Context,
+    rules: PolicyRules,
+    event: Event,
+    policy_version: int,
+    request_id: str,
+    purse: str,
+    plan: tuple[str, int, int, list[Posting]],
+) -> Credit:
+    """The credit record of one attendee, in the event's transaction."""
+    member_id, raw_minutes, minutes, credits = plan
+    overflow = sum(p.amount_minutes for p in credits if p.account_id == rules.overflow_account)
+    return Credit(
+        credit_id=f"{request_id}.{member_id}",
+        provider_id=member_id,
+        recipient_id=None,
+        payer_account=event.payer_account,
+        category=event.category,
+        raw_minutes=raw_minutes,
+        credited_minutes=minutes,
+        provenance=Provenance.ORGANISATION_CONFIRMATION,
+        policy_version=policy_version,
+        served_at=event.held_at,
+        place=event.place,
+        status=CreditStatus.POSTED,
+        transaction_id=f"event.{request_id}",
+        recorded_at=ctx.now,
+        actor=ctx.actor,
+        event_id=event.event_id,
+        provider_minutes=minutes - overflow,
+        provider_account=member_account(member_id, purse),
+        overflow_account=rules.overflow_account if overflow else None,
+    )
+
+
+def _plan_event(
+    ctx: Context,
+    rules: PolicyRules,
+    event: Event,
+    attendees: Mapping[str, int],
+    purse: str,
+) -> list[tuple[str, int, int, list[Posting]]]:
+    """Each attendee's raw and credited minutes and credits, once the rules hold for them."""
+    planned: list[tuple[str, int, int, list[Posting]]] = []
+    for member_id, raw_minutes in sorted(attendees.items()):
+        if _credited(ctx, event.event_id, member_id):
+            raise AttendeesInvalid(reason=f"{member_id!r} was already credited for this event")
+        member = ctx.active_member(member_id)
+        check_provider(ctx, rules, member, group=event.group)
+        minutes = check_service(rules, event.category, raw_minutes)
+        credits = receive(ctx, rules, member_id, minutes, purse, overflow=True)
+        planned.append((member_id, raw_minutes, minutes, credits))
+    return planned
 
 
 def _credited(ctx: Context, event_id: str, member_id: str) -> bool:

@@ -74,15 +74,17 @@ from timebank.community.exchange import (
     Urgency,
 )
 from timebank.community.matching import WEEK_MINUTES, WINDOWS_MAX, Window
-from timebank.community.model import Credit, CreditStatus, Member, Provenance, Role
+from timebank.community.model import Credit, CreditStatus, Member, PolicyVersion, Provenance, Role
 from timebank.community.policy import PolicyRules
 from timebank.community.port import OrderQuery
+from timebank.community.rules import advance, check_transition
 from timebank.ledger import (
     Hold,
     InsufficientMinutes,
     PageSizeOutOfRange,
     Posting,
     Side,
+    Transaction,
     VoidHold,
     debit,
 )
@@ -185,6 +187,23 @@ def _volunteer(ctx: Context, member_id: str) -> Member:
 # --- the supply ledger (供给台账) ---------------------------------------------------------
 
 
+def _offer_dates(
+    ctx: Context, starts_on: object, ends_on: object, unavailable_on: object
+) -> tuple[date, date | None, frozenset[date]]:
+    """An offer's first and last days (from today, open-ended by default) and days away."""
+    start = ctx.today if starts_on is None else _check_date("starts_on", starts_on)
+    assert start is not None
+    end = _check_date("ends_on", ends_on, optional=True)
+    if end is not None and end < start:
+        raise ScheduleInvalid(field="ends_on", reason="the offer ends before it starts")
+    if not isinstance(unavailable_on, (list, tuple, set, frozenset)):
+        raise ScheduleInvalid(field="unavailable_on", reason="a list of dates is needed")
+    away = frozenset(_check_date("unavailable_on", d) for d in unavailable_on)
+    if len(away) > 366:
+        raise ScheduleInvalid(field="unavailable_on", reason="at most 366 dates")
+    return start, end, frozenset(d for d in away if d is not None)
+
+
 def add_offer(
     ctx: Context,
     *,
@@ -229,23 +248,14 @@ def add_offer(
     check_minutes("capacity_minutes_per_week", capacity_minutes_per_week)
     if capacity_minutes_per_week > WEEK_MINUTES:
         raise ScheduleInvalid(field="capacity_minutes_per_week", reason="more than a week")
-    start = ctx.today if starts_on is None else _check_date("starts_on", starts_on)
-    assert start is not None
-    end = _check_date("ends_on", ends_on, optional=True)
-    if end is not None and end < start:
-        raise ScheduleInvalid(field="ends_on", reason="the offer ends before it starts")
-    if not isinstance(unavailable_on, (list, tuple, set, frozenset)):
-        raise ScheduleInvalid(field="unavailable_on", reason="a list of dates is needed")
-    away = frozenset(_check_date("unavailable_on", d) for d in unavailable_on)
-    if len(away) > 366:
-        raise ScheduleInvalid(field="unavailable_on", reason="at most 366 dates")
+    start, end, away = _offer_dates(ctx, starts_on, ends_on, unavailable_on)
     _check_place(x_metres, y_metres)
     offer = Offer(
         offer_id=offer_id,
         volunteer_id=volunteer_id,
         categories=chosen,
         windows=_check_windows("windows", windows, required=True),
-        unavailable_on=frozenset(d for d in away if d is not None),
+        unavailable_on=away,
         community=volunteer.community,
         grid=volunteer.grid if grid is None else check_text("grid", grid, NAME_LENGTH_MAX),
         x_metres=x_metres,
@@ -355,6 +365,37 @@ def _check_payer(ctx: Context, rules: PolicyRules, recipient: Member, payer: obj
     return account
 
 
+def _recipient_for(
+    ctx: Context, rules: PolicyRules, recipient_id: str, category: object
+) -> tuple[Member, str]:
+    """The active recipient of a service the policy lets them receive, and its category."""
+    recipient = ctx.active_member(recipient_id)
+    check_recipient(ctx, rules, recipient)
+    return recipient, _check_category(rules, category)
+
+
+def _need_schedule(
+    ctx: Context, once_at: datetime | None, windows: object, starts_on: object, until: object
+) -> tuple[tuple[Window, ...], date, date | None]:
+    """A need's weekly windows (none for a need once at a time), first and last days."""
+    weekly = _check_windows("windows", windows, required=False)
+    if (once_at is None) == (not weekly):
+        reason = "a need is either once (once_at) or weekly (windows), not both or neither"
+        raise ScheduleInvalid(field="once_at", reason=reason)
+    if once_at is not None:
+        check_moment("once_at", once_at)
+    start = (
+        (ctx.today if once_at is None else ctx.local_date(once_at))
+        if starts_on is None
+        else _check_date("starts_on", starts_on)
+    )
+    assert start is not None
+    end = _check_date("until", until, optional=True)
+    if end is not None and end < start:
+        raise ScheduleInvalid(field="until", reason="the need ends before it starts")
+    return weekly, start, end
+
+
 def add_need(
     ctx: Context,
     *,
@@ -398,25 +439,9 @@ def add_need(
     if existing is not None:
         return existing
     rules = ctx.policy().rules
-    recipient = ctx.active_member(recipient_id)
-    check_recipient(ctx, rules, recipient)
-    category = _check_category(rules, category)
+    recipient, category = _recipient_for(ctx, rules, recipient_id, category)
     check_service(rules, category, estimated_minutes)
-    weekly = _check_windows("windows", windows, required=False)
-    if (once_at is None) == (not weekly):
-        reason = "a need is either once (once_at) or weekly (windows), not both or neither"
-        raise ScheduleInvalid(field="once_at", reason=reason)
-    if once_at is not None:
-        check_moment("once_at", once_at)
-    start = (
-        (ctx.today if once_at is None else ctx.local_date(once_at))
-        if starts_on is None
-        else _check_date("starts_on", starts_on)
-    )
-    assert start is not None
-    end = _check_date("until", until, optional=True)
-    if end is not None and end < start:
-        raise ScheduleInvalid(field="until", reason="the need ends before it starts")
+    weekly, start, end = _need_schedule(ctx, once_at, windows, starts_on, until)
     _check_place(x_metres, y_metres)
     need = ServiceNeed(
         need_id=need_id,
@@ -494,7 +519,6 @@ def request_order(
     if existing is not None:
         return existing
     policy = ctx.policy()
-    rules = policy.rules
     if need is not None:
         if need.status is not NeedStatus.OPEN:
             raise NeedNotOpen(need_id=need.need_id)
@@ -508,9 +532,40 @@ def request_order(
         if scheduled_at is None:
             scheduled_at = need.once_at
     assert recipient_id is not None
-    recipient = ctx.active_member(recipient_id)
-    check_recipient(ctx, rules, recipient)
-    category = _check_category(rules, category)
+    return _new_order(
+        ctx,
+        policy,
+        need,
+        order_id=order_id,
+        need_id=need_id,
+        recipient_id=recipient_id,
+        category=category,
+        estimated_minutes=estimated_minutes,
+        scheduled_at=scheduled_at,
+        payer=payer,
+        urgency=urgency,
+        on_behalf_of=on_behalf_of,
+    )
+
+
+def _new_order(
+    ctx: Context,
+    policy: PolicyVersion,
+    need: ServiceNeed | None,
+    *,
+    order_id: str,
+    need_id: str | None,
+    recipient_id: str,
+    category: str | None,
+    estimated_minutes: int | None,
+    scheduled_at: datetime | None,
+    payer: str | None,
+    urgency: Urgency | None,
+    on_behalf_of: str | None,
+) -> Order:
+    """A new order, once every rule holds (what the need leaves open already filled in)."""
+    rules = policy.rules
+    recipient, category = _recipient_for(ctx, rules, recipient_id, category)
     if estimated_minutes is None:
         raise ScheduleInvalid(field="estimated_minutes", reason="an estimate is needed")
     reserved = check_service(rules, category, estimated_minutes)
@@ -570,11 +625,7 @@ def _order(ctx: Context, order_id: str) -> Order:
 
 
 def _allow(order: Order, action: OrderAction) -> None:
-    statuses, _ = TRANSITIONS[action]
-    if order.status not in statuses:
-        raise OrderTransitionNotAllowed(
-            order_id=order.order_id, status=order.status.value, action=action.value
-        )
+    check_transition(order, action)
 
 
 def _advance(
@@ -586,18 +637,14 @@ def _advance(
     note: str = "",
     **changes: object,
 ) -> Order:
-    _, target = TRANSITIONS[action]
-    status = order.status if target is None else target
-    step = OrderStep(
-        action=action,
-        status=status,
+    updated = advance(
+        order,
+        action,
         at=ctx.now,
         actor=ctx.actor,
         on_behalf_of=on_behalf_of,
         note=note,
-    )
-    updated = msgspec.structs.replace(
-        order, status=status, history=(*order.history, step), **changes
+        **changes,
     )
     ctx.orders.put(updated)
     return updated
@@ -799,6 +846,58 @@ def _confirmation(ctx: Context, order: Order) -> Provenance:
     return Provenance.ORGANISATION_CONFIRMATION
 
 
+def _order_credit(
+    ctx: Context,
+    order: Order,
+    credited: int,
+    confirmation: Provenance,
+    on_behalf_of: str | None,
+    posted: Transaction,
+) -> Credit:
+    """The credit record of a confirmed order, from the postings that settled its hold."""
+    assert order.volunteer_id is not None
+    assert order.hold_id is not None
+    assert order.actual_minutes is not None
+    assert order.payer_account is not None
+    provider_account = member_account(order.volunteer_id)
+    to_provider = sum(
+        p.amount_minutes
+        for p in posted.postings
+        if p.side is Side.CREDIT and p.account_id.startswith(provider_account)
+    )
+    overflow = [
+        p.account_id
+        for p in posted.postings
+        if p.side is Side.CREDIT and not p.account_id.startswith(provider_account)
+    ]
+    assert order.completed_at is not None
+    return Credit(
+        credit_id=f"order-{order.order_id}",
+        provider_id=order.volunteer_id,
+        recipient_id=order.recipient_id,
+        payer_account=order.payer_account,
+        category=order.category,
+        raw_minutes=order.actual_minutes,
+        credited_minutes=credited,
+        provenance=Provenance.CHECK_IN_OUT,
+        policy_version=order.policy_version,
+        served_at=order.completed_at,
+        place=order.grid,
+        status=CreditStatus.POSTED,
+        transaction_id=order.hold_id,
+        recorded_at=ctx.now,
+        actor=ctx.actor,
+        on_behalf_of=on_behalf_of,
+        provider_minutes=to_provider,
+        provider_account=provider_account,
+        overflow_account=overflow[0] if overflow else None,
+        settled_transaction_id=posted.transaction_id,
+        confirmation=confirmation,
+        confirmed_by=ctx.actor,
+        note=f"order {order.order_id}",
+    )
+
+
 def confirm_order(ctx: Context, *, order_id: str) -> Order:
     """The recipient, a proxy or a coordinator confirms: the credit posts through the rules."""
     order = _order(ctx, order_id)
@@ -842,45 +941,7 @@ def confirm_order(ctx: Context, *, order_id: str) -> Order:
         code="service",
         metadata=metadata,
     )
-    provider_account = member_account(order.volunteer_id)
-    to_provider = sum(
-        p.amount_minutes
-        for p in posted.postings
-        if p.side is Side.CREDIT and p.account_id.startswith(provider_account)
-    )
-    overflow = [
-        p.account_id
-        for p in posted.postings
-        if p.side is Side.CREDIT and not p.account_id.startswith(provider_account)
-    ]
-    assert order.completed_at is not None
-    ctx.records.put_credit(
-        Credit(
-            credit_id=credit_id,
-            provider_id=order.volunteer_id,
-            recipient_id=order.recipient_id,
-            payer_account=order.payer_account,
-            category=order.category,
-            raw_minutes=order.actual_minutes,
-            credited_minutes=credited,
-            provenance=Provenance.CHECK_IN_OUT,
-            policy_version=order.policy_version,
-            served_at=order.completed_at,
-            place=order.grid,
-            status=CreditStatus.POSTED,
-            transaction_id=order.hold_id,
-            recorded_at=ctx.now,
-            actor=ctx.actor,
-            on_behalf_of=on_behalf_of,
-            provider_minutes=to_provider,
-            provider_account=provider_account,
-            overflow_account=overflow[0] if overflow else None,
-            settled_transaction_id=posted.transaction_id,
-            confirmation=confirmation,
-            confirmed_by=ctx.actor,
-            note=f"order {order_id}",
-        )
-    )
+    ctx.records.put_credit(_order_credit(ctx, order, credited, confirmation, on_behalf_of, posted))
     return _advance(
         ctx,
         order,

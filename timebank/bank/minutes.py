@@ -30,27 +30,20 @@ from timebank.bank.accounts import (
 )
 from timebank.bank.context import Context, Snapshot
 from timebank.bank.members import TEXT_LENGTH_MAX, check_choice, check_text
+from timebank.community import rules as community_rules
 from timebank.community.errors import (
     ActorNotAuthorised,
     CategoryUnknown,
-    CreditLimitExceeded,
     CreditNotFound,
     CreditNotPending,
     CreditNotPosted,
-    CreditRoundsToZero,
-    GiftNotAllowed,
-    GroupMinutesOnlyDonated,
     MerchantRedemptionNotAllowed,
     MinutesNotPositive,
     ProgrammeAccountNotFound,
-    ProviderNotEligible,
     ReasonRequired,
-    RecipientNotEligible,
-    RedemptionAgeNotReached,
     RedemptionNotBooked,
     RedemptionNotFound,
     SelfDealing,
-    ServiceMinutesOutOfRange,
     StoredMinutesCapExceeded,
 )
 from timebank.community.model import (
@@ -61,14 +54,22 @@ from timebank.community.model import (
     Redemption,
     RedemptionKind,
     RedemptionStatus,
-    Role,
-    Vetting,
 )
-from timebank.community.policy import PolicyRules, credited_minutes
+from timebank.community.policy import PolicyRules
+from timebank.community.rules import (
+    AUTO_CONFIRMED,
+    Purses,
+    check_gift,
+    check_service,
+    choose_payer,
+    credit_held,
+    short_of_minutes,
+    split_receive,
+    split_spend,
+)
 from timebank.ledger import (
     EffectiveTimeAfterRecording,
     Hold,
-    InsufficientMinutes,
     LedgerError,
     PostExceedsHold,
     PostHold,
@@ -107,12 +108,6 @@ __all__ = [
     "spend",
 ]
 
-AUTO_CONFIRMED = frozenset(
-    {Provenance.RECIPIENT_CONFIRMATION, Provenance.ORGANISATION_CONFIRMATION}
-)
-"""A credit with one of these provenances is its own confirmation."""
-
-
 # --- checks ----------------------------------------------------------------------------------
 
 
@@ -130,73 +125,18 @@ def check_moment(field: str, value: object) -> datetime:
     return value
 
 
-def check_service(rules: PolicyRules, category: object, raw_minutes: object) -> int:
-    """The credited minutes of a service, after the category and duration rules."""
-    if type(category) is not str or not category or len(category) > 64:
-        raise CategoryUnknown(category=str(category)[:64])
-    if rules.categories and category not in rules.categories:
-        raise CategoryUnknown(category=category)
-    if type(raw_minutes) is not int:
-        raise MinutesNotPositive(field="raw_minutes", value=repr(raw_minutes)[:32])
-    if not rules.record_minutes_min <= raw_minutes <= rules.record_minutes_max:
-        raise ServiceMinutesOutOfRange(
-            raw_minutes=raw_minutes,
-            minimum=rules.record_minutes_min,
-            maximum=rules.record_minutes_max,
-        )
-    minutes = credited_minutes(rules, category, raw_minutes)
-    if minutes <= 0:
-        raise CreditRoundsToZero(category=category, raw_minutes=raw_minutes)
-    return minutes
-
-
 def check_provider(ctx: Context, rules: PolicyRules, provider: Member, *, group: bool) -> None:
     """Who may provide: role, age (younger only in groups, if allowed) and vetting."""
-    member_id = provider.member_id
-    if Role.VOLUNTEER not in provider.roles:
-        raise ProviderNotEligible(member_id=member_id, reason="not registered as a volunteer")
-    age = ctx.age(provider)
-    youngest = rules.provider_age_min
-    if group and rules.provider_age_min_in_group is not None:
-        youngest = min(youngest, rules.provider_age_min_in_group)
-    if age < youngest:
-        where = "in a group event" if group else "alone"
-        raise ProviderNotEligible(
-            member_id=member_id, reason=f"aged {age}, under {youngest} {where}"
-        )
-    if rules.provider_age_max is not None and age > rules.provider_age_max:
-        reason = f"aged {age}, over {rules.provider_age_max}"
-        raise ProviderNotEligible(member_id=member_id, reason=reason)
-    if rules.provider_vetting_required and provider.vetting not in (
-        Vetting.COMMUNITY,
-        Vetting.STREET,
-    ):
-        raise ProviderNotEligible(member_id=member_id, reason=f"vetting is {provider.vetting}")
-    if rules.provider_vetting_street and provider.vetting is not Vetting.STREET:
-        raise ProviderNotEligible(member_id=member_id, reason="not vetted by the street office")
+    community_rules.check_provider(rules, provider, ctx.age(provider), group=group)
 
 
 def check_recipient(ctx: Context, rules: PolicyRules, recipient: Member) -> None:
     """Who may receive: old enough, or carrying a key-resident flag the policy names."""
-    age = ctx.age(recipient)
-    old_enough = rules.recipient_age_min is None or age >= rules.recipient_age_min
-    flagged = bool(recipient.flags & rules.recipient_flags_any)
-    if rules.recipient_flags_any and not rules.recipient_flags_waive_age:
-        eligible = old_enough and flagged
-    else:
-        eligible = old_enough or (flagged and rules.recipient_flags_waive_age)
-    if not eligible:
-        reason = f"aged {age}; the policy serves {rules.recipient_age_min}+"
-        if rules.recipient_flags_any:
-            reason += " or members flagged " + ", ".join(sorted(rules.recipient_flags_any))
-        raise RecipientNotEligible(member_id=recipient.member_id, reason=reason)
+    community_rules.check_recipient(rules, recipient, ctx.age(recipient))
 
 
 def check_redeem_age(ctx: Context, rules: PolicyRules, saver: Member) -> None:
-    if rules.redeem_age_min is not None and ctx.age(saver) < rules.redeem_age_min:
-        raise RedemptionAgeNotReached(
-            member_id=saver.member_id, age=ctx.age(saver), age_min=rules.redeem_age_min
-        )
+    community_rules.check_redeem_age(rules, saver, ctx.age(saver))
 
 
 def check_programme(ctx: Context, account_id: str) -> str:
@@ -226,41 +166,24 @@ def spend(
 ) -> list[Posting]:
     """Debits for a member paying ``minutes``: own minutes, then gifted, then the credit line."""
     purses = ctx.purses(member_id)
-    own = purses[OWN].available_minutes
-    gifted = purses[GIFTED].available_minutes
-    from_own = min(minutes, max(own, 0))
-    from_gifted = min(minutes - from_own, gifted)
-    rest = minutes - from_own - from_gifted
-    line = rules.credit_limit_minutes if credit_line else 0
-    on_credit = min(rest, max(own - from_own + line, 0))
-    if rest > on_credit:
-        # Say so when the group purse would have covered it: those minutes may only be donated.
-        group_would_cover = purses[GROUP].available_minutes >= minutes - max(own, 0) - gifted
-        if rules.group_minutes_donate_only and group_would_cover:
-            raise GroupMinutesOnlyDonated(member_id=member_id)
-        raise _short(member_id, own, gifted, minutes, line)
-    postings = []
-    if from_own + on_credit:
-        postings.append(debit(member_account(member_id, OWN), from_own + on_credit))
-    if from_gifted:
-        postings.append(debit(member_account(member_id, GIFTED), from_gifted))
-    return postings
-
-
-def _short(member_id: str, own: int, gifted: int, minutes: int, line: int) -> Exception:
-    if line:
-        return CreditLimitExceeded(
-            member_id=member_id,
-            available_minutes=own + gifted,
-            credit_limit_minutes=line,
-            requested_minutes=minutes,
-        )
-    return InsufficientMinutes(
+    split = split_spend(
+        rules,
+        member_id,
+        Purses(
+            own=purses[OWN].available_minutes,
+            gifted=purses[GIFTED].available_minutes,
+            group=purses[GROUP].available_minutes,
+        ),
+        minutes,
+        credit_line=credit_line,
         account_id=member_account(member_id),
-        available_minutes=max(own, 0) + gifted,
-        requested_minutes=minutes,
-        balance_minutes_min=0,
     )
+    postings = []
+    if split.own:
+        postings.append(debit(member_account(member_id, OWN), split.own))
+    if split.gifted:
+        postings.append(debit(member_account(member_id, GIFTED), split.gifted))
+    return postings
 
 
 def stored_minutes(ctx: Context, member_id: str) -> int:
@@ -273,20 +196,14 @@ def receive(
 ) -> list[Posting]:
     """Credits for a member receiving ``minutes``; over the cap goes to overflow or is refused."""
     target = member_account(member_id, purse)
-    cap = rules.stored_minutes_max
-    if cap is None:
+    if rules.stored_minutes_max is None:
         return [credit(target, minutes)]
-    stored = stored_minutes(ctx, member_id)
-    room = max(cap - stored, 0)
-    if minutes <= room:
-        return [credit(target, minutes)]
-    if not overflow:
-        raise StoredMinutesCapExceeded(
-            member_id=member_id, stored_minutes=stored, cap_minutes=cap, requested_minutes=minutes
-        )
-    postings = [credit(rules.overflow_account, minutes - room)]
-    if room:
-        postings.insert(0, credit(target, room))
+    split = split_receive(
+        rules, member_id, stored_minutes(ctx, member_id), minutes, overflow=overflow
+    )
+    postings = [credit(target, split.purse)] if split.purse else []
+    if split.overflow:
+        postings.append(credit(rules.overflow_account, split.overflow))
     return postings
 
 
@@ -297,11 +214,7 @@ def payer_for(
 
     The guarantee fund pays only for the recipients it covers (as for its grants).
     """
-    if payer is None:
-        if recipient.flags & rules.subsidised_flags and rules.subsidised_payer is not None:
-            payer = rules.subsidised_payer
-        else:
-            payer = rules.payer_default
+    payer = choose_payer(rules, recipient, payer)
     if payer == "recipient":
         return member_account(recipient.member_id), recipient
     account = check_programme(ctx, payer)
@@ -392,9 +305,25 @@ def credit_service(
     provider, recipient = parties(ctx, provider_id, recipient_id)
     on_behalf_of = _authorise_credit(ctx, provenance, provider, recipient)
     check_payer_choice(ctx, payer, provider, recipient)
-    ctx.once(
-        "credit_service",
-        credit_id,
+    request = {
+        "provider_id": provider_id,
+        "recipient_id": recipient_id,
+        "category": category,
+        "raw_minutes": raw_minutes,
+        "served_at": served_at,
+        "place": place,
+        "provenance": provenance,
+        "payer": payer,
+        "note": note,
+    }
+    ctx.once("credit_service", credit_id, **request)
+    existing = ctx.records.credit(credit_id)
+    if existing is not None:
+        # A retry of the same request (one made before requests were remembered included).
+        return existing
+    return _credit_service(
+        ctx,
+        credit_id=credit_id,
         provider_id=provider_id,
         recipient_id=recipient_id,
         category=category,
@@ -404,13 +333,23 @@ def credit_service(
         provenance=provenance,
         payer=payer,
         note=note,
+        on_behalf_of=on_behalf_of,
     )
-    existing = ctx.records.credit(credit_id)
-    if existing is not None:
-        # A retry of the same request (one made before requests were remembered included).
-        return existing
-    policy = ctx.policy()
-    rules = policy.rules
+
+
+def _check_service_request(
+    ctx: Context,
+    rules: PolicyRules,
+    *,
+    provider_id: str,
+    recipient_id: str,
+    category: str,
+    raw_minutes: int,
+    served_at: datetime,
+    place: str,
+    note: str,
+) -> tuple[Member, int]:
+    """The recipient and the credited minutes, once every rule of a service credit holds."""
     provider = ctx.active_member(provider_id)
     recipient = ctx.active_member(recipient_id)
     check_provider(ctx, rules, provider, group=False)
@@ -421,60 +360,97 @@ def credit_service(
         raise EffectiveTimeAfterRecording(effective_at=served_at, recorded_at=ctx.now)
     check_text("place", place)
     check_text("note", note)
+    return recipient, minutes
+
+
+def _service_debits(
+    ctx: Context, rules: PolicyRules, recipient: Member, payer: str | None, minutes: int
+) -> tuple[str, Member | None, list[Posting]]:
+    """Who pays a service (and the saver, if a member pays), and the debits."""
     payer_account, saver = payer_for(ctx, rules, recipient, payer)
-    if saver is not None:
-        check_redeem_age(ctx, rules, saver)
-        debits = spend(ctx, rules, saver.member_id, minutes)
-    else:
-        debits = [debit(payer_account, minutes)]
-    credits = receive(ctx, rules, provider_id, minutes, OWN, overflow=True)
-    # Nobody spends a member's minutes without their say: a credit the recipient pays
-    # waits for them (or the centre) unless they recorded it themselves. And nobody
-    # approves their own gain: a credit recorded by (or for) its provider waits for
-    # the recipient's side or the centre, whoever pays it.
-    gains = ctx.actor == provider_id or on_behalf_of == provider_id
-    held = provenance not in AUTO_CONFIRMED and (
-        rules.confirmation_required or saver is not None or gains
-    )
-    metadata = _metadata(
-        ctx,
-        "service",
-        policy.version,
-        category=category,
-        raw_minutes=str(raw_minutes),
-        credited_minutes=str(minutes),
-        provenance=provenance.value,
-        provider=provider_id,
-        recipient=recipient_id,
-        on_behalf_of=on_behalf_of,
-    )
-    postings = net([*debits, *credits])
+    if saver is None:
+        return payer_account, None, [debit(payer_account, minutes)]
+    check_redeem_age(ctx, rules, saver)
+    return payer_account, saver, spend(ctx, rules, saver.member_id, minutes)
+
+
+def _submit_service(
+    ctx: Context, rules: PolicyRules, record: Credit, postings: tuple[Posting, ...]
+) -> None:
+    """Hold a service credit's postings until confirmed, or post them at once (effective when
+    served)."""
     if len(postings) < 2:
         # The payer is the overflow account and the provider is full: nothing would move.
         raise StoredMinutesCapExceeded(
-            member_id=provider_id,
-            stored_minutes=stored_minutes(ctx, provider_id),
+            member_id=record.provider_id,
+            stored_minutes=stored_minutes(ctx, record.provider_id),
             cap_minutes=rules.stored_minutes_max or 0,
-            requested_minutes=minutes,
+            requested_minutes=record.credited_minutes,
         )
-    transaction_id = f"credit.{credit_id}"
-    if held:
+    metadata = _metadata(
+        ctx,
+        "service",
+        record.policy_version,
+        category=record.category,
+        raw_minutes=str(record.raw_minutes),
+        credited_minutes=str(record.credited_minutes),
+        provenance=record.provenance.value,
+        provider=record.provider_id,
+        recipient=record.recipient_id,
+        on_behalf_of=record.on_behalf_of,
+    )
+    transaction_id = record.transaction_id
+    if record.status is CreditStatus.PENDING:
         ctx.submit(
             Hold(
                 transaction_id=transaction_id, postings=postings, code="service", metadata=metadata
             )
         )
     else:
-        effective = served_at
         ctx.submit(
             Transfer(
                 transaction_id=transaction_id,
                 postings=postings,
                 code="service",
                 metadata=metadata,
-                effective_at=effective,
+                effective_at=record.served_at,
             )
         )
+
+
+def _credit_service(
+    ctx: Context,
+    *,
+    credit_id: str,
+    provider_id: str,
+    recipient_id: str,
+    category: str,
+    raw_minutes: int,
+    served_at: datetime,
+    place: str,
+    provenance: Provenance,
+    payer: str | None,
+    note: str,
+    on_behalf_of: str | None,
+) -> Credit:
+    """The rules, the ledger request and the record of a new service credit."""
+    policy = ctx.policy()
+    rules = policy.rules
+    recipient, minutes = _check_service_request(
+        ctx,
+        rules,
+        provider_id=provider_id,
+        recipient_id=recipient_id,
+        category=category,
+        raw_minutes=raw_minutes,
+        served_at=served_at,
+        place=place,
+        note=note,
+    )
+    payer_account, saver, debits = _service_debits(ctx, rules, recipient, payer, minutes)
+    credits = receive(ctx, rules, provider_id, minutes, OWN, overflow=True)
+    gains = ctx.actor == provider_id or on_behalf_of == provider_id
+    held = credit_held(rules, provenance, member_pays=saver is not None, provider_gains=gains)
     overflow = sum(p.amount_minutes for p in credits if p.account_id == rules.overflow_account)
     record = Credit(
         credit_id=credit_id,
@@ -489,7 +465,7 @@ def credit_service(
         served_at=served_at,
         place=place,
         status=CreditStatus.PENDING if held else CreditStatus.POSTED,
-        transaction_id=transaction_id,
+        transaction_id=f"credit.{credit_id}",
         recorded_at=ctx.now,
         actor=ctx.actor,
         on_behalf_of=on_behalf_of,
@@ -498,6 +474,7 @@ def credit_service(
         overflow_account=rules.overflow_account if overflow else None,
         note=note,
     )
+    _submit_service(ctx, rules, record, net([*debits, *credits]))
     ctx.records.put_credit(record)
     return record
 
@@ -648,6 +625,72 @@ def reverse_credit(ctx: Context, credit_id: str, reason: str) -> Credit:
 # --- redemption ------------------------------------------------------------------------------
 
 
+def _service_payee(
+    ctx: Context,
+    rules: PolicyRules,
+    saver: Member,
+    provider_id: str | None,
+    category: str,
+    minutes: int,
+) -> tuple[str, list[Posting]]:
+    """The provider a saver's minutes pay for a service, and the credits (with overflow)."""
+    if provider_id is None or provider_id == saver.member_id:
+        raise SelfDealing(member_id=saver.member_id, action="serve")
+    provider = ctx.active_member(provider_id)
+    check_provider(ctx, rules, provider, group=False)
+    check_recipient(ctx, rules, saver)
+    if rules.categories and category not in rules.categories:
+        raise CategoryUnknown(category=str(category)[:64])
+    credits = receive(ctx, rules, provider_id, minutes, OWN, overflow=True)
+    return member_account(provider_id), credits
+
+
+def _merchant_payee(
+    ctx: Context, rules: PolicyRules, merchant_id: str | None, minutes: int
+) -> tuple[str, list[Posting]]:
+    """The partner merchant's account a saver's minutes pay for goods, and the credit."""
+    if merchant_id is None:
+        raise ProgrammeAccountNotFound(account_id="merchant.")
+    if not rules.merchant_redemption:
+        raise MerchantRedemptionNotAllowed(merchant_id=str(merchant_id)[:128])
+    payee = check_programme(ctx, merchant_account(merchant_id))
+    return payee, [credit(payee, minutes)]
+
+
+def _redemption_legs(
+    ctx: Context,
+    rules: PolicyRules,
+    kind: RedemptionKind,
+    saver_id: str,
+    provider_id: str | None,
+    merchant_id: str | None,
+    category: str,
+    minutes: int,
+) -> tuple[str, tuple[Posting, ...]]:
+    """Who a redemption pays (a provider or a merchant), and the postings of its hold."""
+    saver = ctx.active_member(saver_id)
+    check_minutes("minutes", minutes)
+    check_redeem_age(ctx, rules, saver)
+    if kind is RedemptionKind.SERVICE:
+        payee, credits = _service_payee(ctx, rules, saver, provider_id, category, minutes)
+    else:
+        payee, credits = _merchant_payee(ctx, rules, merchant_id, minutes)
+    debits = spend(ctx, rules, saver_id, minutes)
+    return payee, net([*debits, *credits])
+
+
+def _authorise_redemption(ctx: Context, saver_id: str, provider_id: str | None) -> str | None:
+    """The saver, their proxy or a coordinator of theirs books (a coordinator only with a
+    provider of their communities); nobody books one that pays themselves."""
+    saver = ctx.visible_member(saver_id)
+    on_behalf_of = ctx.acting_for(saver, "redeem minutes", staff_ok=True)
+    ctx.forbid_own_gain(provider_id, "book a redemption that pays them")
+    if not ctx.viewer.acts_for(saver_id) and type(provider_id) is str:
+        # A coordinator books for a saver only with a provider of their communities.
+        ctx.require_coordinator("book a redemption", saver, ctx.visible_member(provider_id))
+    return on_behalf_of
+
+
 def book_redemption(
     ctx: Context,
     *,
@@ -661,15 +704,9 @@ def book_redemption(
 ) -> Redemption:
     """Book a service or goods paid with banked minutes: they are held on the saver.
 
-    The saver, their proxy or a coordinator of theirs books it (a coordinator only
-    with a provider of their communities); nobody books one that pays themselves.
+    Who books it, and with whom, is ``_authorise_redemption``'s to say.
     """
-    saver = ctx.visible_member(saver_id)
-    on_behalf_of = ctx.acting_for(saver, "redeem minutes", staff_ok=True)
-    ctx.forbid_own_gain(provider_id, "book a redemption that pays them")
-    if not ctx.viewer.acts_for(saver_id) and type(provider_id) is str:
-        # A coordinator books for a saver only with a provider of their communities.
-        ctx.require_coordinator("book a redemption", saver, ctx.visible_member(provider_id))
+    on_behalf_of = _authorise_redemption(ctx, saver_id, provider_id)
     ctx.once(
         "book_redemption",
         redemption_id,
@@ -687,27 +724,9 @@ def book_redemption(
         raise CategoryUnknown(category=str(category)[:64])
     policy = ctx.policy()
     rules = policy.rules
-    saver = ctx.active_member(saver_id)
-    check_minutes("minutes", minutes)
-    check_redeem_age(ctx, rules, saver)
-    if kind is RedemptionKind.SERVICE:
-        if provider_id is None or provider_id == saver_id:
-            raise SelfDealing(member_id=saver_id, action="serve")
-        provider = ctx.active_member(provider_id)
-        check_provider(ctx, rules, provider, group=False)
-        check_recipient(ctx, rules, saver)
-        if rules.categories and category not in rules.categories:
-            raise CategoryUnknown(category=str(category)[:64])
-        credits = receive(ctx, rules, provider_id, minutes, OWN, overflow=True)
-        payee = member_account(provider_id)
-    else:
-        if merchant_id is None:
-            raise ProgrammeAccountNotFound(account_id="merchant.")
-        if not rules.merchant_redemption:
-            raise MerchantRedemptionNotAllowed(merchant_id=str(merchant_id)[:128])
-        payee = check_programme(ctx, merchant_account(merchant_id))
-        credits = [credit(payee, minutes)]
-    debits = spend(ctx, rules, saver_id, minutes)
+    payee, postings = _redemption_legs(
+        ctx, rules, kind, saver_id, provider_id, merchant_id, category, minutes
+    )
     hold_id = f"redeem.{redemption_id}"
     metadata = _metadata(
         ctx,
@@ -720,12 +739,7 @@ def book_redemption(
         on_behalf_of=on_behalf_of,
     )
     ctx.submit(
-        Hold(
-            transaction_id=hold_id,
-            postings=net([*debits, *credits]),
-            code="redemption",
-            metadata=metadata,
-        )
+        Hold(transaction_id=hold_id, postings=postings, code="redemption", metadata=metadata)
     )
     record = Redemption(
         redemption_id=redemption_id,
@@ -944,25 +958,17 @@ def give(ctx: Context, *, gift_id: str, giver_id: str, receiver_id: str, minutes
     receiver = ctx.active_member(receiver_id)
     check_minutes("minutes", minutes)
     relation = ctx.records.relation(giver_id, receiver_id)
-    if not rules.gift_relations:
-        raise GiftNotAllowed(
-            giver_id=giver_id, receiver_id=receiver_id, reason="the policy allows no gifts"
-        )
-    if relation is None or relation.kind.value not in rules.gift_relations:
-        kind = "not related" if relation is None else f"a {relation.kind.value}"
-        allowed = ", ".join(sorted(rules.gift_relations))
-        reason = f"{kind}; gifts go to: {allowed}"
-        raise GiftNotAllowed(giver_id=giver_id, receiver_id=receiver_id, reason=reason)
-    age_min = rules.gift_receiver_age_min
-    exempt = relation.kind.value in rules.gift_receiver_age_exempt_relations
-    if age_min is not None and not exempt and ctx.age(receiver) < age_min:
-        reason = f"the receiver is {ctx.age(receiver)}, under {age_min}"
-        raise GiftNotAllowed(giver_id=giver_id, receiver_id=receiver_id, reason=reason)
+    check_gift(
+        rules,
+        giver_id=giver_id,
+        receiver_id=receiver_id,
+        relation=None if relation is None else relation.kind.value,
+        receiver_age=ctx.age(receiver),
+    )
     debits = spend(ctx, rules, giver_id, minutes, credit_line=False)
     if any(p.account_id != member_account(giver_id) for p in debits):
-        raise _short(
-            giver_id, ctx.account(member_account(giver_id)).available_minutes, 0, minutes, 0
-        )
+        own = ctx.account(member_account(giver_id)).available_minutes
+        raise short_of_minutes(giver_id, own, 0, minutes, 0, account_id=member_account(giver_id))
     credits = receive(ctx, rules, receiver_id, minutes, GIFTED, overflow=False)
     metadata = _metadata(
         ctx, "gift", policy.version, giver=giver_id, receiver=receiver_id, on_behalf_of=on_behalf_of
@@ -1015,15 +1021,7 @@ def donate(ctx: Context, *, donation_id: str, member_id: str, minutes: int, grou
 
 def check_guaranteed(ctx: Context, rules: PolicyRules, member: Member) -> None:
     """The guarantee fund pays (grants, or services) only for the key residents it covers."""
-    rules_for = rules.guarantee_grants_to
-    age = ctx.age(member)
-    if not rules_for or any(age >= e.age_min and e.flags <= member.flags for e in rules_for):
-        return
-    allowed = "; ".join(
-        f"{e.age_min}+ with {', '.join(sorted(e.flags)) or 'no flag'}" for e in rules_for
-    )
-    reason = f"the guarantee fund covers: {allowed}"
-    raise RecipientNotEligible(member_id=member.member_id, reason=reason)
+    community_rules.check_guaranteed(rules, member, ctx.age(member))
 
 
 def grant(
