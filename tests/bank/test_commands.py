@@ -97,7 +97,7 @@ def test_limits_in_the_schema_are_the_facades() -> None:
     schema = msgspec.json.schema(CreditService)["$defs"]["CreditService"]["properties"]
     assert schema["note"]["maxLength"] == TEXT_LENGTH_MAX
     assert schema["provider_id"]["maxLength"] == MEMBER_ID_LENGTH_MAX
-    request_id = schema["request_id"]["anyOf"][0]
+    request_id = schema["credit_id"]["anyOf"][0]  # the command's request_id, named in JSON
     assert request_id["maxLength"] == ID_LENGTH_MAX
     with pytest.raises(msgspec.ValidationError):
         msgspec.json.decode(

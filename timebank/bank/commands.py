@@ -14,6 +14,7 @@ from collections.abc import Sequence, Set
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
+import msgspec
 from msgspec import Meta, Struct
 
 from timebank.bank.events import MinutesExpiry
@@ -226,7 +227,8 @@ class CreditService(Command[Credit], frozen=True, kw_only=True, forbid_unknown_f
     place: Text = ""
     payer: Payer | None = None
     note: Text = ""
-    request_id: RecordId | None = None
+    request_id: RecordId | None = msgspec.field(default=None, name="credit_id")
+    """A retry with the same id is the same request (``credit_id`` in JSON)."""
 
 
 class ConfirmCredit(Command[Credit], frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -257,7 +259,8 @@ class BookRedemption(Command[Redemption], frozen=True, kw_only=True, forbid_unkn
     provider_id: MemberId | None = None
     merchant_id: MemberId | None = None
     category: Name = ""
-    request_id: RecordId | None = None
+    request_id: RecordId | None = msgspec.field(default=None, name="redemption_id")
+    """A retry with the same id is the same request (``redemption_id`` in JSON)."""
 
 
 class CompleteRedemption(
@@ -281,7 +284,8 @@ class Give(Command[str], frozen=True, kw_only=True, forbid_unknown_fields=True):
     giver_id: MemberId
     receiver_id: MemberId
     minutes: int
-    request_id: RecordId | None = None
+    request_id: RecordId | None = msgspec.field(default=None, name="gift_id")
+    """A retry with the same id is the same request (``gift_id`` in JSON)."""
 
 
 class Donate(Command[str], frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -290,7 +294,8 @@ class Donate(Command[str], frozen=True, kw_only=True, forbid_unknown_fields=True
     member_id: MemberId
     minutes: int
     group: bool = False
-    request_id: RecordId | None = None
+    request_id: RecordId | None = msgspec.field(default=None, name="donation_id")
+    """A retry with the same id is the same request (``donation_id`` in JSON)."""
 
 
 class Grant(Command[str], frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -300,7 +305,8 @@ class Grant(Command[str], frozen=True, kw_only=True, forbid_unknown_fields=True)
     minutes: int
     reason: Text
     source: Payer = "pool"
-    request_id: RecordId | None = None
+    request_id: RecordId | None = msgspec.field(default=None, name="grant_id")
+    """A retry with the same id is the same request (``grant_id`` in JSON)."""
 
 
 class CreateEvent(Command[Event], frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -509,7 +515,8 @@ class ConfirmWish(Command[Wish], frozen=True, kw_only=True, forbid_unknown_field
     """Confirm a fulfilled wish; a coordinator may credit a member adopter minutes."""
 
     wish_id: RecordId
-    credit_minutes: int = 0
+    credit_minutes: Annotated[int, Meta(ge=0)] = 0
+    """Minutes the programme credits a member adopter (coordinators only; 0: none)."""
 
 
 class WithdrawWish(Command[Wish], frozen=True, kw_only=True, forbid_unknown_fields=True):

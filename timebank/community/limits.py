@@ -69,7 +69,7 @@ DATES_MAX: Final = 366
 """Days an offer may list as unavailable."""
 ATTENDEES_MAX: Final = 300
 """Attendees one event credit may name."""
-HEIRS_MAX: Final = 32
+HEIRS_MAX: Final = 50
 SEQS_MAX: Final = 500
 """Outbox messages one acknowledgement may name."""
 

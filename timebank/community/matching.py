@@ -60,9 +60,9 @@ import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import Final
+from typing import Annotated, Final
 
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 __all__ = [
     "AUGMENT_DEPTH_MAX",
@@ -171,9 +171,9 @@ def _check_windows(windows: tuple[Window, ...]) -> None:
 class Window(Struct, frozen=True, kw_only=True):
     """A weekly stretch of local time: ``weekday`` 0 is Monday, minutes count from midnight."""
 
-    weekday: int
-    start_minute: int
-    end_minute: int
+    weekday: Annotated[int, Meta(ge=0, le=6)]
+    start_minute: Annotated[int, Meta(ge=0, le=DAY_MINUTES - 1)]
+    end_minute: Annotated[int, Meta(ge=1, le=DAY_MINUTES)]
     """Exclusive; 1,440 is midnight at the end of the day."""
 
     def __post_init__(self) -> None:

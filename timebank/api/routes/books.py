@@ -67,16 +67,6 @@ class BookCreated(Struct, frozen=True, kw_only=True):
     policy: PolicyVersion
 
 
-class NewSponsor(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    sponsor_id: str
-    name: str
-
-
-class NewMerchant(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    merchant_id: str
-    name: str
-
-
 class ProgrammeBalance(Struct, frozen=True, kw_only=True):
     account_id: str
     posted_minutes: int
@@ -204,24 +194,20 @@ async def activate_policy(
 
 @post(BOOK + "/sponsors", tags=["books"], summary="Add a sponsor and its account")
 async def add_sponsor(
-    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewSponsor]
+    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[AddSponsor]
 ) -> Programme:
     def call(principal: Principal, book: BankBook) -> Programme:
-        return book.programme.add_sponsor(
-            AddSponsor(sponsor_id=data.sponsor_id, name=data.name), actor=principal.actor
-        )
+        return book.programme.add_sponsor(data, actor=principal.actor)
 
     return await act(request, book_id, Programme, call)
 
 
 @post(BOOK + "/merchants", tags=["books"], summary="Add a partner merchant and its account")
 async def add_merchant(
-    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewMerchant]
+    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[AddMerchant]
 ) -> Programme:
     def call(principal: Principal, book: BankBook) -> Programme:
-        return book.programme.add_merchant(
-            AddMerchant(merchant_id=data.merchant_id, name=data.name), actor=principal.actor
-        )
+        return book.programme.add_merchant(data, actor=principal.actor)
 
     return await act(request, book_id, Programme, call)
 

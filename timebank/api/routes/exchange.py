@@ -15,13 +15,14 @@ a record they may not see as missing, exactly like one that does not exist:
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from litestar import Request, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from msgspec import Meta, Struct
+from msgspec import Struct
 
 from timebank.api.auth import Principal
+from timebank.api.bodies import body_of, command_of
 from timebank.api.deps import Page, act, look, page_of
 from timebank.bank import BankBook, DeadlineRun
 from timebank.bank.commands import (
@@ -45,11 +46,11 @@ from timebank.bank.commands import (
     UpdateOffer,
     WithdrawOffer,
 )
-from timebank.community.exchange import Offer, Order, OrderStatus, ServiceNeed, Urgency
-from timebank.community.matching import WINDOWS_MAX, Ranked, WeekMatch, Window
+from timebank.community.exchange import Offer, Order, OrderStatus, ServiceNeed
+from timebank.community.matching import Ranked, WeekMatch
 from timebank.community.port import OutboxMessage
 
-__all__ = ["BOOK", "ROUTES", "Id", "Limit", "Text"]
+__all__ = ["BOOK", "ROUTES", "Limit"]
 
 BOOK = "/books/{book_id:str}"
 OFFER = BOOK + "/offers/{offer_id:str}"
@@ -58,115 +59,31 @@ ORDER = BOOK + "/orders/{order_id:str}"
 SEQS_MAX = 500
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size, 1 to 500.")]
-Text = Annotated[str, Meta(max_length=2_000)]
-Id = Annotated[str, Meta(max_length=128)]
+
+
+if TYPE_CHECKING:
+    AcceptOrderBody = AcceptOrder
+    CancelOrderBody = CancelOrder
+    CloseOrderBody = CloseOrder
+    CompleteOrderBody = CompleteOrder
+    DeclineOrderBody = DeclineOrder
+    DispatchOrderBody = DispatchOrder
+    RateOrderBody = RateOrder
+    RejectOrderBody = RejectOrder
+    UpdateOfferBody = UpdateOffer
+else:
+    AcceptOrderBody = body_of(AcceptOrder, "order_id")
+    CancelOrderBody = body_of(CancelOrder, "order_id")
+    CloseOrderBody = body_of(CloseOrder, "order_id")
+    CompleteOrderBody = body_of(CompleteOrder, "order_id")
+    DeclineOrderBody = body_of(DeclineOrder, "order_id")
+    DispatchOrderBody = body_of(DispatchOrder, "order_id")
+    RateOrderBody = body_of(RateOrder, "order_id")
+    RejectOrderBody = body_of(RejectOrder, "order_id")
+    UpdateOfferBody = body_of(UpdateOffer, "offer_id")
 
 
 # --- request bodies -------------------------------------------------------------------------
-
-
-class WeeklyWindow(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Weekday 0 is Monday; minutes count from local midnight; the end is exclusive."""
-
-    weekday: Annotated[int, Meta(ge=0, le=6)]
-    start_minute: Annotated[int, Meta(ge=0, le=1_439)]
-    end_minute: Annotated[int, Meta(ge=1, le=1_440)]
-
-    def __post_init__(self) -> None:
-        if self.start_minute >= self.end_minute:
-            raise ValueError("a window's start_minute must come before its end_minute")
-
-
-Windows = Annotated[list[WeeklyWindow], Meta(max_length=WINDOWS_MAX)]
-Dates = Annotated[list[date], Meta(max_length=366)]
-
-
-def _windows(windows: list[WeeklyWindow]) -> list[Window]:
-    return [
-        Window(weekday=w.weekday, start_minute=w.start_minute, end_minute=w.end_minute)
-        for w in windows
-    ]
-
-
-class NewOffer(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    volunteer_id: Id
-    categories: Annotated[list[str], Meta(min_length=1, max_length=32)]
-    windows: Windows
-    capacity_minutes_per_week: int
-    offer_id: Id | None = None
-    unavailable_on: Dates = []
-    starts_on: date | None = None
-    ends_on: date | None = None
-    """None: the offer never expires."""
-    grid: str | None = None
-    x_metres: int | None = None
-    y_metres: int | None = None
-    note: Text = ""
-
-
-class OfferChange(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    windows: Windows | None = None
-    unavailable_on: Dates | None = None
-    capacity_minutes_per_week: int | None = None
-    ends_on: date | None = None
-    never_expires: bool = False
-
-
-class NewNeed(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Once (``once_at``) or weekly (``windows``), not both."""
-
-    recipient_id: Id
-    category: str
-    estimated_minutes: int
-    need_id: Id | None = None
-    once_at: datetime | None = None
-    windows: Windows = []
-    starts_on: date | None = None
-    until: date | None = None
-    grid: str | None = None
-    x_metres: int | None = None
-    y_metres: int | None = None
-    urgency: Urgency = Urgency.NORMAL
-    payer: str | None = None
-    note: Text = ""
-
-
-class NewOrder(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """From a need (``need_id``), or directly (``recipient_id``, ``category``, estimate)."""
-
-    need_id: Id | None = None
-    recipient_id: Id | None = None
-    category: str | None = None
-    estimated_minutes: int | None = None
-    scheduled_at: datetime | None = None
-    payer: str | None = None
-    urgency: Urgency | None = None
-    order_id: Id | None = None
-
-
-class VolunteerChoice(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    volunteer_id: Id
-
-
-class Reason(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    reason: Text
-
-
-class Completion(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    actual_minutes: int
-
-
-class Rating(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    rating: int
-    comment: Text = ""
-
-
-class FollowUp(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    follow_up: Text
-
-
-class Acknowledgement(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    seqs: Annotated[list[int], Meta(max_length=SEQS_MAX)]
 
 
 class Acknowledged(Struct, frozen=True, kw_only=True):
@@ -179,24 +96,11 @@ class Acknowledged(Struct, frozen=True, kw_only=True):
 
 @post(BOOK + "/offers", tags=["exchange"], summary="Record a volunteer's offer (供给台账)")
 async def add_offer(
-    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewOffer]
+    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[AddOffer]
 ) -> Offer:
     def call(principal: Principal, book: BankBook) -> Offer:
         return book.supply.add_offer(
-            AddOffer(
-                volunteer_id=data.volunteer_id,
-                categories=data.categories,
-                windows=_windows(data.windows),
-                capacity_minutes_per_week=data.capacity_minutes_per_week,
-                offer_id=data.offer_id,
-                unavailable_on=data.unavailable_on,
-                starts_on=data.starts_on,
-                ends_on=data.ends_on,
-                grid=data.grid,
-                x_metres=data.x_metres,
-                y_metres=data.y_metres,
-                note=data.note,
-            ),
+            data,
             actor=principal.actor,
         )
 
@@ -208,18 +112,11 @@ async def update_offer(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     offer_id: FromPath[str],
-    data: JSONBody[OfferChange],
+    data: JSONBody[UpdateOfferBody],
 ) -> Offer:
     def call(principal: Principal, book: BankBook) -> Offer:
         return book.supply.update_offer(
-            UpdateOffer(
-                offer_id=offer_id,
-                windows=None if data.windows is None else _windows(data.windows),
-                unavailable_on=data.unavailable_on,
-                capacity_minutes_per_week=data.capacity_minutes_per_week,
-                ends_on=data.ends_on,
-                never_expires=data.never_expires,
-            ),
+            command_of(UpdateOffer, data, offer_id=offer_id),
             actor=principal.actor,
         )
 
@@ -262,26 +159,11 @@ async def list_offers(
 
 @post(BOOK + "/needs", tags=["exchange"], summary="Record a recipient's need (需求台账)")
 async def add_need(
-    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewNeed]
+    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[AddNeed]
 ) -> ServiceNeed:
     def call(principal: Principal, book: BankBook) -> ServiceNeed:
         return book.supply.add_need(
-            AddNeed(
-                recipient_id=data.recipient_id,
-                category=data.category,
-                estimated_minutes=data.estimated_minutes,
-                need_id=data.need_id,
-                once_at=data.once_at,
-                windows=_windows(data.windows),
-                starts_on=data.starts_on,
-                until=data.until,
-                grid=data.grid,
-                x_metres=data.x_metres,
-                y_metres=data.y_metres,
-                urgency=data.urgency,
-                payer=data.payer,
-                note=data.note,
-            ),
+            data,
             actor=principal.actor,
         )
 
@@ -324,20 +206,11 @@ async def list_needs(
 
 @post(BOOK + "/orders", tags=["orders"], summary="Order a service (点单)")
 async def request_order(
-    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewOrder]
+    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[RequestOrder]
 ) -> Order:
     def call(principal: Principal, book: BankBook) -> Order:
         return book.orders.request(
-            RequestOrder(
-                need_id=data.need_id,
-                recipient_id=data.recipient_id,
-                category=data.category,
-                estimated_minutes=data.estimated_minutes,
-                scheduled_at=data.scheduled_at,
-                payer=data.payer,
-                urgency=data.urgency,
-                order_id=data.order_id,
-            ),
+            data,
             actor=principal.actor,
         )
 
@@ -390,11 +263,11 @@ async def dispatch_order(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     order_id: FromPath[str],
-    data: JSONBody[VolunteerChoice],
+    data: JSONBody[DispatchOrderBody],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
         return book.orders.dispatch(
-            DispatchOrder(order_id=order_id, volunteer_id=data.volunteer_id), actor=p.actor
+            command_of(DispatchOrder, data, order_id=order_id), actor=p.actor
         )
 
     return await act(request, book_id, Order, move)
@@ -417,12 +290,10 @@ async def decline_order(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     order_id: FromPath[str],
-    data: JSONBody[Reason],
+    data: JSONBody[DeclineOrderBody],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
-        return book.orders.decline(
-            DeclineOrder(order_id=order_id, reason=data.reason), actor=p.actor
-        )
+        return book.orders.decline(command_of(DeclineOrder, data, order_id=order_id), actor=p.actor)
 
     return await act(request, book_id, Order, move)
 
@@ -437,12 +308,10 @@ async def accept_order(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     order_id: FromPath[str],
-    data: JSONBody[VolunteerChoice],
+    data: JSONBody[AcceptOrderBody],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
-        return book.orders.accept(
-            AcceptOrder(order_id=order_id, volunteer_id=data.volunteer_id), actor=p.actor
-        )
+        return book.orders.accept(command_of(AcceptOrder, data, order_id=order_id), actor=p.actor)
 
     return await act(request, book_id, Order, move)
 
@@ -464,11 +333,11 @@ async def complete_order(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     order_id: FromPath[str],
-    data: JSONBody[Completion],
+    data: JSONBody[CompleteOrderBody],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
         return book.orders.complete(
-            CompleteOrder(order_id=order_id, actual_minutes=data.actual_minutes), actor=p.actor
+            command_of(CompleteOrder, data, order_id=order_id), actor=p.actor
         )
 
     return await act(request, book_id, Order, move)
@@ -491,10 +360,10 @@ async def reject_order(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     order_id: FromPath[str],
-    data: JSONBody[Reason],
+    data: JSONBody[RejectOrderBody],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
-        return book.orders.reject(RejectOrder(order_id=order_id, reason=data.reason), actor=p.actor)
+        return book.orders.reject(command_of(RejectOrder, data, order_id=order_id), actor=p.actor)
 
     return await act(request, book_id, Order, move)
 
@@ -504,12 +373,10 @@ async def rate_order(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     order_id: FromPath[str],
-    data: JSONBody[Rating],
+    data: JSONBody[RateOrderBody],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
-        return book.orders.rate(
-            RateOrder(order_id=order_id, rating=data.rating, comment=data.comment), actor=p.actor
-        )
+        return book.orders.rate(command_of(RateOrder, data, order_id=order_id), actor=p.actor)
 
     return await act(request, book_id, Order, move)
 
@@ -524,12 +391,10 @@ async def close_order(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     order_id: FromPath[str],
-    data: JSONBody[FollowUp],
+    data: JSONBody[CloseOrderBody],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
-        return book.orders.close(
-            CloseOrder(order_id=order_id, follow_up=data.follow_up), actor=p.actor
-        )
+        return book.orders.close(command_of(CloseOrder, data, order_id=order_id), actor=p.actor)
 
     return await act(request, book_id, Order, move)
 
@@ -539,10 +404,10 @@ async def cancel_order(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     order_id: FromPath[str],
-    data: JSONBody[Reason],
+    data: JSONBody[CancelOrderBody],
 ) -> Order:
     def move(p: Principal, book: BankBook) -> Order:
-        return book.orders.cancel(CancelOrder(order_id=order_id, reason=data.reason), actor=p.actor)
+        return book.orders.cancel(command_of(CancelOrder, data, order_id=order_id), actor=p.actor)
 
     return await act(request, book_id, Order, move)
 
@@ -585,10 +450,10 @@ async def outbox(
     BOOK + "/outbox/ack", tags=["outbox"], summary="Mark notifications delivered", status_code=200
 )
 async def ack_outbox(
-    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[Acknowledgement]
+    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[AckOutbox]
 ) -> Acknowledged:
     def call(principal: Principal, book: BankBook) -> int:
-        return book.outbox.ack(AckOutbox(seqs=data.seqs), actor=principal.actor)
+        return book.outbox.ack(data, actor=principal.actor)
 
     return Acknowledged(acknowledged=await act(request, book_id, int, call))
 

@@ -7,86 +7,49 @@ unit as the work.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from litestar import Request, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from msgspec import Struct
 
 from timebank.api.auth import Principal
+from timebank.api.bodies import body_of, command_of
 from timebank.api.deps import Page, act, look, page_of
 from timebank.bank import BankBook, MemberBalance
 from timebank.bank.commands import AuthoriseProxy, RegisterMember, Relate, RevokeProxy, UpdateMember
 from timebank.community.model import (
     Member,
-    MemberStatus,
     PassbookPage,
     Proxy,
     Relation,
-    RelationKind,
-    Vetting,
 )
-from timebank.community.model import Role as MemberRole
 
 __all__ = ["ROUTES"]
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size, 1 to 500.")]
 
 
-class NewMember(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    name: str
-    birth_date: date
-    community: str
-    member_id: str | None = None
-    grid: str = ""
-    roles: list[MemberRole] = []
-    vetting: Vetting = Vetting.PENDING
-    flags: list[str] = []
-    coordinates: list[str] = []
-    """Communities a coordinator serves besides their own (administrators only)."""
-
-
-class MemberChange(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    grid: str | None = None
-    roles: list[MemberRole] | None = None
-    vetting: Vetting | None = None
-    flags: list[str] | None = None
-    status: MemberStatus | None = None
-    coordinates: list[str] | None = None
-
-
-class NewRelation(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    other_id: str
-    kind: RelationKind
-
-
-class NewProxy(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    proxy_id: FromPath[str]
-    note: str = ""
-
-
 BOOK = "/books/{book_id:str}"
 MEMBER = BOOK + "/members/{member_id:str}"
 
 
+if TYPE_CHECKING:
+    AuthoriseProxyBody = AuthoriseProxy
+    RelateBody = Relate
+    UpdateMemberBody = UpdateMember
+else:
+    AuthoriseProxyBody = body_of(AuthoriseProxy, "member_id")
+    RelateBody = body_of(Relate, "member_id")
+    UpdateMemberBody = body_of(UpdateMember, "member_id")
+
+
 @post(BOOK + "/members", tags=["members"], summary="Register a member")
 async def register_member(
-    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewMember]
+    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[RegisterMember]
 ) -> Member:
     def call(principal: Principal, book: BankBook) -> Member:
         return book.members.register(
-            RegisterMember(
-                name=data.name,
-                birth_date=data.birth_date,
-                community=data.community,
-                member_id=data.member_id,
-                grid=data.grid,
-                roles=frozenset(data.roles),
-                vetting=data.vetting,
-                flags=frozenset(data.flags),
-                coordinates=frozenset(data.coordinates),
-            ),
+            data,
             actor=principal.actor,
         )
 
@@ -124,19 +87,11 @@ async def update_member(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     member_id: FromPath[str],
-    data: JSONBody[MemberChange],
+    data: JSONBody[UpdateMemberBody],
 ) -> Member:
     def call(principal: Principal, book: BankBook) -> Member:
         return book.members.update(
-            UpdateMember(
-                member_id=member_id,
-                grid=data.grid,
-                roles=None if data.roles is None else frozenset(data.roles),
-                vetting=data.vetting,
-                flags=None if data.flags is None else frozenset(data.flags),
-                status=data.status,
-                coordinates=None if data.coordinates is None else frozenset(data.coordinates),
-            ),
+            command_of(UpdateMember, data, member_id=member_id),
             actor=principal.actor,
         )
 
@@ -148,11 +103,11 @@ async def relate(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     member_id: FromPath[str],
-    data: JSONBody[NewRelation],
+    data: JSONBody[RelateBody],
 ) -> Relation:
     def call(principal: Principal, book: BankBook) -> Relation:
         return book.members.relate(
-            Relate(member_id=member_id, other_id=data.other_id, kind=data.kind),
+            command_of(Relate, data, member_id=member_id),
             actor=principal.actor,
         )
 
@@ -174,11 +129,11 @@ async def authorise_proxy(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     member_id: FromPath[str],
-    data: JSONBody[NewProxy],
+    data: JSONBody[AuthoriseProxyBody],
 ) -> Proxy:
     def call(principal: Principal, book: BankBook) -> Proxy:
         return book.members.authorise_proxy(
-            AuthoriseProxy(member_id=member_id, proxy_id=data.proxy_id, note=data.note),
+            command_of(AuthoriseProxy, data, member_id=member_id),
             actor=principal.actor,
         )
 

@@ -11,14 +11,14 @@ administrators and integrations run it.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from msgspec import Meta, Struct
+from msgspec import Struct
 
 from timebank.api.auth import Principal
+from timebank.api.bodies import body_of, command_of
 from timebank.api.deps import Page, act, look, page_of
 from timebank.bank import BankBook, MinutesExpiry
 from timebank.bank.commands import (
@@ -37,94 +37,12 @@ from timebank.bank.commands import (
     RecordDeath,
     ReverseCredit,
 )
-from timebank.bank.events import ATTENDEES_MAX
-from timebank.community.model import Credit, CreditStatus, Event, Provenance, Redemption
+from timebank.community.model import Credit, CreditStatus, Event, Redemption
 
 __all__ = ["ROUTES"]
 
-HEIRS_MAX = 50
 MAYBE_ID: Any = str | None
 """What a replayed ``record_death`` decodes into: a transaction id, or None."""
-
-
-class NewCredit(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    provider_id: str
-    recipient_id: str
-    category: str
-    raw_minutes: int
-    served_at: datetime
-    provenance: Provenance
-    place: str = ""
-    payer: str | None = None
-    """A programme account that pays instead of the policy's default."""
-    note: str = ""
-    credit_id: str | None = None
-
-
-class Reason(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    reason: str
-
-
-class NewRedemption(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    saver_id: str
-    minutes: int
-    provider_id: str | None = None
-    merchant_id: str | None = None
-    category: str = ""
-    redemption_id: str | None = None
-
-
-class Completion(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    spent_minutes: int
-
-
-class NewGift(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    giver_id: str
-    receiver_id: str
-    minutes: int
-    gift_id: str | None = None
-
-
-class NewDonation(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    member_id: str
-    minutes: int
-    group: bool = False
-    """Donate group-volunteer minutes (the only way they leave the group purse)."""
-    donation_id: str | None = None
-
-
-class NewGrant(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    member_id: str
-    minutes: int
-    reason: str
-    source: str = "pool"
-    grant_id: str | None = None
-
-
-class NewEvent(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    title: str
-    category: str
-    held_at: datetime
-    place: str = ""
-    payer: str | None = None
-    group: bool = True
-    event_id: str | None = None
-
-
-class Attendance(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    attendees: Annotated[dict[str, int], Meta(max_length=ATTENDEES_MAX)]
-    """Member id -> raw minutes."""
-    request_id: str | None = None
-
-
-class ExpiryRun(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    after: str | None = None
-    limit: int = 100
-
-
-class Death(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    died_on: date
-    heirs: Annotated[list[str], Meta(max_length=HEIRS_MAX)] = []
 
 
 class Moved(Struct, frozen=True, kw_only=True):
@@ -142,24 +60,27 @@ EVENT = BOOK + "/events/{event_id:str}"
 # --- credits --------------------------------------------------------------------------------
 
 
+if TYPE_CHECKING:
+    CompleteRedemptionBody = CompleteRedemption
+    CreditEventBody = CreditEvent
+    DisputeCreditBody = DisputeCredit
+    RecordDeathBody = RecordDeath
+    ReverseCreditBody = ReverseCredit
+else:
+    CompleteRedemptionBody = body_of(CompleteRedemption, "redemption_id")
+    CreditEventBody = body_of(CreditEvent, "event_id")
+    DisputeCreditBody = body_of(DisputeCredit, "credit_id")
+    RecordDeathBody = body_of(RecordDeath, "member_id")
+    ReverseCreditBody = body_of(ReverseCredit, "credit_id")
+
+
 @post(BOOK + "/credits", tags=["credits"], summary="Credit a provider for a service")
 async def credit_service(
-    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewCredit]
+    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[CreditService]
 ) -> Credit:
     def call(principal: Principal, book: BankBook) -> Credit:
         return book.credits.record(
-            CreditService(
-                provider_id=data.provider_id,
-                recipient_id=data.recipient_id,
-                category=data.category,
-                raw_minutes=data.raw_minutes,
-                served_at=data.served_at,
-                provenance=data.provenance,
-                place=data.place,
-                payer=data.payer,
-                note=data.note,
-                request_id=data.credit_id,
-            ),
+            data,
             actor=principal.actor,
         )
 
@@ -208,11 +129,11 @@ async def dispute_credit(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     credit_id: FromPath[str],
-    data: JSONBody[Reason],
+    data: JSONBody[DisputeCreditBody],
 ) -> Credit:
     def call(principal: Principal, book: BankBook) -> Credit:
         return book.credits.dispute(
-            DisputeCredit(credit_id=credit_id, reason=data.reason), actor=principal.actor
+            command_of(DisputeCredit, data, credit_id=credit_id), actor=principal.actor
         )
 
     return await act(request, book_id, Credit, call)
@@ -228,11 +149,11 @@ async def reverse_credit(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     credit_id: FromPath[str],
-    data: JSONBody[Reason],
+    data: JSONBody[ReverseCreditBody],
 ) -> Credit:
     def call(principal: Principal, book: BankBook) -> Credit:
         return book.credits.reverse(
-            ReverseCredit(credit_id=credit_id, reason=data.reason), actor=principal.actor
+            command_of(ReverseCredit, data, credit_id=credit_id), actor=principal.actor
         )
 
     return await act(request, book_id, Credit, call)
@@ -243,18 +164,11 @@ async def reverse_credit(
 
 @post(BOOK + "/redemptions", tags=["redemptions"], summary="Hold a saver's minutes for care")
 async def book_redemption(
-    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewRedemption]
+    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[BookRedemption]
 ) -> Redemption:
     def call(principal: Principal, book: BankBook) -> Redemption:
         return book.redemptions.book(
-            BookRedemption(
-                saver_id=data.saver_id,
-                minutes=data.minutes,
-                provider_id=data.provider_id,
-                merchant_id=data.merchant_id,
-                category=data.category,
-                request_id=data.redemption_id,
-            ),
+            data,
             actor=principal.actor,
         )
 
@@ -280,11 +194,11 @@ async def complete_redemption(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     redemption_id: FromPath[str],
-    data: JSONBody[Completion],
+    data: JSONBody[CompleteRedemptionBody],
 ) -> Redemption:
     def call(principal: Principal, book: BankBook) -> Redemption:
         return book.redemptions.complete(
-            CompleteRedemption(redemption_id=redemption_id, spent_minutes=data.spent_minutes),
+            command_of(CompleteRedemption, data, redemption_id=redemption_id),
             actor=principal.actor,
         )
 
@@ -313,16 +227,11 @@ async def cancel_redemption(
 
 @post(BOOK + "/gifts", tags=["minutes"], summary="Give earned minutes to a relative")
 async def give(
-    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewGift]
+    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[Give]
 ) -> Moved:
     def call(principal: Principal, book: BankBook) -> str:
         return book.gifts.give(
-            Give(
-                giver_id=data.giver_id,
-                receiver_id=data.receiver_id,
-                minutes=data.minutes,
-                request_id=data.gift_id,
-            ),
+            data,
             actor=principal.actor,
         )
 
@@ -331,16 +240,11 @@ async def give(
 
 @post(BOOK + "/donations", tags=["minutes"], summary="Donate minutes to the community pool")
 async def donate(
-    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewDonation]
+    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[Donate]
 ) -> Moved:
     def call(principal: Principal, book: BankBook) -> str:
         return book.gifts.donate(
-            Donate(
-                member_id=data.member_id,
-                minutes=data.minutes,
-                group=data.group,
-                request_id=data.donation_id,
-            ),
+            data,
             actor=principal.actor,
         )
 
@@ -349,17 +253,11 @@ async def donate(
 
 @post(BOOK + "/grants", tags=["minutes"], summary="Grant minutes to a member in need")
 async def grant(
-    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewGrant]
+    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[Grant]
 ) -> Moved:
     def call(principal: Principal, book: BankBook) -> str:
         return book.gifts.grant(
-            Grant(
-                member_id=data.member_id,
-                minutes=data.minutes,
-                reason=data.reason,
-                source=data.source,
-                request_id=data.grant_id,
-            ),
+            data,
             actor=principal.actor,
         )
 
@@ -371,19 +269,11 @@ async def grant(
 
 @post(BOOK + "/events", tags=["events"], summary="Announce a group event")
 async def create_event(
-    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewEvent]
+    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[CreateEvent]
 ) -> Event:
     def call(principal: Principal, book: BankBook) -> Event:
         return book.events.create(
-            CreateEvent(
-                title=data.title,
-                category=data.category,
-                held_at=data.held_at,
-                place=data.place,
-                payer=data.payer,
-                group=data.group,
-                event_id=data.event_id,
-            ),
+            data,
             actor=principal.actor,
         )
 
@@ -395,11 +285,11 @@ async def credit_event(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     event_id: FromPath[str],
-    data: JSONBody[Attendance],
+    data: JSONBody[CreditEventBody],
 ) -> list[Credit]:
     def call(principal: Principal, book: BankBook) -> tuple[Credit, ...]:
         return book.events.credit(
-            CreditEvent(event_id=event_id, attendees=data.attendees, request_id=data.request_id),
+            command_of(CreditEvent, data, event_id=event_id),
             actor=principal.actor,
         )
 
@@ -423,12 +313,10 @@ async def event_credits(
     status_code=200,
 )
 async def expire_minutes(
-    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[ExpiryRun]
+    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[ExpireMinutes]
 ) -> MinutesExpiry:
     def call(principal: Principal, book: BankBook) -> MinutesExpiry:
-        return book.programme.expire_minutes(
-            ExpireMinutes(after=data.after, limit=data.limit), actor=principal.actor
-        )
+        return book.programme.expire_minutes(data, actor=principal.actor)
 
     return await act(request, book_id, MinutesExpiry, call)
 
@@ -443,11 +331,11 @@ async def record_death(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     member_id: FromPath[str],
-    data: JSONBody[Death],
+    data: JSONBody[RecordDeathBody],
 ) -> Moved:
     def call(principal: Principal, book: BankBook) -> str | None:
         return book.members.record_death(
-            RecordDeath(member_id=member_id, died_on=data.died_on, heirs=tuple(data.heirs)),
+            command_of(RecordDeath, data, member_id=member_id),
             actor=principal.actor,
         )
 

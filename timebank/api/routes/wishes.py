@@ -10,16 +10,16 @@ of it, as the caller.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
-from msgspec import Meta, Struct
 
 from timebank.api.auth import Principal
+from timebank.api.bodies import body_of, command_of
 from timebank.api.deps import act, look
-from timebank.api.routes.exchange import BOOK, Id, Text
+from timebank.api.routes.exchange import BOOK
 from timebank.bank import BankBook, VisitsDue
 from timebank.bank.commands import (
     AdoptWish,
@@ -39,46 +39,28 @@ WISH = BOOK + "/wishes/{wish_id:str}"
 RESIDENT = BOOK + "/members/{member_id:str}"
 
 
-class NewWish(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    resident_id: Id
-    title: Text
-    wish_id: Id | None = None
-
-
-class Adoption(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    adopter: Id
-    """A member id, or ``org:<name>`` for a partner organisation (coordinators only)."""
-
-
-class WishConfirmation(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    credit_minutes: Annotated[int, Meta(ge=0)] = 0
-    """Minutes the programme credits a member adopter (coordinators only; 0: none)."""
-
-
-class NewCareFile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    visits_per_month: int
-    needs: Text = ""
-    contacts: Text = ""
-
-
-class NewVisit(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    visitor_id: Id
-    visited_at: datetime
-    note: Text = ""
-    order_id: Id | None = None
-    visit_id: Id | None = None
-
-
 # --- micro-wishes ---------------------------------------------------------------------------
+
+
+if TYPE_CHECKING:
+    AdoptWishBody = AdoptWish
+    ConfirmWishBody = ConfirmWish
+    OpenCareFileBody = OpenCareFile
+    RecordVisitBody = RecordVisit
+else:
+    AdoptWishBody = body_of(AdoptWish, "wish_id")
+    ConfirmWishBody = body_of(ConfirmWish, "wish_id")
+    OpenCareFileBody = body_of(OpenCareFile, "member_id")
+    RecordVisitBody = body_of(RecordVisit, "member_id")
 
 
 @post(BOOK + "/wishes", tags=["wishes"], summary="Post a micro-wish (微心愿)")
 async def post_wish(
-    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[NewWish]
+    request: Request[Any, Any, Any], book_id: FromPath[str], data: JSONBody[PostWish]
 ) -> Wish:
     def call(principal: Principal, book: BankBook) -> Wish:
         return book.wishes.post(
-            PostWish(resident_id=data.resident_id, title=data.title, wish_id=data.wish_id),
+            data,
             actor=principal.actor,
         )
 
@@ -90,11 +72,11 @@ async def adopt_wish(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     wish_id: FromPath[str],
-    data: JSONBody[Adoption],
+    data: JSONBody[AdoptWishBody],
 ) -> Wish:
     def call(principal: Principal, book: BankBook) -> Wish:
         return book.wishes.adopt(
-            AdoptWish(wish_id=wish_id, adopter=data.adopter), actor=principal.actor
+            command_of(AdoptWish, data, wish_id=wish_id), actor=principal.actor
         )
 
     return await act(request, book_id, Wish, call)
@@ -115,11 +97,11 @@ async def confirm_wish(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     wish_id: FromPath[str],
-    data: JSONBody[WishConfirmation],
+    data: JSONBody[ConfirmWishBody],
 ) -> Wish:
     def call(principal: Principal, book: BankBook) -> Wish:
         return book.wishes.confirm(
-            ConfirmWish(wish_id=wish_id, credit_minutes=data.credit_minutes), actor=principal.actor
+            command_of(ConfirmWish, data, wish_id=wish_id), actor=principal.actor
         )
 
     return await act(request, book_id, Wish, call)
@@ -164,16 +146,11 @@ async def open_care_file(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     member_id: FromPath[str],
-    data: JSONBody[NewCareFile],
+    data: JSONBody[OpenCareFileBody],
 ) -> CareFile:
     def call(principal: Principal, book: BankBook) -> CareFile:
         return book.care.open(
-            OpenCareFile(
-                member_id=member_id,
-                visits_per_month=data.visits_per_month,
-                needs=data.needs,
-                contacts=data.contacts,
-            ),
+            command_of(OpenCareFile, data, member_id=member_id),
             actor=principal.actor,
         )
 
@@ -205,21 +182,14 @@ async def record_visit(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     member_id: FromPath[str],
-    data: JSONBody[NewVisit],
+    data: JSONBody[RecordVisitBody],
 ) -> Visit:
     """A coordinator of the resident and the visitor records any visit; a member their own
     (or, as a proxy, their principal's) visits to residents of their community."""
 
     def call(principal: Principal, book: BankBook) -> Visit:
         return book.care.record_visit(
-            RecordVisit(
-                member_id=member_id,
-                visitor_id=data.visitor_id,
-                visited_at=data.visited_at,
-                note=data.note,
-                order_id=data.order_id,
-                visit_id=data.visit_id,
-            ),
+            command_of(RecordVisit, data, member_id=member_id),
             actor=principal.actor,
         )
 
