@@ -163,7 +163,7 @@ def main() -> None:
             book.matching.suggest(orders[20 + n], limit=10)
             cold.append((time.perf_counter() - began) * 1000)
         # The baseline: rank alone over the volunteers the facade built.
-        from timebank.bank.suggest import need_of, volunteers_for_week, week_of
+        from timebank.bank.matching import need_of, volunteers_for_week, week_of
 
         def build(snap, _):
             order = snap.orders.get(orders[20])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from datetime import date
 from typing import Any
@@ -75,6 +76,19 @@ def test_every_capability_write_takes_its_command() -> None:
                 seen.add(command)
                 assert hints["actor"].kind is inspect.Parameter.KEYWORD_ONLY
     assert seen == set(ALL)
+
+
+def test_modules_are_named_after_the_capabilities() -> None:
+    book = TimeBank().create_book("gulou", PolicyRules(name="test"))
+    names = {n for n, v in vars(book).items() if isinstance(v, Capability)}
+    assert len(names) == 14
+    assert set(COMMANDS) <= names
+    for name in names:
+        importlib.import_module(f"timebank.bank.{name}")
+        assert importlib.import_module(f"timebank.api.routes.{name}").ROUTES, name
+    for name, commands in COMMANDS.items():
+        for command in commands:
+            assert use_case_of(command).__module__ == f"timebank.bank.{name}", command
 
 
 def test_execute_runs_a_command_and_refuses_what_is_not_one() -> None:

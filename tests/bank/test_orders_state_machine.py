@@ -69,7 +69,7 @@ from timebank.bank.commands import (
     RunDeadlines,
     StartOrder,
 )
-from timebank.bank.passbook import balances
+from timebank.bank.statements import balances
 from timebank.community import (
     ActorNotAuthorised,
     CategoryUnknown,

@@ -48,7 +48,25 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 import timebank
 from timebank.api.auth import jwt_auth
 from timebank.api.problems import BodyInvalid, exception_handlers
-from timebank.api.routes import books, exchange, members, minutes, reports, system, wishes
+from timebank.api.routes import (
+    books,
+    care,
+    credits,
+    events,
+    gifts,
+    ledger,
+    matching,
+    members,
+    orders,
+    outbox,
+    programme,
+    redemptions,
+    reports,
+    statements,
+    supply,
+    system,
+    wishes,
+)
 from timebank.api.settings import ApiSettings
 from timebank.bank import TimeBank
 
@@ -308,10 +326,20 @@ def create_app(bank: TimeBank, settings: ApiSettings) -> Litestar:
         path="/",
         route_handlers=[
             *books.ROUTES,
+            *programme.ROUTES,
+            *ledger.ROUTES,
             *members.ROUTES,
-            *minutes.ROUTES,
-            *exchange.ROUTES,
+            *statements.ROUTES,
+            *credits.ROUTES,
+            *redemptions.ROUTES,
+            *gifts.ROUTES,
+            *events.ROUTES,
+            *supply.ROUTES,
+            *orders.ROUTES,
+            *outbox.ROUTES,
+            *matching.ROUTES,
             *wishes.ROUTES,
+            *care.ROUTES,
             *reports.ROUTES,
         ],
     )

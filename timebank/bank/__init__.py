@@ -14,19 +14,19 @@ from timebank.bank.accounts import (
     merchant_account,
     sponsor_account,
 )
-from timebank.bank.events import (
-    MinutesExpiry,
-)
-from timebank.bank.exchange import (
-    DeadlineRun,
+from timebank.bank.care import (
+    VisitsDue,
 )
 from timebank.bank.facade import (
     SYSTEM,
     BankBook,
     TimeBank,
 )
-from timebank.bank.passbook import (
-    MemberBalance,
+from timebank.bank.orders import (
+    DeadlineRun,
+)
+from timebank.bank.programme import (
+    MinutesExpiry,
 )
 from timebank.bank.records import (
     Programme,
@@ -43,8 +43,8 @@ from timebank.bank.reports import (
     VolunteerOfMonth,
     WishAdoption,
 )
-from timebank.bank.wishes import (
-    VisitsDue,
+from timebank.bank.statements import (
+    MemberBalance,
 )
 
 __all__ = [

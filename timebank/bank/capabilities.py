@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
-from timebank.bank import exchange, members, reports, wishes
+from timebank.bank import care, orders, reports, supply, wishes
+from timebank.bank.care import VisitsDue
+from timebank.bank.checks import (
+    check_choice,
+    check_cursor,
+    check_moment,
+    check_record_id,
+    check_text,
+    is_day,
+)
 from timebank.bank.commands import (
     AcceptOrder,
     AckOutbox,
@@ -69,22 +78,15 @@ from timebank.bank.commands import (
     WithdrawWish,
 )
 from timebank.bank.context import SYSTEM, Snapshot
-from timebank.bank.events import MinutesExpiry
-from timebank.bank.exchange import SEQ_MAX, DeadlineRun
+from timebank.bank.credits import sees_credit, visible_credit
 from timebank.bank.listing import merged_pages
-from timebank.bank.members import (
-    MEMBER_ID_LENGTH_MAX,
-    check_choice,
-    check_cursor,
-    check_record_id,
-    check_text,
-    is_day,
-)
-from timebank.bank.minutes import check_moment, sees_credit, visible_credit, visible_redemption
-from timebank.bank.passbook import MemberBalance, balances, liability, passbook
+from timebank.bank.matching import WAITING, need_of, week_of
+from timebank.bank.orders import DeadlineRun
+from timebank.bank.outbox import SEQ_MAX
+from timebank.bank.programme import MinutesExpiry
 from timebank.bank.records import Programme, Records
-from timebank.bank.suggest import WAITING, need_of, week_of
-from timebank.bank.wishes import VisitsDue
+from timebank.bank.redemptions import visible_redemption
+from timebank.bank.statements import MemberBalance, balances, liability, passbook
 from timebank.community.errors import (
     CareFileNotFound,
     EventNotFound,
@@ -101,7 +103,7 @@ from timebank.community.exchange import (
     Visit,
     Wish,
 )
-from timebank.community.limits import ID_LENGTH_MAX
+from timebank.community.limits import ID_LENGTH_MAX, MEMBER_ID_LENGTH_MAX, NAME_LENGTH_MAX
 from timebank.community.matching import Ranked, WeekMatch, match_week, rank
 from timebank.community.model import (
     Credit,
@@ -253,7 +255,7 @@ class Members(Capability):
         """A page of the members the caller coordinates, in id order (of one community)."""
         limit = _page_limit(limit)
         if community is not None:
-            members.check_text("community", community, members.NAME_LENGTH_MAX)
+            check_text("community", community, NAME_LENGTH_MAX)
         if after is not None:
             check_record_id("after", after)
 
@@ -274,7 +276,7 @@ class Members(Capability):
     ) -> builtins.list[Member]:
         """Members the caller coordinates whose name, pinyin or initials contain ``query``."""
         limit = _page_limit(limit)
-        needle = members.check_text("query", query, members.NAME_LENGTH_MAX).strip().lower()
+        needle = check_text("query", query, NAME_LENGTH_MAX).strip().lower()
         compact = needle.replace(" ", "")
 
         def matches(member: Member) -> bool:
@@ -517,7 +519,7 @@ class Supply(Capability):
         return self._book.execute(command, actor=actor)
 
     def offer(self, offer_id: str, *, actor: str = SYSTEM) -> Offer:
-        return self._book.read(lambda snap, _: exchange.visible_offer(snap, offer_id), actor)
+        return self._book.read(lambda snap, _: supply.visible_offer(snap, offer_id), actor)
 
     def offers(
         self, *, after: str | None = None, limit: int = PAGE_SIZE_DEFAULT, actor: str = SYSTEM
@@ -540,7 +542,7 @@ class Supply(Capability):
         return self._book.execute(command, actor=actor)
 
     def need(self, need_id: str, *, actor: str = SYSTEM) -> ServiceNeed:
-        return self._book.read(lambda snap, _: exchange.visible_need(snap, need_id), actor)
+        return self._book.read(lambda snap, _: supply.visible_need(snap, need_id), actor)
 
     def needs(
         self, *, after: str | None = None, limit: int = PAGE_SIZE_DEFAULT, actor: str = SYSTEM
@@ -597,7 +599,7 @@ class Orders(Capability):
         return self._book.execute(command, actor=actor)
 
     def get(self, order_id: str, *, actor: str = SYSTEM) -> Order:
-        return self._book.read(lambda snap, _: exchange.visible_order(snap, order_id), actor)
+        return self._book.read(lambda snap, _: orders.visible_order(snap, order_id), actor)
 
     def list(
         self,
@@ -691,7 +693,7 @@ class Matching(Capability):
         now = self._book.clock_now()
 
         def reading(snap: Snapshot, _: Any) -> builtins.list[Ranked]:
-            order = exchange.visible_order(snap, order_id)
+            order = orders.visible_order(snap, order_id)
             viewer = snap.viewer
             viewer.require_covers("see suggested volunteers", order.community)
             day = snap.local_date(order.scheduled_at or now)
@@ -838,7 +840,7 @@ class Care(Capability):
             day = snap.local_date(now) if on is None else on
             if not is_day(day):
                 raise ReportPeriodInvalid(field="on", reason="a date from 1900 to 2199 is needed")
-            return [d for d in wishes.visits_due(snap, day) if snap.viewer.covers(d.community)]
+            return [d for d in care.visits_due(snap, day) if snap.viewer.covers(d.community)]
 
         return self._book.read(reading, actor)
 

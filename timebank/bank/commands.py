@@ -17,8 +17,8 @@ from typing import Annotated, Any, Generic, TypeVar
 import msgspec
 from msgspec import Meta, Struct
 
-from timebank.bank.events import MinutesExpiry
-from timebank.bank.exchange import DeadlineRun
+from timebank.bank.orders import DeadlineRun
+from timebank.bank.programme import MinutesExpiry
 from timebank.bank.records import Programme
 from timebank.community.exchange import CareFile, Offer, Order, ServiceNeed, Urgency, Visit, Wish
 from timebank.community.limits import (

@@ -1,83 +1,46 @@
-"""Use cases on many members at once: group events, expiry of old minutes, death.
-
-Each is still one unit of work and one ledger transaction, however many
-members it touches (bounded by ``ATTENDEES_MAX`` and ``EXPIRY_BATCH_MAX``).
-"""
+"""Use cases of ``book.events``: group events (活动) and their attendees' credits."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
-import msgspec
-from msgspec import Struct
-
-from timebank.bank.accounts import GIFTED, GROUP, GUARANTEE, ISSUANCE, OWN, POOL, member_account
+from timebank.bank.accounts import GROUP, GUARANTEE, ISSUANCE, OWN, member_account
+from timebank.bank.checks import check_moment, check_text
 from timebank.bank.context import Context
-from timebank.bank.exchange import close_commitments
-from timebank.bank.members import NAME_LENGTH_MAX, check_record_id, check_text
-from timebank.bank.minutes import (
-    check_moment,
-    check_programme,
-    check_provider,
-    check_service,
-    net,
-    receive,
-    stored_minutes,
-)
+from timebank.bank.purses import check_programme, check_provider, net, receive, stored_minutes
 from timebank.community.errors import (
     AttendeesInvalid,
-    BirthDateInvalid,
-    BookingsOpenAtDeath,
     CategoryUnknown,
     ChoiceUnknown,
     EventNotFound,
-    GiftNotAllowed,
-    MemberNotActive,
     RecipientNotEligible,
     StoredMinutesCapExceeded,
 )
-from timebank.community.exchange import HOLDING_STATUSES
+from timebank.community.limits import NAME_LENGTH_MAX
 from timebank.community.model import (
     Credit,
     CreditStatus,
     Event,
-    MemberStatus,
     Provenance,
-    RedemptionStatus,
 )
-from timebank.community.policy import DeathHandling, PolicyRules
-from timebank.community.port import OrderQuery
+from timebank.community.policy import PolicyRules
+from timebank.community.rules import check_service
 from timebank.ledger import (
-    PageSizeOutOfRange,
     Posting,
     Transfer,
-    credit,
     debit,
 )
 
 __all__ = [
     "ATTENDEES_MAX",
-    "EXPIRY_BATCH_MAX",
-    "MinutesExpiry",
     "create_event",
     "credit_event",
-    "expire_minutes",
-    "record_death",
 ]
+
 
 ATTENDEES_MAX = 300
 """Attendees per crediting: each may need two postings (their purse and the overflow)."""
-EXPIRY_BATCH_MAX = 200
-ENTRY_PAGE = 500
-
-
-class MinutesExpiry(Struct, frozen=True, kw_only=True):
-    expired_minutes: dict[str, int]
-    """Minutes expired per member in this batch."""
-    next_after: str | None
-    """Pass as ``after`` for the next batch of members; None when every member was seen."""
-    transaction_id: str | None
 
 
 def create_event(
@@ -270,185 +233,3 @@ def _credited(ctx: Context, event_id: str, member_id: str) -> bool:
         return False
     record = ctx.records.credit(credit_id)
     return record is not None and record.status is not CreditStatus.REVERSED
-
-
-def expire_minutes(ctx: Context, *, after: str | None, limit: int) -> MinutesExpiry:
-    """Expire members' earned minutes older than the policy allows, oldest first, into the pool.
-
-    Spending uses the oldest minutes first, so what may expire is what was
-    credited before the cut-off less everything ever spent (or expired) since.
-    A batch spans every community, so the application or an administrator runs it.
-    """
-    ctx.viewer.require_everywhere("expire minutes")
-    policy = ctx.policy()
-    days = policy.rules.expiry_days
-    if type(limit) is not int:
-        raise PageSizeOutOfRange(limit=-1, maximum=EXPIRY_BATCH_MAX)
-    if after is not None:
-        check_record_id("after", after)
-    limit = max(1, min(limit, EXPIRY_BATCH_MAX))
-    members = ctx.records.members(after=after, limit=limit)
-    next_after = members[-1].member_id if len(members) == limit else None
-    if days is None:
-        return MinutesExpiry(expired_minutes={}, next_after=next_after, transaction_id=None)
-    cutoff = ctx.now - timedelta(days=days)
-    expired: dict[str, int] = {}
-    for member in members:
-        minutes = _expirable(ctx, member_account(member.member_id), cutoff)
-        if minutes > 0:
-            expired[member.member_id] = minutes
-    if not expired:
-        return MinutesExpiry(expired_minutes={}, next_after=next_after, transaction_id=None)
-    transaction_id = f"expire.{ctx.now.isoformat()}.{members[0].member_id}"
-    postings = [debit(member_account(m), n) for m, n in expired.items()]
-    postings.append(credit(POOL, sum(expired.values())))
-    ctx.submit(
-        Transfer(
-            transaction_id=transaction_id[:128],
-            postings=tuple(postings),
-            code="expiry",
-            metadata={
-                "kind": "expiry",
-                "policy_version": str(policy.version),
-                "cutoff": cutoff.isoformat(),
-                "actor": ctx.actor,
-            },
-        )
-    )
-    return MinutesExpiry(
-        expired_minutes=expired, next_after=next_after, transaction_id=transaction_id[:128]
-    )
-
-
-def _expirable(ctx: Context, account_id: str, cutoff: datetime) -> int:
-    old_credits = 0
-    debits = 0
-    after: int | None = None
-    while True:
-        entries = ctx.unit.ledger.entries(account_id, after=after, limit=ENTRY_PAGE)
-        for entry in entries:
-            delta = entry.posted_delta_minutes
-            if delta > 0 and entry.effective_at <= cutoff:
-                old_credits += delta
-            elif delta < 0:
-                debits -= delta
-        if len(entries) < ENTRY_PAGE:
-            break
-        after = entries[-1].sequence
-    available = ctx.account(account_id).available_minutes
-    return max(0, min(old_credits - debits, available))
-
-
-def record_death(
-    ctx: Context, *, member_id: str, died_on: date, heirs: tuple[str, ...]
-) -> str | None:
-    """Record a death; by policy the minutes stay, go to named relatives, or to the pool.
-
-    A coordinator of the member and of every heir records it, once nothing holds
-    the member's minutes (a booking, an accepted order, a credit awaiting
-    confirmation): otherwise ``BookingsOpenAtDeath`` names what to settle first,
-    so that no minute is stranded in a closed purse. What waits on the member
-    and holds nothing is closed with the death: orders not yet accepted are
-    cancelled (or, dispatched to them, go back to be dispatched again), their
-    offers withdrawn, their needs and care file closed, their unadopted wishes
-    withdrawn.
-    """
-    member = ctx.visible_member(member_id)
-    heirs = tuple(dict.fromkeys(heirs))
-    ctx.require_coordinator("record a death", member, *(ctx.visible_member(heir) for heir in heirs))
-    if member.status is MemberStatus.DECEASED:
-        raise MemberNotActive(member_id=member_id, status=member.status.value)
-    if type(died_on) is not date or not member.birth_date <= died_on <= ctx.today:
-        raise BirthDateInvalid(birth_date=str(died_on)[:32])
-    _refuse_open_bookings(ctx, member_id)
-    policy = ctx.policy()
-    handling = policy.rules.death_handling
-    for heir in heirs:
-        if ctx.records.relation(member_id, heir) is None:
-            raise GiftNotAllowed(
-                giver_id=member_id, receiver_id=heir, reason="not a recorded relative"
-            )
-        ctx.active_member(heir)
-    transaction_id = None
-    if handling is not DeathHandling.KEEP:
-        transaction_id = _settle_estate(ctx, member_id, heirs, handling, policy.version)
-    died = msgspec.structs.replace(member, status=MemberStatus.DECEASED, died_on=died_on)
-    ctx.records.put_member(died)
-    close_commitments(ctx, died)
-    return transaction_id
-
-
-BOOKINGS_NAMED_MAX = 10
-
-
-def _refuse_open_bookings(ctx: Context, member_id: str) -> None:
-    """Refuse while anything holds minutes to or from the member's purses."""
-    purses = ctx.purses(member_id).values()
-    held = sum(account.debits_pending_minutes for account in purses)
-    incoming = sum(account.credits_pending_minutes for account in purses)
-    if not held and not incoming:
-        return
-    named = [
-        f"redemption {r.redemption_id}"
-        for r in ctx.records.redemptions_of(member_id)
-        if r.status is RedemptionStatus.BOOKED
-    ]
-    named += [
-        f"order {o.order_id}"
-        for o in ctx.orders.query(OrderQuery(parties=(member_id,)), after=None, limit=100)
-        if o.status in HOLDING_STATUSES
-    ]
-    named += [
-        f"credit {c.credit_id}"
-        for c in ctx.records.credits_of(member_id)
-        if c.status is CreditStatus.PENDING
-    ]
-    named += [
-        f"credit {c.credit_id}"
-        for c in ctx.records.credits_to_page(member_id, after=None, limit=100)
-        if c.status is CreditStatus.PENDING
-    ]
-    raise BookingsOpenAtDeath(
-        member_id=member_id,
-        held_minutes=held,
-        incoming_minutes=incoming,
-        bookings=", ".join(named[:BOOKINGS_NAMED_MAX]) or "holds on their purses",
-    )
-
-
-def _settle_estate(
-    ctx: Context, member_id: str, heirs: tuple[str, ...], handling: DeathHandling, version: int
-) -> str | None:
-    purses = ctx.purses(member_id)
-    debits = [
-        debit(member_account(member_id, purse), account.available_minutes)
-        for purse, account in purses.items()
-        if account.available_minutes > 0
-    ]
-    total = sum(p.amount_minutes for p in debits)
-    if total == 0:
-        return None
-    if handling is DeathHandling.RELATIVES and heirs:
-        share, remainder = divmod(total, len(heirs))
-        credits: list[Posting] = []
-        for index, heir in enumerate(heirs):
-            amount = share + (remainder if index == 0 else 0)
-            if amount:
-                credits += receive(ctx, ctx.policy().rules, heir, amount, GIFTED, overflow=True)
-    else:
-        credits = [credit(POOL, total)]
-    transaction_id = f"estate.{member_id}"
-    ctx.submit(
-        Transfer(
-            transaction_id=transaction_id,
-            postings=net([*debits, *credits]),
-            code="estate",
-            metadata={
-                "kind": "estate",
-                "policy_version": str(version),
-                "deceased": member_id,
-                "actor": ctx.actor,
-            },
-        )
-    )
-    return transaction_id

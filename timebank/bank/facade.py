@@ -19,15 +19,13 @@ from functools import partial
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from timebank.bank import capabilities, members
+from timebank.bank import capabilities, programme
+from timebank.bank.checks import check_record_id
 from timebank.bank.commands import Command
 from timebank.bank.context import SYSTEM, Context, Refused, Snapshot
 from timebank.bank.handlers import HANDLERS
 from timebank.bank.idempotency import IDEMPOTENCY, IdempotencyScope
-from timebank.bank.members import (
-    check_record_id,
-)
-from timebank.bank.suggest import SupplyCache
+from timebank.bank.matching import SupplyCache
 from timebank.community.errors import (
     ActorNotAuthorised,
 )
@@ -105,12 +103,12 @@ class TimeBank:
         """
         # Checked before the book exists, so that a refused set-up leaves no book behind.
         check_record_id("book_id", book_id, BOOK_ID_LENGTH_MAX)
-        rules = members.check_rules(preset(policy) if isinstance(policy, str) else policy)
+        rules = programme.check_rules(preset(policy) if isinstance(policy, str) else policy)
         if check_record_id("actor", actor) != SYSTEM:
             raise ActorNotAuthorised(actor=actor, action="set up a book", member_id="")
         self.ledger.create_book(book_id)
         book = self.book(book_id)
-        book.run(actor, lambda ctx: members.set_up_book(ctx, rules))
+        book.run(actor, lambda ctx: programme.set_up_book(ctx, rules))
         return book
 
     def book(self, book_id: str) -> BankBook:

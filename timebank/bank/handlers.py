@@ -16,8 +16,20 @@ from typing import Any, Final
 
 from msgspec.structs import asdict
 
-from timebank.bank import events, exchange, members, wishes
-from timebank.bank import minutes as moving
+from timebank.bank import (
+    care,
+    credits,
+    events,
+    gifts,
+    members,
+    orders,
+    outbox,
+    programme,
+    redemptions,
+    supply,
+    wishes,
+)
+from timebank.bank.checks import check_choices, check_ids, check_record_id
 from timebank.bank.commands import (
     AcceptOrder,
     AckOutbox,
@@ -72,7 +84,6 @@ from timebank.bank.commands import (
     WithdrawWish,
 )
 from timebank.bank.context import Context
-from timebank.bank.members import check_choices, check_ids, check_record_id
 from timebank.community.errors import AttendeesInvalid
 from timebank.community.limits import FLAG_LENGTH_MAX, ID_LENGTH_MAX
 from timebank.community.model import RedemptionKind, Role
@@ -163,56 +174,56 @@ def _handler(
 
 HANDLERS: Final[dict[type[Command[Any]], Handler]] = {
     # programme
-    AddPolicy: _handler(members.add_policy),
-    ActivatePolicy: _handler(members.activate_policy),
-    AddSponsor: _handler(members.add_programme_account, _programme("sponsor", "sponsor_id")),
-    AddMerchant: _handler(members.add_programme_account, _programme("merchant", "merchant_id")),
-    ExpireMinutes: _handler(events.expire_minutes),
+    AddPolicy: _handler(programme.add_policy),
+    ActivatePolicy: _handler(programme.activate_policy),
+    AddSponsor: _handler(programme.add_programme_account, _programme("sponsor", "sponsor_id")),
+    AddMerchant: _handler(programme.add_programme_account, _programme("merchant", "merchant_id")),
+    ExpireMinutes: _handler(programme.expire_minutes),
     # members
     RegisterMember: _handler(members.register_member, _member),
     UpdateMember: _handler(members.update_member, _member_change),
     Relate: _handler(members.relate),
     AuthoriseProxy: _handler(members.authorise_proxy),
     RevokeProxy: _handler(members.revoke_proxy),
-    RecordDeath: _handler(events.record_death, _death),
+    RecordDeath: _handler(members.record_death, _death),
     # credits
-    CreditService: _handler(moving.credit_service, _fresh("request_id", to="credit_id")),
-    ConfirmCredit: _handler(moving.confirm_credit),
-    DisputeCredit: _handler(moving.dispute_credit),
-    ReverseCredit: _handler(moving.reverse_credit),
+    CreditService: _handler(credits.credit_service, _fresh("request_id", to="credit_id")),
+    ConfirmCredit: _handler(credits.confirm_credit),
+    DisputeCredit: _handler(credits.dispute_credit),
+    ReverseCredit: _handler(credits.reverse_credit),
     # redemptions
-    BookRedemption: _handler(moving.book_redemption, _redemption),
-    CompleteRedemption: _handler(moving.complete_redemption),
-    CancelRedemption: _handler(moving.cancel_redemption),
+    BookRedemption: _handler(redemptions.book_redemption, _redemption),
+    CompleteRedemption: _handler(redemptions.complete_redemption),
+    CancelRedemption: _handler(redemptions.cancel_redemption),
     # gifts
-    Give: _handler(moving.give, _fresh("request_id", to="gift_id")),
-    Donate: _handler(moving.donate, _fresh("request_id", to="donation_id")),
-    Grant: _handler(moving.grant, _fresh("request_id", to="grant_id")),
+    Give: _handler(gifts.give, _fresh("request_id", to="gift_id")),
+    Donate: _handler(gifts.donate, _fresh("request_id", to="donation_id")),
+    Grant: _handler(gifts.grant, _fresh("request_id", to="grant_id")),
     # events
     CreateEvent: _handler(events.create_event, _event),
     CreditEvent: _handler(events.credit_event, _attendees),
     # supply
-    AddOffer: _handler(exchange.add_offer, _fresh("offer_id", length=16)),
-    UpdateOffer: _handler(exchange.update_offer),
-    WithdrawOffer: _handler(exchange.withdraw_offer),
-    AddNeed: _handler(exchange.add_need, _fresh("need_id", length=16)),
-    CloseNeed: _handler(exchange.close_need),
+    AddOffer: _handler(supply.add_offer, _fresh("offer_id", length=16)),
+    UpdateOffer: _handler(supply.update_offer),
+    WithdrawOffer: _handler(supply.withdraw_offer),
+    AddNeed: _handler(supply.add_need, _fresh("need_id", length=16)),
+    CloseNeed: _handler(supply.close_need),
     # orders
-    RequestOrder: _handler(exchange.request_order, _fresh("order_id", length=16)),
-    DispatchOrder: _handler(exchange.dispatch_order),
-    PublishOrder: _handler(exchange.publish_order),
-    DeclineOrder: _handler(exchange.decline_order),
-    AcceptOrder: _handler(exchange.accept_order),
-    StartOrder: _handler(exchange.start_order),
-    CompleteOrder: _handler(exchange.complete_order),
-    ConfirmOrder: _handler(exchange.confirm_order),
-    RejectOrder: _handler(exchange.reject_order),
-    RateOrder: _handler(exchange.rate_order),
-    CloseOrder: _handler(exchange.close_order),
-    CancelOrder: _handler(exchange.cancel_order),
-    RunDeadlines: _handler(exchange.run_deadlines),
+    RequestOrder: _handler(orders.request_order, _fresh("order_id", length=16)),
+    DispatchOrder: _handler(orders.dispatch_order),
+    PublishOrder: _handler(orders.publish_order),
+    DeclineOrder: _handler(orders.decline_order),
+    AcceptOrder: _handler(orders.accept_order),
+    StartOrder: _handler(orders.start_order),
+    CompleteOrder: _handler(orders.complete_order),
+    ConfirmOrder: _handler(orders.confirm_order),
+    RejectOrder: _handler(orders.reject_order),
+    RateOrder: _handler(orders.rate_order),
+    CloseOrder: _handler(orders.close_order),
+    CancelOrder: _handler(orders.cancel_order),
+    RunDeadlines: _handler(orders.run_deadlines),
     # outbox
-    AckOutbox: _handler(exchange.ack_outbox),
+    AckOutbox: _handler(outbox.ack_outbox),
     # wishes
     PostWish: _handler(wishes.post_wish, _fresh("wish_id", length=16)),
     AdoptWish: _handler(wishes.adopt_wish),
@@ -220,9 +231,9 @@ HANDLERS: Final[dict[type[Command[Any]], Handler]] = {
     ConfirmWish: _handler(wishes.confirm_wish),
     WithdrawWish: _handler(wishes.withdraw_wish),
     # care
-    OpenCareFile: _handler(wishes.open_care_file),
-    CloseCareFile: _handler(wishes.close_care_file),
-    RecordVisit: _handler(wishes.record_visit, _fresh("visit_id", length=16)),
+    OpenCareFile: _handler(care.open_care_file),
+    CloseCareFile: _handler(care.close_care_file),
+    RecordVisit: _handler(care.record_visit, _fresh("visit_id", length=16)),
 }
 """Every command, and the handler that runs its use case."""
 

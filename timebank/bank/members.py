@@ -1,16 +1,12 @@
-"""Use cases on people and rules: books, policies, programme accounts, members, relations, proxies.
+"""Use cases of ``book.members``: members and their changes, relations, proxies, death, estate.
 
-Each function runs inside one unit of work (a ``Context``), checks every rule
-first, then writes: ledger requests before records, so that a ledger refusal
-leaves no record behind.
+Each runs inside one unit of work (a ``Context``), checks every rule first, then
+writes: ledger requests before records, so a refusal leaves no record behind.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date
-from enum import StrEnum
-from typing import TypeVar
 
 import msgspec
 from pypinyin import Style, lazy_pinyin
@@ -20,133 +16,67 @@ from timebank.bank.accounts import (
     GROUP,
     ISSUANCE,
     OWN,
-    PROGRAMME_ACCOUNTS,
+    POOL,
     member_account,
-    merchant_account,
-    sponsor_account,
 )
+from timebank.bank.checks import check_choice, check_choices, check_record_id, check_text
 from timebank.bank.context import SYSTEM, Context
-from timebank.bank.records import Programme
+from timebank.bank.orders import close_commitments
+from timebank.bank.purses import net, receive
 from timebank.community.errors import (
     ActorNotAuthorised,
     BirthDateInvalid,
-    ChoiceUnknown,
+    BookingsOpenAtDeath,
+    GiftNotAllowed,
     MemberExists,
+    MemberNotActive,
     NameInvalid,
-    PolicyInvalid,
-    PolicyNotDraft,
-    PolicyNotFound,
     ProxyNotFound,
     RecordIdInvalid,
     RelationExists,
     RelationToSelf,
     TextTooLong,
 )
+from timebank.community.exchange import HOLDING_STATUSES
 from timebank.community.limits import (
     FLAGS_MAX,
     MEMBER_ID_LENGTH_MAX,
     NAME_LENGTH_MAX,
-    TEXT_LENGTH_MAX,
 )
 from timebank.community.model import (
     RELATION_INVERSE,
+    CreditStatus,
     Member,
     MemberStatus,
-    PolicyStatus,
-    PolicyVersion,
     Proxy,
+    RedemptionStatus,
     Relation,
     RelationKind,
     Role,
     Vetting,
 )
-from timebank.community.policy import PolicyRules, policy_problems
-from timebank.ledger import Transfer, credit, debit
+from timebank.community.policy import DeathHandling
+from timebank.community.port import OrderQuery
+from timebank.ledger import (
+    Posting,
+    Transfer,
+    credit,
+    debit,
+)
 
 __all__ = [
-    "FLAGS_MAX",
-    "MEMBER_ID_LENGTH_MAX",
-    "NAME_LENGTH_MAX",
-    "TEXT_LENGTH_MAX",
-    "activate_policy",
-    "add_policy",
-    "add_programme_account",
+    "BOOKINGS_NAMED_MAX",
     "authorise_proxy",
-    "check_choice",
-    "check_choices",
-    "check_cursor",
-    "check_ids",
-    "check_record_id",
-    "check_rules",
-    "check_text",
-    "is_day",
     "name_keys",
+    "record_death",
     "register_member",
     "relate",
     "revoke_proxy",
-    "set_up_book",
     "update_member",
 ]
 
-_RECORD_ID = re.compile(r"[A-Za-z0-9_-]+")
-_CURSOR = re.compile(r"[A-Za-z0-9_.-]+")
-
-
-def check_record_id(field: str, value: object, maximum: int = MEMBER_ID_LENGTH_MAX) -> str:
-    """Ids the bank makes accounts and records from: letters, digits, ``-`` and ``_``."""
-    if type(value) is not str or not 0 < len(value) <= maximum or not _RECORD_ID.fullmatch(value):
-        raise RecordIdInvalid(field=field, maximum=maximum)
-    return value
-
-
-def check_cursor(field: str, value: object, maximum: int) -> str:
-    """A listing's cursor: an id the facade returned, which may join ids with a dot."""
-    if type(value) is not str or not 0 < len(value) <= maximum or not _CURSOR.fullmatch(value):
-        raise RecordIdInvalid(field=field, maximum=maximum)
-    return value
-
-
-DAY_MIN = date(1900, 1, 1)
-DAY_MAX = date(2199, 12, 31)
-
-
-def is_day(value: object) -> bool:
-    """A plain date in the years 1900 to 2199 (a ``datetime`` is not a day)."""
-    return type(value) is date and DAY_MIN <= value <= DAY_MAX
-
-
-def check_text(field: str, value: object, maximum: int = TEXT_LENGTH_MAX) -> str:
-    if type(value) is not str or len(value) > maximum or not value.isprintable():
-        raise TextTooLong(field=field, maximum=maximum)
-    return value
-
-
-E = TypeVar("E", bound=StrEnum)
-
-_COLLECTIONS = (set, frozenset, list, tuple)
-
-
-def check_choice(field: str, kind: type[E], value: object) -> E:
-    """One of the values of ``kind`` (given as itself or as its string)."""
-    if isinstance(value, str) and value in {member.value for member in kind}:
-        return kind(value)
-    choices = ", ".join(member.value for member in kind)
-    raise ChoiceUnknown(field=field, value=str(value)[:64], choices=choices)
-
-
-def check_choices(field: str, kind: type[E], values: object) -> frozenset[E]:
-    """A set, list or tuple of values of ``kind``."""
-    if not isinstance(values, _COLLECTIONS):
-        choices = ", ".join(member.value for member in kind)
-        raise ChoiceUnknown(field=field, value=str(values)[:64], choices=choices)
-    return frozenset(check_choice(field, kind, value) for value in values)
-
-
-def check_ids(field: str, values: object, maximum: int = MEMBER_ID_LENGTH_MAX) -> tuple[str, ...]:
-    """A set, list or tuple of record ids (a lone string is not a collection of ids)."""
-    if not isinstance(values, _COLLECTIONS):
-        raise RecordIdInvalid(field=field, maximum=maximum)
-    return tuple(check_record_id(field, value, maximum) for value in values)
+BOOKINGS_NAMED_MAX = 10
+"""Open bookings named in the refusal to record a death."""
 
 
 def name_keys(name: str) -> tuple[str, str]:
@@ -154,100 +84,6 @@ def name_keys(name: str) -> tuple[str, str]:
     syllables = [s.lower() for s in lazy_pinyin(name, errors="default") if s.strip()]
     initials = "".join(s[0] for s in lazy_pinyin(name, style=Style.FIRST_LETTER) if s.strip())
     return " ".join(syllables), initials.lower()
-
-
-# --- books and policies ----------------------------------------------------------------------
-
-
-def set_up_book(ctx: Context, rules: PolicyRules) -> PolicyVersion:
-    """Open the programme accounts and activate the first policy."""
-    ctx.viewer.require_everywhere("set up a book")
-    for account_id in PROGRAMME_ACCOUNTS:
-        ctx.book.open_account_in(
-            ctx.unit.ledger,
-            account_id,
-            balance_minutes_min=0 if account_id == "pool" else None,
-            metadata={"programme": account_id},
-        )
-    draft = add_policy(ctx, rules)
-    return activate_policy(ctx, draft.version)
-
-
-def add_policy(ctx: Context, rules: PolicyRules) -> PolicyVersion:
-    """Add a draft version of the book's rules (they apply to every community)."""
-    ctx.viewer.require_everywhere("add a policy")
-    rules = check_rules(rules)
-    settings = ctx.records.settings()
-    draft = PolicyVersion(
-        version=settings.next_version,
-        rules=rules,
-        status=PolicyStatus.DRAFT,
-        added_at=ctx.now,
-        added_by=ctx.actor,
-    )
-    ctx.records.put_policy(draft)
-    ctx.records.put_settings(msgspec.structs.replace(settings, next_version=draft.version + 1))
-    return draft
-
-
-def check_rules(rules: object) -> PolicyRules:
-    """Rules whose fields have their declared types (so they read back) and make sense."""
-    if type(rules) is not PolicyRules:
-        raise PolicyInvalid(problems="not a PolicyRules")
-    try:
-        rules = msgspec.convert(msgspec.to_builtins(rules), PolicyRules)
-    except (msgspec.ValidationError, TypeError, ValueError) as error:
-        raise PolicyInvalid(problems=str(error)[:TEXT_LENGTH_MAX]) from None
-    problems = policy_problems(rules)
-    if problems:
-        raise PolicyInvalid(problems="; ".join(problems))
-    return rules
-
-
-def activate_policy(ctx: Context, version: int) -> PolicyVersion:
-    """Make a draft the rules in force; the version before it retires. Both are then frozen."""
-    ctx.viewer.require_everywhere("activate a policy")
-    policy = ctx.records.policy(version) if type(version) is int else None
-    if policy is None:
-        raise PolicyNotFound(version=version if type(version) is int else -1)
-    if policy.status is not PolicyStatus.DRAFT:
-        raise PolicyNotDraft(version=version, status=policy.status.value)
-    settings = ctx.records.settings()
-    if settings.active_version is not None:
-        previous = ctx.records.policy(settings.active_version)
-        assert previous is not None
-        ctx.records.put_policy(
-            msgspec.structs.replace(previous, status=PolicyStatus.RETIRED, retired_at=ctx.now)
-        )
-    active = msgspec.structs.replace(policy, status=PolicyStatus.ACTIVE, activated_at=ctx.now)
-    ctx.records.put_policy(active)
-    ctx.records.put_settings(msgspec.structs.replace(settings, active_version=version))
-    return active
-
-
-def add_programme_account(ctx: Context, kind: str, programme_id: str, name: str) -> Programme:
-    """Register a sponsor (which may fund without limit) or a partner merchant."""
-    ctx.viewer.require_everywhere(f"add a {kind}")
-    check_record_id(f"{kind}_id", programme_id)
-    check_text("name", name, NAME_LENGTH_MAX)
-    if kind == "sponsor":
-        account_id, minimum = sponsor_account(programme_id), None
-    else:
-        account_id, minimum = merchant_account(programme_id), 0
-    found = ctx.records.programme(account_id)
-    if found is not None:
-        return found
-    ctx.book.open_account_in(
-        ctx.unit.ledger, account_id, balance_minutes_min=minimum, metadata={"programme": kind}
-    )
-    programme = Programme(
-        account_id=account_id, kind=kind, name=name, added_at=ctx.now, added_by=ctx.actor
-    )
-    ctx.records.put_programme(programme)
-    return programme
-
-
-# --- members ------------------------------------------------------------------------------------
 
 
 def _check_member_fields(
@@ -472,3 +308,115 @@ def revoke_proxy(ctx: Context, member_id: str, proxy_id: str) -> Proxy:
     revoked = msgspec.structs.replace(existing, revoked_at=ctx.now, revoked_by=ctx.actor)
     ctx.records.put_proxy(revoked)
     return revoked
+
+
+def record_death(
+    ctx: Context, *, member_id: str, died_on: date, heirs: tuple[str, ...]
+) -> str | None:
+    """Record a death; by policy the minutes stay, go to named relatives, or to the pool.
+
+    A coordinator of the member and of every heir records it, once nothing holds
+    the member's minutes (a booking, an accepted order, a credit awaiting
+    confirmation): otherwise ``BookingsOpenAtDeath`` names what to settle first,
+    so that no minute is stranded in a closed purse. What waits on the member
+    and holds nothing is closed with the death: orders not yet accepted are
+    cancelled (or, dispatched to them, go back to be dispatched again), their
+    offers withdrawn, their needs and care file closed, their unadopted wishes
+    withdrawn.
+    """
+    member = ctx.visible_member(member_id)
+    heirs = tuple(dict.fromkeys(heirs))
+    ctx.require_coordinator("record a death", member, *(ctx.visible_member(heir) for heir in heirs))
+    if member.status is MemberStatus.DECEASED:
+        raise MemberNotActive(member_id=member_id, status=member.status.value)
+    if type(died_on) is not date or not member.birth_date <= died_on <= ctx.today:
+        raise BirthDateInvalid(birth_date=str(died_on)[:32])
+    _refuse_open_bookings(ctx, member_id)
+    policy = ctx.policy()
+    handling = policy.rules.death_handling
+    for heir in heirs:
+        if ctx.records.relation(member_id, heir) is None:
+            raise GiftNotAllowed(
+                giver_id=member_id, receiver_id=heir, reason="not a recorded relative"
+            )
+        ctx.active_member(heir)
+    transaction_id = None
+    if handling is not DeathHandling.KEEP:
+        transaction_id = _settle_estate(ctx, member_id, heirs, handling, policy.version)
+    died = msgspec.structs.replace(member, status=MemberStatus.DECEASED, died_on=died_on)
+    ctx.records.put_member(died)
+    close_commitments(ctx, died)
+    return transaction_id
+
+
+def _refuse_open_bookings(ctx: Context, member_id: str) -> None:
+    """Refuse while anything holds minutes to or from the member's purses."""
+    purses = ctx.purses(member_id).values()
+    held = sum(account.debits_pending_minutes for account in purses)
+    incoming = sum(account.credits_pending_minutes for account in purses)
+    if not held and not incoming:
+        return
+    named = [
+        f"redemption {r.redemption_id}"
+        for r in ctx.records.redemptions_of(member_id)
+        if r.status is RedemptionStatus.BOOKED
+    ]
+    named += [
+        f"order {o.order_id}"
+        for o in ctx.orders.query(OrderQuery(parties=(member_id,)), after=None, limit=100)
+        if o.status in HOLDING_STATUSES
+    ]
+    named += [
+        f"credit {c.credit_id}"
+        for c in ctx.records.credits_of(member_id)
+        if c.status is CreditStatus.PENDING
+    ]
+    named += [
+        f"credit {c.credit_id}"
+        for c in ctx.records.credits_to_page(member_id, after=None, limit=100)
+        if c.status is CreditStatus.PENDING
+    ]
+    raise BookingsOpenAtDeath(
+        member_id=member_id,
+        held_minutes=held,
+        incoming_minutes=incoming,
+        bookings=", ".join(named[:BOOKINGS_NAMED_MAX]) or "holds on their purses",
+    )
+
+
+def _settle_estate(
+    ctx: Context, member_id: str, heirs: tuple[str, ...], handling: DeathHandling, version: int
+) -> str | None:
+    purses = ctx.purses(member_id)
+    debits = [
+        debit(member_account(member_id, purse), account.available_minutes)
+        for purse, account in purses.items()
+        if account.available_minutes > 0
+    ]
+    total = sum(p.amount_minutes for p in debits)
+    if total == 0:
+        return None
+    if handling is DeathHandling.RELATIVES and heirs:
+        share, remainder = divmod(total, len(heirs))
+        credits: list[Posting] = []
+        for index, heir in enumerate(heirs):
+            amount = share + (remainder if index == 0 else 0)
+            if amount:
+                credits += receive(ctx, ctx.policy().rules, heir, amount, GIFTED, overflow=True)
+    else:
+        credits = [credit(POOL, total)]
+    transaction_id = f"estate.{member_id}"
+    ctx.submit(
+        Transfer(
+            transaction_id=transaction_id,
+            postings=net([*debits, *credits]),
+            code="estate",
+            metadata={
+                "kind": "estate",
+                "policy_version": str(version),
+                "deceased": member_id,
+                "actor": ctx.actor,
+            },
+        )
+    )
+    return transaction_id

@@ -1,44 +1,43 @@
-"""Members, their relations and proxies, balances and passbooks.
-
-Handlers decode, call the facade as the caller (``principal.actor``) and
-encode: the facade decides who may see and do what, in the same snapshot or
-unit as the work.
-"""
+"""The routes of ``book.members``: members, relations, proxies, death."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Request, delete, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from timebank.api.auth import Principal
 from timebank.api.bodies import body_of, command_of
 from timebank.api.deps import Page, act, look, page_of
-from timebank.bank import BankBook, MemberBalance
-from timebank.bank.commands import AuthoriseProxy, RegisterMember, Relate, RevokeProxy, UpdateMember
+from timebank.api.routes.gifts import Moved
+from timebank.api.routes.paths import BOOK, MEMBER, Limit
+from timebank.bank import BankBook
+from timebank.bank.commands import (
+    AuthoriseProxy,
+    RecordDeath,
+    RegisterMember,
+    Relate,
+    RevokeProxy,
+    UpdateMember,
+)
 from timebank.community.model import (
     Member,
-    PassbookPage,
     Proxy,
     Relation,
 )
 
 __all__ = ["ROUTES"]
 
-Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size, 1 to 500.")]
-
-
-BOOK = "/books/{book_id:str}"
-MEMBER = BOOK + "/members/{member_id:str}"
-
 
 if TYPE_CHECKING:
     AuthoriseProxyBody = AuthoriseProxy
+    RecordDeathBody = RecordDeath
     RelateBody = Relate
     UpdateMemberBody = UpdateMember
 else:
     AuthoriseProxyBody = body_of(AuthoriseProxy, "member_id")
+    RecordDeathBody = body_of(RecordDeath, "member_id")
     RelateBody = body_of(Relate, "member_id")
     UpdateMemberBody = body_of(UpdateMember, "member_id")
 
@@ -170,28 +169,29 @@ async def proxies(
     return await look(request, book_id, call)
 
 
-@get(MEMBER + "/balance", tags=["accounts"], summary="A member's purses")
-async def balance(
-    request: Request[Any, Any, Any], book_id: FromPath[str], member_id: FromPath[str]
-) -> MemberBalance:
-    def call(principal: Principal, book: BankBook) -> MemberBalance:
-        return book.statements.balance(member_id, actor=principal.actor)
-
-    return await look(request, book_id, call)
+MAYBE_ID: Any = str | None
+"""What a replayed ``record_death`` decodes into: a transaction id, or None."""
 
 
-@get(MEMBER + "/passbook", tags=["accounts"], summary="A page of a member's passbook (存折)")
-async def passbook(
+@post(
+    BOOK + "/members/{member_id:str}/death",
+    tags=["members"],
+    summary="Record a death; by policy the minutes stay, go to heirs or to the pool",
+    status_code=200,
+)
+async def record_death(
     request: Request[Any, Any, Any],
     book_id: FromPath[str],
     member_id: FromPath[str],
-    after: FromQuery[str | None] = None,
-    limit: Limit = 50,
-) -> PassbookPage:
-    def call(principal: Principal, book: BankBook) -> PassbookPage:
-        return book.statements.passbook(member_id, after=after, limit=limit, actor=principal.actor)
+    data: JSONBody[RecordDeathBody],
+) -> Moved:
+    def call(principal: Principal, book: BankBook) -> str | None:
+        return book.members.record_death(
+            command_of(RecordDeath, data, member_id=member_id),
+            actor=principal.actor,
+        )
 
-    return await look(request, book_id, call)
+    return Moved(transaction_id=await act(request, book_id, MAYBE_ID, call))
 
 
 ROUTES = [
@@ -204,6 +204,5 @@ ROUTES = [
     authorise_proxy,
     revoke_proxy,
     proxies,
-    balance,
-    passbook,
+    record_death,
 ]

@@ -26,7 +26,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from timebank.api.auth import Principal
 from timebank.api.deps import look
 from timebank.api.export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
-from timebank.api.routes.exchange import BOOK
+from timebank.api.routes.paths import BOOK
 from timebank.bank import (
     BankBook,
     GapLine,
@@ -304,6 +304,6 @@ ROUTES = [
         "A member's statement (存折)",
         " Every passbook line after ``after``, up to 10,000; ``X-Next-Cursor`` then says"
         " where the next file starts. Visible to whoever may see the member.",
-        tag="accounts",
+        tag="statements",
     ),
 ]

@@ -1,42 +1,36 @@
-"""Use cases of the old-helping-old exchange: offers, needs and service orders.
+"""Use cases of ``book.orders``: a service order's lifecycle (点单 → 派单 → 接单 → 办结 → 销号).
 
 Each runs inside one unit of work (see ``context``). An order's transition is
-checked against ``TRANSITIONS`` before anything else happens, so an illegal
-one raises ``OrderTransitionNotAllowed`` and changes nothing. Acceptance holds
-the payer's reserved minutes; confirmation posts the credit (the credited
-minutes of the actual duration, never more than the reservation the payer
-agreed to); reject, cancel and expire void the hold. Deadlines escalate
-overdue orders up the policy's chain; each escalation, expiry and lapse
-reminder writes an outbox message in the same transaction.
+checked before anything else happens, so an illegal one raises
+``OrderTransitionNotAllowed`` and changes nothing. Acceptance holds the payer's
+reserved minutes; confirmation posts the credit (the credited minutes of the
+actual duration, never more than the reservation the payer agreed to); reject,
+cancel and expire void the hold. Deadlines escalate overdue orders up the
+policy's chain; each escalation, expiry and lapse reminder writes an outbox
+message in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 import msgspec
 from msgspec import Struct
 
-from timebank.bank.accounts import GIFTED, GUARANTEE, OWN, member_account
-from timebank.bank.context import Context, Snapshot
-from timebank.bank.members import (
-    NAME_LENGTH_MAX,
+from timebank.bank.accounts import GIFTED, OWN, member_account
+from timebank.bank.checks import (
     check_choice,
+    check_moment,
+    check_reason,
     check_record_id,
     check_text,
-    is_day,
 )
-from timebank.bank.minutes import (
-    check_guaranteed,
-    check_minutes,
-    check_moment,
+from timebank.bank.context import Context, Snapshot
+from timebank.bank.outbox import notify
+from timebank.bank.purses import (
     check_payer_choice,
-    check_programme,
     check_provider,
-    check_recipient,
     check_redeem_age,
-    check_service,
     net,
     payer_for,
     receive,
@@ -44,18 +38,13 @@ from timebank.bank.minutes import (
     spend,
     stored_minutes,
 )
+from timebank.bank.supply import check_payer, recipient_for, visible_need
 from timebank.community.errors import (
     ActorNotAuthorised,
-    CategoryUnknown,
-    NeedNotFound,
     NeedNotOpen,
-    OfferNotFound,
     OrderNotFound,
     OrderTransitionNotAllowed,
-    ProviderNotEligible,
     RatingOutOfRange,
-    ReasonRequired,
-    RecordIdInvalid,
     ScheduleInvalid,
     SelfDealing,
     StoredMinutesCapExceeded,
@@ -65,7 +54,6 @@ from timebank.community.exchange import (
     TRANSITIONS,
     WAITING_STATUSES,
     NeedStatus,
-    Offer,
     Order,
     OrderAction,
     OrderStatus,
@@ -73,31 +61,25 @@ from timebank.community.exchange import (
     ServiceNeed,
     Urgency,
 )
-from timebank.community.matching import WEEK_MINUTES, WINDOWS_MAX, Window
-from timebank.community.model import Credit, CreditStatus, Member, PolicyVersion, Provenance, Role
+from timebank.community.model import Credit, CreditStatus, Member, PolicyVersion, Provenance
 from timebank.community.policy import PolicyRules
 from timebank.community.port import OrderQuery
-from timebank.community.rules import advance, check_transition
+from timebank.community.rules import advance, check_service, check_transition
 from timebank.ledger import (
     Hold,
     InsufficientMinutes,
-    PageSizeOutOfRange,
     Posting,
     Side,
     Transaction,
     VoidHold,
     debit,
 )
-from timebank.ledger.limits import PAGE_SIZE_MAX
 
 __all__ = [
     "DeadlineRun",
     "accept_order",
-    "ack_outbox",
-    "add_need",
-    "add_offer",
     "cancel_order",
-    "close_need",
+    "close_commitments",
     "close_order",
     "complete_order",
     "confirm_order",
@@ -109,13 +91,10 @@ __all__ = [
     "request_order",
     "run_deadlines",
     "start_order",
-    "update_offer",
-    "withdraw_offer",
+    "visible_order",
 ]
 
-COORDINATE_METRES_MAX = 1_000_000
 DEADLINE_BATCH_MAX = 1_000
-_ENCODER = msgspec.json.Encoder()
 
 
 class DeadlineRun(Struct, frozen=True, kw_only=True):
@@ -130,352 +109,12 @@ class DeadlineRun(Struct, frozen=True, kw_only=True):
     """More orders were due than the batch allowed: run again."""
 
 
-# --- shared checks ------------------------------------------------------------------------
-
-
-def notify(ctx: Context, topic: str, key: str, **data: object) -> None:
-    """Queue an outbox message in this unit: it commits with the change it reports."""
-    body = {"book": ctx.book_id, "at": ctx.now, "actor": ctx.actor, **data}
-    ctx.unit.outbox.add(topic, key, _ENCODER.encode(body).decode(), ctx.now)
-
-
-def _check_category(rules: PolicyRules, category: object) -> str:
-    if type(category) is not str or not 0 < len(category) <= 64:
-        raise CategoryUnknown(category=str(category)[:64])
-    if rules.categories and category not in rules.categories:
-        raise CategoryUnknown(category=category)
-    return category
-
-
-def _check_windows(field: str, windows: object, *, required: bool) -> tuple[Window, ...]:
-    if not isinstance(windows, (list, tuple)) or not all(isinstance(w, Window) for w in windows):
-        raise ScheduleInvalid(field=field, reason="a list of weekly windows is needed")
-    if len(windows) > WINDOWS_MAX:
-        raise ScheduleInvalid(field=field, reason=f"at most {WINDOWS_MAX} windows")
-    if required and not windows:
-        raise ScheduleInvalid(field=field, reason="at least one window is needed")
-    return tuple(windows)
-
-
-def _check_date(field: str, value: object, *, optional: bool = False) -> date | None:
-    if value is None and optional:
-        return None
-    if not is_day(value):
-        raise ScheduleInvalid(field=field, reason="a date from 1900 to 2199 is needed")
-    assert isinstance(value, date)
-    return value
-
-
-def _check_place(x_metres: object, y_metres: object) -> None:
-    if (x_metres is None) != (y_metres is None):
-        raise ScheduleInvalid(field="x_metres", reason="both coordinates, or neither")
-    for value in (x_metres, y_metres):
-        if value is not None and (
-            type(value) is not int or not -COORDINATE_METRES_MAX <= value <= COORDINATE_METRES_MAX
-        ):
-            reason = f"coordinates are whole metres within {COORDINATE_METRES_MAX}"
-            raise ScheduleInvalid(field="x_metres", reason=reason)
-
-
-def _volunteer(ctx: Context, member_id: str) -> Member:
-    member = ctx.active_member(member_id)
-    if Role.VOLUNTEER not in member.roles:
-        raise ProviderNotEligible(member_id=member_id, reason="not registered as a volunteer")
-    return member
-
-
-# --- the supply ledger (供给台账) ---------------------------------------------------------
-
-
-def _offer_dates(
-    ctx: Context, starts_on: object, ends_on: object, unavailable_on: object
-) -> tuple[date, date | None, frozenset[date]]:
-    """An offer's first and last days (from today, open-ended by default) and days away."""
-    start = ctx.today if starts_on is None else _check_date("starts_on", starts_on)
-    assert start is not None
-    end = _check_date("ends_on", ends_on, optional=True)
-    if end is not None and end < start:
-        raise ScheduleInvalid(field="ends_on", reason="the offer ends before it starts")
-    if not isinstance(unavailable_on, (list, tuple, set, frozenset)):
-        raise ScheduleInvalid(field="unavailable_on", reason="a list of dates is needed")
-    away = frozenset(_check_date("unavailable_on", d) for d in unavailable_on)
-    if len(away) > 366:
-        raise ScheduleInvalid(field="unavailable_on", reason="at most 366 dates")
-    return start, end, frozenset(d for d in away if d is not None)
-
-
-def add_offer(
-    ctx: Context,
-    *,
-    offer_id: str,
-    volunteer_id: str,
-    categories: Iterable[str],
-    windows: tuple[Window, ...],
-    unavailable_on: Iterable[date],
-    capacity_minutes_per_week: int,
-    starts_on: date | None,
-    ends_on: date | None,
-    grid: str | None,
-    x_metres: int | None,
-    y_metres: int | None,
-    note: str,
-) -> Offer:
-    """Record what a volunteer offers: categories, weekly windows, area and capacity."""
-    ctx.acting_for(ctx.visible_member(volunteer_id), "offer service", staff_ok=True)
-    ctx.once(
-        "add_offer",
-        offer_id,
-        volunteer_id=volunteer_id,
-        categories=categories,
-        windows=windows,
-        unavailable_on=unavailable_on,
-        capacity_minutes_per_week=capacity_minutes_per_week,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        grid=grid,
-        x_metres=x_metres,
-        y_metres=y_metres,
-        note=note,
-    )
-    existing = ctx.records.offer(offer_id)
-    if existing is not None:
-        return existing
-    rules = ctx.policy().rules
-    volunteer = _volunteer(ctx, volunteer_id)
-    if not isinstance(categories, (list, tuple, set, frozenset)) or not categories:
-        raise CategoryUnknown(category=str(categories)[:64])
-    chosen = frozenset(_check_category(rules, c) for c in categories)
-    check_minutes("capacity_minutes_per_week", capacity_minutes_per_week)
-    if capacity_minutes_per_week > WEEK_MINUTES:
-        raise ScheduleInvalid(field="capacity_minutes_per_week", reason="more than a week")
-    start, end, away = _offer_dates(ctx, starts_on, ends_on, unavailable_on)
-    _check_place(x_metres, y_metres)
-    offer = Offer(
-        offer_id=offer_id,
-        volunteer_id=volunteer_id,
-        categories=chosen,
-        windows=_check_windows("windows", windows, required=True),
-        unavailable_on=away,
-        community=volunteer.community,
-        grid=volunteer.grid if grid is None else check_text("grid", grid, NAME_LENGTH_MAX),
-        x_metres=x_metres,
-        y_metres=y_metres,
-        capacity_minutes_per_week=capacity_minutes_per_week,
-        starts_on=start,
-        ends_on=end,
-        note=check_text("note", note),
-        created_at=ctx.now,
-        actor=ctx.actor,
-    )
-    ctx.records.put_offer(offer)
-    return offer
-
-
-def visible_offer(snap: Snapshot, offer_id: str) -> Offer:
-    """The offer, if the caller may see it; otherwise, as for an unknown id, not found."""
-    offer = snap.records.offer(offer_id)
-    if offer is None or not snap.viewer.sees_offer(offer):
-        raise OfferNotFound(offer_id=str(offer_id)[:128])
-    return offer
-
-
-def visible_need(snap: Snapshot, need_id: str) -> ServiceNeed:
-    """The need, if the caller may see it; otherwise, as for an unknown id, not found."""
-    need = snap.records.need(need_id)
-    if need is None or not snap.viewer.sees_need(need):
-        raise NeedNotFound(need_id=str(need_id)[:128])
-    return need
-
-
 def visible_order(snap: Snapshot, order_id: str) -> Order:
     """The order, if the caller may see it; otherwise, as for an unknown id, not found."""
     order = snap.orders.get(order_id)
     if order is None or not snap.viewer.sees_order(order):
         raise OrderNotFound(order_id=str(order_id)[:128])
     return order
-
-
-def _offer(ctx: Context, offer_id: str, action: str) -> Offer:
-    offer = visible_offer(ctx, offer_id)
-    ctx.acting_for(ctx.member(offer.volunteer_id), action, staff_ok=True)
-    return offer
-
-
-def update_offer(
-    ctx: Context,
-    *,
-    offer_id: str,
-    windows: tuple[Window, ...] | None,
-    unavailable_on: Iterable[date] | None,
-    capacity_minutes_per_week: int | None,
-    ends_on: date | None,
-    never_expires: bool,
-) -> Offer:
-    """Change an offer's windows, exceptions, capacity or end (a new end clears the reminder)."""
-    offer = _offer(ctx, offer_id, "change an offer")
-    changes: dict[str, object] = {}
-    if windows is not None:
-        changes["windows"] = _check_windows("windows", windows, required=True)
-    if unavailable_on is not None:
-        if not isinstance(unavailable_on, (list, tuple, set, frozenset)):
-            raise ScheduleInvalid(field="unavailable_on", reason="a list of dates is needed")
-        changes["unavailable_on"] = frozenset(
-            d for d in (_check_date("unavailable_on", d) for d in unavailable_on) if d is not None
-        )
-    if capacity_minutes_per_week is not None:
-        check_minutes("capacity_minutes_per_week", capacity_minutes_per_week)
-        if capacity_minutes_per_week > WEEK_MINUTES:
-            raise ScheduleInvalid(field="capacity_minutes_per_week", reason="more than a week")
-        changes["capacity_minutes_per_week"] = capacity_minutes_per_week
-    if never_expires or ends_on is not None:
-        end = None if never_expires else _check_date("ends_on", ends_on)
-        if end is not None and end < offer.starts_on:
-            raise ScheduleInvalid(field="ends_on", reason="the offer ends before it starts")
-        changes["ends_on"] = end
-        changes["reminded_at"] = None
-    updated = msgspec.structs.replace(offer, **changes)
-    ctx.records.put_offer(updated)
-    return updated
-
-
-def withdraw_offer(ctx: Context, *, offer_id: str) -> Offer:
-    offer = _offer(ctx, offer_id, "withdraw an offer")
-    if offer.withdrawn_at is not None:
-        return offer
-    updated = msgspec.structs.replace(offer, withdrawn_at=ctx.now)
-    ctx.records.put_offer(updated)
-    return updated
-
-
-# --- the demand ledger (需求台账) ---------------------------------------------------------
-
-
-def _check_payer(ctx: Context, rules: PolicyRules, recipient: Member, payer: object) -> str | None:
-    """Who will pay: the recipient, only their gifted minutes, or a programme account (the
-    guarantee fund only for the recipients it covers)."""
-    if payer is None:
-        return None
-    if type(payer) is not str:
-        raise ScheduleInvalid(field="payer", reason="recipient, gifted or a programme account")
-    if payer in ("recipient", "gifted"):
-        return payer
-    account = check_programme(ctx, payer)
-    if account == GUARANTEE:
-        check_guaranteed(ctx, rules, recipient)
-    return account
-
-
-def _recipient_for(
-    ctx: Context, rules: PolicyRules, recipient_id: str, category: object
-) -> tuple[Member, str]:
-    """The active recipient of a service the policy lets them receive, and its category."""
-    recipient = ctx.active_member(recipient_id)
-    check_recipient(ctx, rules, recipient)
-    return recipient, _check_category(rules, category)
-
-
-def _need_schedule(
-    ctx: Context, once_at: datetime | None, windows: object, starts_on: object, until: object
-) -> tuple[tuple[Window, ...], date, date | None]:
-    """A need's weekly windows (none for a need once at a time), first and last days."""
-    weekly = _check_windows("windows", windows, required=False)
-    if (once_at is None) == (not weekly):
-        reason = "a need is either once (once_at) or weekly (windows), not both or neither"
-        raise ScheduleInvalid(field="once_at", reason=reason)
-    if once_at is not None:
-        check_moment("once_at", once_at)
-    start = (
-        (ctx.today if once_at is None else ctx.local_date(once_at))
-        if starts_on is None
-        else _check_date("starts_on", starts_on)
-    )
-    assert start is not None
-    end = _check_date("until", until, optional=True)
-    if end is not None and end < start:
-        raise ScheduleInvalid(field="until", reason="the need ends before it starts")
-    return weekly, start, end
-
-
-def add_need(
-    ctx: Context,
-    *,
-    need_id: str,
-    recipient_id: str,
-    category: str,
-    once_at: datetime | None,
-    windows: tuple[Window, ...],
-    starts_on: date | None,
-    until: date | None,
-    grid: str | None,
-    x_metres: int | None,
-    y_metres: int | None,
-    urgency: Urgency,
-    estimated_minutes: int,
-    payer: str | None,
-    note: str,
-) -> ServiceNeed:
-    """Record what a recipient needs: once at a time, or weekly in windows."""
-    recipient = ctx.visible_member(recipient_id)
-    on_behalf_of = ctx.acting_for(recipient, "post a need", staff_ok=True)
-    check_payer_choice(ctx, payer, recipient)
-    ctx.once(
-        "add_need",
-        need_id,
-        recipient_id=recipient_id,
-        category=category,
-        once_at=once_at,
-        windows=windows,
-        starts_on=starts_on,
-        until=until,
-        grid=grid,
-        x_metres=x_metres,
-        y_metres=y_metres,
-        urgency=urgency,
-        estimated_minutes=estimated_minutes,
-        payer=payer,
-        note=note,
-    )
-    existing = ctx.records.need(need_id)
-    if existing is not None:
-        return existing
-    rules = ctx.policy().rules
-    recipient, category = _recipient_for(ctx, rules, recipient_id, category)
-    check_service(rules, category, estimated_minutes)
-    weekly, start, end = _need_schedule(ctx, once_at, windows, starts_on, until)
-    _check_place(x_metres, y_metres)
-    need = ServiceNeed(
-        need_id=need_id,
-        recipient_id=recipient_id,
-        category=category,
-        once_at=once_at,
-        windows=weekly,
-        starts_on=start,
-        until=end,
-        community=recipient.community,
-        grid=recipient.grid if grid is None else check_text("grid", grid, NAME_LENGTH_MAX),
-        x_metres=x_metres,
-        y_metres=y_metres,
-        urgency=check_choice("urgency", Urgency, urgency),
-        estimated_minutes=estimated_minutes,
-        payer=_check_payer(ctx, rules, recipient, payer),
-        note=check_text("note", note),
-        created_at=ctx.now,
-        actor=ctx.actor,
-        on_behalf_of=on_behalf_of,
-    )
-    ctx.records.put_need(need)
-    return need
-
-
-def close_need(ctx: Context, *, need_id: str) -> ServiceNeed:
-    need = visible_need(ctx, need_id)
-    ctx.acting_for(ctx.member(need.recipient_id), "close a need", staff_ok=True)
-    updated = msgspec.structs.replace(need, status=NeedStatus.CLOSED)
-    ctx.records.put_need(updated)
-    return updated
-
-
-# --- service orders: requests -------------------------------------------------------------
 
 
 def _minutes(value: int) -> timedelta:
@@ -565,7 +204,7 @@ def _new_order(
 ) -> Order:
     """A new order, once every rule holds (what the need leaves open already filled in)."""
     rules = policy.rules
-    recipient, category = _recipient_for(ctx, rules, recipient_id, category)
+    recipient, category = recipient_for(ctx, rules, recipient_id, category)
     if estimated_minutes is None:
         raise ScheduleInvalid(field="estimated_minutes", reason="an estimate is needed")
     reserved = check_service(rules, category, estimated_minutes)
@@ -592,7 +231,7 @@ def _new_order(
         urgency=chosen_urgency,
         estimated_minutes=estimated_minutes,
         reserved_minutes=reserved,
-        payer=_check_payer(ctx, rules, recipient, payer),
+        payer=check_payer(ctx, rules, recipient, payer),
         scheduled_at=scheduled_at,
         policy_version=policy.version,
         requested_at=ctx.now,
@@ -615,9 +254,6 @@ def _new_order(
 
 def _within(need: ServiceNeed, day: date) -> bool:
     return need.starts_on <= day and (need.until is None or day <= need.until)
-
-
-# --- service orders: transitions ------------------------------------------------------------
 
 
 def _order(ctx: Context, order_id: str) -> Order:
@@ -670,12 +306,6 @@ def _for_volunteer(ctx: Context, order: Order, volunteer_id: str, action: str) -
     return _for_side(ctx, order, volunteer_id, action)
 
 
-def _reason(action: str, reason: object) -> str:
-    if type(reason) is not str or not reason.strip():
-        raise ReasonRequired(action=action)
-    return check_text("reason", reason)
-
-
 def dispatch_order(ctx: Context, *, order_id: str, volunteer_id: str) -> Order:
     """A coordinator dispatches the order to one volunteer (派单) of their communities."""
     order = _order(ctx, order_id)
@@ -703,7 +333,7 @@ def decline_order(ctx: Context, *, order_id: str, reason: str) -> Order:
     _allow(order, OrderAction.DECLINE)
     assert order.dispatched_to is not None
     on_behalf_of = _for_volunteer(ctx, order, order.dispatched_to, "decline an order")
-    note = _reason("decline an order", reason)
+    note = check_reason("decline an order", reason)
     return _advance(
         ctx, order, OrderAction.DECLINE, on_behalf_of=on_behalf_of, note=note, dispatched_to=None
     )
@@ -980,7 +610,7 @@ def reject_order(ctx: Context, *, order_id: str, reason: str) -> Order:
     order = _order(ctx, order_id)
     _allow(order, OrderAction.REJECT)
     on_behalf_of = _for_recipient(ctx, order, "reject a service")
-    note = _reason("reject a service", reason)
+    note = check_reason("reject a service", reason)
     voided = _void(ctx, order, "rejected", note)
     return _advance(
         ctx,
@@ -998,7 +628,7 @@ def cancel_order(ctx: Context, *, order_id: str, reason: str) -> Order:
     order = _order(ctx, order_id)
     _allow(order, OrderAction.CANCEL)
     on_behalf_of = _for_recipient(ctx, order, "cancel an order")
-    note = _reason("cancel an order", reason)
+    note = check_reason("cancel an order", reason)
     voided = _void(ctx, order, "cancelled", note)
     return _advance(
         ctx,
@@ -1034,11 +664,8 @@ def close_order(ctx: Context, *, order_id: str, follow_up: str) -> Order:
     order = _order(ctx, order_id)
     ctx.viewer.require_covers("close out an order", order.community)
     _allow(order, OrderAction.CLOSE)
-    note = _reason("close out an order", follow_up)
+    note = check_reason("close out an order", follow_up)
     return _advance(ctx, order, OrderAction.CLOSE, follow_up=note, closed_at=ctx.now)
-
-
-# --- deadlines and escalation ---------------------------------------------------------------
 
 
 def run_deadlines(ctx: Context, *, limit: int) -> DeadlineRun:
@@ -1140,9 +767,6 @@ def _remind(ctx: Context, rules: PolicyRules) -> tuple[str, ...]:
     return tuple(reminded)
 
 
-# --- a death closes what waits on the member --------------------------------------------------
-
-
 def close_commitments(ctx: Context, member: Member) -> None:
     """Close what waits on a member who died and holds no minutes (see ``record_death``).
 
@@ -1170,19 +794,3 @@ def close_commitments(ctx: Context, member: Member) -> None:
     care = ctx.records.care_file(member_id)
     if care is not None and care.closed_at is None:
         ctx.records.put_care_file(msgspec.structs.replace(care, closed_at=ctx.now))
-
-
-SEQ_MAX = 2**62
-"""Outbox seqs are database integers: a number past this is no seq."""
-
-
-def ack_outbox(ctx: Context, *, seqs: object) -> int:
-    """Mark notifications delivered; returns how many were newly marked (administrators)."""
-    if not isinstance(seqs, (list, tuple)) or not all(
-        type(s) is int and 0 <= s <= SEQ_MAX for s in seqs
-    ):
-        raise RecordIdInvalid(field="seqs", maximum=18)
-    if len(seqs) > PAGE_SIZE_MAX:
-        raise PageSizeOutOfRange(limit=len(seqs), maximum=PAGE_SIZE_MAX)
-    ctx.viewer.require_everywhere("acknowledge notifications")
-    return ctx.unit.outbox.mark_delivered(list(seqs), ctx.now)
