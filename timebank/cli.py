@@ -215,9 +215,19 @@ def upgrade(database: str) -> None:
 @main.command()
 @DATABASE_OPTION
 @click.option("--book", "book_ids", multiple=True, help="Verify only this book (repeatable).")
-def verify(database: str, book_ids: tuple[str, ...]) -> None:
+@click.option(
+    "--since-checkpoint",
+    is_flag=True,
+    help="Verify only what each book added since its last checkpoint (the whole book when it"
+    " has none), and move the checkpoint to the end when nothing is found.",
+)
+def verify(database: str, book_ids: tuple[str, ...], since_checkpoint: bool) -> None:
     """Recompute every book's hash chain, balances, statements, holds, reversals and
     remembered outcomes; print each broken book's first break; exit 1 if any broke.
+
+    With --since-checkpoint, each book is verified from the checkpoint its last clean
+    verify with that flag recorded: the later records, and the head, balances, bounds and
+    conservation of the whole book; a checkpoint that was tampered with is a break.
 
     A break names its kind, where it is (account, transaction, sequence) and the table
     it was found in. A book whose row in books is gone while its other rows remain is
@@ -242,7 +252,9 @@ def verify(database: str, book_ids: tuple[str, ...]) -> None:
             for book_id in book_ids or sorted(known):
                 if book_id not in known:
                     raise BookNotFound(book_id=book_id)
-                report = Book(store, ledger.clock, book_id).verify()
+                report = Book(store, ledger.clock, book_id).verify(
+                    since_checkpoint=since_checkpoint
+                )
                 counts = f"{report.transactions_checked} transactions, {report.accounts_checked}"
                 if report.first_break is None:
                     click.echo(printable(f"{book_id}: ok ({counts} accounts)"))

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from hashlib import sha256
-from typing import Literal
+from typing import Any, Literal
 
 from msgspec.structs import replace
 
@@ -82,7 +82,7 @@ from timebank.ledger.model import (
     VoidHold,
 )
 from timebank.ledger.port import ChainHead, Commit, Committed, LedgerStore, LedgerUnit
-from timebank.ledger.verify import VerifyReport, verify_book
+from timebank.ledger.verify import VerifyReport, verify_from_checkpoint
 
 __all__ = ["Book"]
 
@@ -448,10 +448,33 @@ class Book:
         with self._store.read(self.book_id) as reader:
             return list(reader.journal(after=after, limit=limit))
 
-    def verify(self) -> VerifyReport:
-        """Recompute the hash chain and every balance; report the first break."""
-        with self._store.read(self.book_id) as reader:
-            return verify_book(self.book_id, reader)
+    def verify(
+        self, *, since_checkpoint: bool = False, record_checkpoint: bool = False
+    ) -> VerifyReport:
+        """Recompute the hash chain and every balance; report the first break.
+
+        ``record_checkpoint``: when nothing is found, keep where the journal ended, with the
+        balances and pending holds there, as the book's verify checkpoint.
+        ``since_checkpoint``: verify only the records after the book's checkpoint (the
+        whole book when it has none), and what must hold for the whole book (the head,
+        every account's balances, bounds and later statement entries, conservation)
+        against the fold continued from it; a checkpoint that does not match its digest or
+        the record it is bound to is a break. When nothing is found, the checkpoint moves
+        to the journal's end. Both need a store that keeps checkpoints
+        (``timebank.ledger.port.CheckpointStore``); ``transactions_checked`` counts the
+        records walked.
+        """
+        store: Any = self._store
+        if (since_checkpoint or record_checkpoint) and not callable(
+            getattr(store, "save_checkpoint", None)
+        ):
+            raise TypeError(f"{type(store).__name__} keeps no verify checkpoints")
+        with store.read(self.book_id) as reader:
+            since = reader.checkpoint() if since_checkpoint else None
+            report, checkpoint = verify_from_checkpoint(self.book_id, reader, since)
+        if checkpoint is not None and (since_checkpoint or record_checkpoint):
+            store.save_checkpoint(self.book_id, checkpoint.stored())
+        return report
 
     # --- deciding --------------------------------------------------------------
 

@@ -43,6 +43,7 @@ from timebank.ledger.port import (
     Commit,
     Committed,
     LedgerUnit,
+    StoredCheckpoint,
     StoredHold,
     StoredOutcome,
     StoredReversal,
@@ -69,6 +70,7 @@ class _MemoryBook:
         self._holds: dict[str, HoldRecord] = {}
         self._expiring: dict[str, datetime] = {}
         self._reversals: dict[str, str] = {}
+        self._checkpoint: StoredCheckpoint | None = None
 
     def __enter__(self) -> _MemoryBook:
         self.lock.acquire()
@@ -86,6 +88,9 @@ class _MemoryBook:
 
     def head(self) -> ChainHead:
         return self._head
+
+    def checkpoint(self) -> StoredCheckpoint | None:
+        return self._checkpoint
 
     def account(self, account_id: str) -> Account | None:
         return self._accounts.get(account_id)
@@ -349,6 +354,11 @@ class MemoryStore:
 
     def read(self, book_id: str) -> _MemoryBook:
         return self._get(book_id)
+
+    def save_checkpoint(self, book_id: str, checkpoint: StoredCheckpoint) -> None:
+        book = self._get(book_id)
+        with book.lock:
+            book._checkpoint = checkpoint
 
     def _get(self, book_id: str) -> _MemoryBook:
         book = self._books.get(book_id)

@@ -41,11 +41,15 @@ from timebank.ledger.model import (
 
 __all__ = [
     "ChainHead",
+    "CheckpointReader",
+    "CheckpointStore",
     "Commit",
     "Committed",
     "LedgerReader",
     "LedgerStore",
     "LedgerUnit",
+    "StatedJournal",
+    "StoredCheckpoint",
     "StoredHold",
     "StoredOutcome",
     "StoredReversal",
@@ -138,6 +142,49 @@ class StoredOutcome(Struct, frozen=True, kw_only=True):
     sequence: int | None
     request: Request | None
     error: dict[str, object] | None
+
+
+class StoredCheckpoint(Struct, frozen=True, kw_only=True):
+    """A verify checkpoint as a store keeps it: the sequence and hash it is bound to, and the
+    state ``verify()`` needs to go on from there, as JSON text the store does not read.
+
+    A reader hands back what it holds, whatever its types: ``verify()`` checks every value.
+    """
+
+    sequence: int
+    hash: str
+    state: str
+
+
+class StatedJournal(Protocol):
+    """A reader whose statement entries are exactly its journal's postings (a SQL store's
+    ``postings`` rows), which it can read with the balances each entry states after it.
+
+    ``verify()`` then checks every entry as it walks the journal, in one pass, instead of
+    reading each account's statement again; a reader that cannot promise this leaves it out.
+    """
+
+    def stated_journal(
+        self, *, after: int, limit: int
+    ) -> tuple[Sequence[Transaction], Sequence[tuple[int, int, int]]]:
+        """``journal(after=after, limit=limit)``, and the (posted, debits pending, credits
+        pending) each of their postings' statement entries states, in journal and posting
+        order. Raises ``StoredRowInvalid`` for a stated value that is no integer."""
+        ...
+
+
+class CheckpointReader(Protocol):
+    """A reader that can hand back the book's last verify checkpoint."""
+
+    def checkpoint(self) -> StoredCheckpoint | None: ...
+
+
+class CheckpointStore(Protocol):
+    """A store that keeps one verify checkpoint per book (``Book.verify``'s ``checkpoint``)."""
+
+    def save_checkpoint(self, book_id: str, checkpoint: StoredCheckpoint) -> None:
+        """Keep ``checkpoint`` as the book's checkpoint, in place of any earlier one."""
+        ...
 
 
 class LedgerReader(Protocol):

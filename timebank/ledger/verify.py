@@ -24,7 +24,19 @@ through a running digest per account of the (sequence, balances after) rows the
 journal implies, against the same digest of the stored entries; holds, reversal
 links and committed outcomes through an order-free digest (a sum of row hashes)
 of the rows the journal implies, against that of the stored rows. Only when
-digests differ is the journal walked again, to name the first row that is wrong.
+digests differ is the journal walked again, to name the first row that is wrong. A
+reader that offers ``stated_journal`` (``timebank.ledger.port.StatedJournal``: its
+statement entries are its journal's postings) hands each posting's stated balances with
+the journal, and every entry is checked against the fold as the journal is walked.
+
+``verify_from_checkpoint`` goes on from a checkpoint that an earlier clean verify recorded
+(``VerifyCheckpoint``: the sequence, hash and time where it ended, every account's balances
+and the pending holds). The checkpoint must match its own digest, and the record at its
+sequence must still be the one it is bound to, with the hash it names; then only the later
+records are walked, and what must hold for the whole book is checked against the continued
+fold: the head, every account's cached balances, bounds and statement entries after the
+checkpoint, and conservation. The holds, reversal links and outcomes that later records made
+or changed are checked row by row; rows of earlier records are left to the full verify.
 """
 
 from __future__ import annotations
@@ -40,12 +52,13 @@ import msgspec
 from msgspec import Struct
 from msgspec.structs import replace
 
-from timebank.ledger.hashing import GENESIS_HASH, transaction_hash
+from timebank.ledger.hashing import GENESIS_HASH, sha256_hex, transaction_hash
 from timebank.ledger.limits import AMOUNT_MINUTES_MAX, POSTINGS_PER_TRANSACTION_MIN
 from timebank.ledger.model import (
     Account,
     Entry,
     Hold,
+    HoldRecord,
     HoldStatus,
     Kind,
     PostHold,
@@ -58,19 +71,31 @@ from timebank.ledger.model import (
 )
 from timebank.ledger.port import (
     LedgerReader,
+    StoredCheckpoint,
     StoredHold,
     StoredOutcome,
     StoredReversal,
     StoredRowInvalid,
 )
 
-__all__ = ["BreakKind", "VerifyBreak", "VerifyReport", "verify_book"]
+__all__ = [
+    "BreakKind",
+    "VerifyBreak",
+    "VerifyCheckpoint",
+    "VerifyReport",
+    "verify_book",
+    "verify_from_checkpoint",
+]
 
 _PAGE = 1_000
+_JOURNAL_PAGE = 5_000
+"""Records per journal page: a page's records and postings are held at once, no more."""
 _ROW = struct.Struct("<qqqq")
 _Row = tuple[int, int, int, int]
 """(sequence, posted, debits pending, credits pending) after one entry."""
 _MOD = 1 << 128
+_CREDIT = Side.CREDIT
+_DEBIT = Side.DEBIT
 K = TypeVar("K")
 R = TypeVar("R")
 
@@ -81,6 +106,7 @@ POSTINGS = "postings"
 HOLDS = "holds"
 REVERSALS = "reversals"
 REQUESTS = "requests"
+CHECKPOINTS = "checkpoints"
 
 
 class BreakKind(enum.StrEnum):
@@ -106,6 +132,8 @@ class BreakKind(enum.StrEnum):
     """The reversal links differ from the journal's reversals."""
     OUTCOME_MISMATCH = "outcome_mismatch"
     """A remembered outcome (the requests table) differs from the journal, or is malformed."""
+    CHECKPOINT_INVALID = "checkpoint_invalid"
+    """A verify checkpoint does not match its digest, or no longer the record it is bound to."""
 
 
 class VerifyBreak(Struct, frozen=True, kw_only=True):
@@ -132,6 +160,41 @@ class VerifyReport(Struct, frozen=True, kw_only=True):
     first_break: VerifyBreak | None = None
 
 
+class VerifyCheckpoint(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Where a clean verify ended, and what its fold needs to go on from there.
+
+    ``sequence``, ``hash`` and ``recorded_at`` are the journal's end as verified;
+    ``balances`` each account's (posted, debits pending, credits pending, last sequence to
+    touch it) after that record; ``held`` each pending hold's postings, sequence and expiry.
+    ``digest`` is SHA-256 over the canonical JSON of the rest, so that an edited checkpoint
+    is caught.
+    """
+
+    book_id: str
+    sequence: int
+    hash: str
+    recorded_at: datetime | None
+    balances: dict[str, tuple[int, int, int, int]]
+    held: dict[str, tuple[tuple[Posting, ...], int, datetime | None]]
+    digest: str = ""
+
+    def sealed(self) -> VerifyCheckpoint:
+        return replace(self, digest=_checkpoint_digest(self))
+
+    def stored(self) -> StoredCheckpoint:
+        return StoredCheckpoint(
+            sequence=self.sequence, hash=self.hash, state=_encode_checkpoint(self).decode()
+        )
+
+
+_encode_checkpoint = msgspec.json.Encoder(order="sorted").encode
+_decode_checkpoint = msgspec.json.Decoder(VerifyCheckpoint).decode
+
+
+def _checkpoint_digest(checkpoint: VerifyCheckpoint) -> str:
+    return sha256_hex(_encode_checkpoint(replace(checkpoint, digest="")))
+
+
 class _Found(Exception):
     def __init__(self, found: VerifyBreak) -> None:
         self.found = found
@@ -139,27 +202,51 @@ class _Found(Exception):
 
 def verify_book(book_id: str, reader: LedgerReader) -> VerifyReport:
     """Recompute ``book_id`` through ``reader``; stop at the first break."""
+    return verify_from_checkpoint(book_id, reader, None)[0]
+
+
+def verify_from_checkpoint(
+    book_id: str, reader: LedgerReader, since: StoredCheckpoint | None
+) -> tuple[VerifyReport, VerifyCheckpoint | None]:
+    """Verify ``book_id`` from the checkpoint ``since`` (from its first record when None).
+
+    Returns the report and, when it found nothing, the checkpoint at the journal's end.
+    ``transactions_checked`` counts the records walked: those after the checkpoint.
+    """
     verifier = _Verifier(book_id, reader)
     try:
-        verifier.walk_journal()
-        verifier.check_head()
-        verifier.check_accounts()
-        verifier.check_holds()
-        verifier.check_reversals()
-        verifier.check_outcomes()
+        if since is None:
+            verifier.walk_journal()
+            state = verifier.checkpoint()
+            verifier.check_head()
+            verifier.check_accounts()
+            verifier.check_holds()
+            verifier.check_reversals()
+            verifier.check_outcomes()
+        else:
+            verifier.resume(since)
+            verifier.walk_journal()
+            state = verifier.checkpoint()
+            verifier.check_head()
+            verifier.check_accounts()
+            verifier.check_new_holds()
+            verifier.check_new_reversals()
     except _Found as stop:
         first_break: VerifyBreak | None = stop.found
     except StoredRowInvalid as invalid:
         first_break = _unreadable(invalid, verifier.position)
     else:
         first_break = None
-    return VerifyReport(
+    report = VerifyReport(
         book_id=book_id,
         ok=first_break is None,
         transactions_checked=verifier.transactions_checked,
         accounts_checked=verifier.accounts_checked,
         first_break=first_break,
     )
+    # An empty journal has no record to bind a checkpoint to.
+    found = first_break is None and state.sequence > 0
+    return report, (state.sealed() if found else None)
 
 
 class _Tally:
@@ -192,7 +279,20 @@ class _Verifier:
         self.held: dict[str, tuple[tuple[Posting, ...], int, datetime | None]] = {}
         self.holds = _Tally()
         self.reversals = _Tally()
-        self.committed = _Tally()
+        # Committed outcomes are counted: each record's own was found by its id with its
+        # sequence, and no two records share a sequence, so the stored committed rows are
+        # exactly the journal's when there are as many of them as records.
+        self.committed = 0
+        self.stated = callable(getattr(reader, "stated_journal", None))
+        self.start = 0
+        """The sequence the walk starts after: a checkpoint's, or 0."""
+        self.base: dict[str, tuple[int, int, int, int]] = {}
+        self.since: VerifyCheckpoint | None = None
+        """Each account's balances at ``start``."""
+        self.new_holds: dict[str, tuple[HoldRecord, int]] | None = None
+        """From a checkpoint: the holds later records made or resolved, as they should be."""
+        self.new_reversals: dict[str, tuple[str, int]] | None = None
+        """From a checkpoint: the links later reversals made (reversal id, sequence)."""
         self.previous_hash = GENESIS_HASH
         self.last_sequence = 0
         self.last_recorded_at: datetime | None = None
@@ -203,19 +303,98 @@ class _Verifier:
 
     # --- the journal ---------------------------------------------------------
 
+    def resume(self, stored: StoredCheckpoint) -> None:
+        """Take up the fold where ``stored`` left it, once it proves to be this book's."""
+        self.seed(self._trusted(stored))
+
+    def seed(self, checkpoint: VerifyCheckpoint) -> None:
+        self.since = checkpoint
+        self.start = self.last_sequence = checkpoint.sequence
+        self.previous_hash = checkpoint.hash
+        self.last_recorded_at = checkpoint.recorded_at
+        self.position = checkpoint.sequence + 1
+        self.base = checkpoint.balances
+        self.balances = {key: list(row) for key, row in checkpoint.balances.items()}
+        self.held = dict(checkpoint.held)
+        self.new_holds = {}
+        self.new_reversals = {}
+
+    def _trusted(self, stored: StoredCheckpoint) -> VerifyCheckpoint:
+        """The checkpoint, once it matches its digest and the record it is bound to."""
+
+        def invalid(detail: str, sequence: object = None) -> _Found:
+            at = sequence if type(sequence) is int else 0
+            return _Found(_break(BreakKind.CHECKPOINT_INVALID, detail, at, CHECKPOINTS))
+
+        try:
+            checkpoint = _decode_checkpoint(stored.state)
+        except (msgspec.DecodeError, TypeError) as error:
+            raise invalid(f"the checkpoint's state is not a checkpoint: {error}") from None
+        sequence = checkpoint.sequence
+        if checkpoint.digest != _checkpoint_digest(checkpoint):
+            raise invalid("the checkpoint does not match its digest", sequence)
+        if (stored.sequence, stored.hash, checkpoint.book_id) != (
+            sequence,
+            checkpoint.hash,
+            self.book_id,
+        ):
+            detail = (
+                f"the checkpoint row says #{stored.sequence!r:.20} {stored.hash!r:.20} of"
+                f" {self.book_id!r}; its state says #{sequence} of {checkpoint.book_id!r}"
+            )
+            raise invalid(detail, sequence)
+        if sequence < 1:
+            raise invalid(f"a checkpoint at #{sequence}", sequence)
+        self.reader.journal(after=0, limit=1)  # the journal's strays, as a full walk sees them
+        found = self.reader.journal(after=sequence - 1, limit=1)
+        record = found[0] if found else None
+        if record is None or _record_shape(record) is not None or record.sequence != sequence:
+            raise invalid(f"the journal has no record #{sequence} to bind it to", sequence)
+        if (record.hash, record.recorded_at) != (checkpoint.hash, checkpoint.recorded_at) or (
+            _hash_of(record) != record.hash
+        ):
+            raise invalid(f"record #{sequence} is not the one the checkpoint verified", sequence)
+        return checkpoint
+
+    def checkpoint(self) -> VerifyCheckpoint:
+        """The state at the end of the walk (taken before the account checks consume it)."""
+        return VerifyCheckpoint(
+            book_id=self.book_id,
+            sequence=self.last_sequence,
+            hash=self.previous_hash,
+            recorded_at=self.last_recorded_at,
+            balances={key: (row[0], row[1], row[2], row[3]) for key, row in self.balances.items()},
+            held=dict(self.held),
+        )
+
     def walk_journal(self) -> None:
-        for page in _paged(self._journal, 0, _sequence_of):
+        reader = self.reader
+        if self.stated:
+            read = reader.stated_journal  # type: ignore[attr-defined]
+
+            def stated_page(after: int, limit: int) -> _StatedPage:
+                records, stated = read(after=after, limit=limit)
+                return _StatedPage(records, stated)
+
+            pages: Iterator[Sequence[Transaction]] = _paged(
+                stated_page, self.start, _sequence_of, _JOURNAL_PAGE
+            )
+        else:
+            pages = _paged(self._journal, self.start, _sequence_of, _JOURNAL_PAGE)
+        check_record = self._check_record
+        for page in pages:
             checked: list[Transaction] = []
             failure: _Found | None = None
             for record in page:
                 try:
-                    self._check_record(record)
+                    check_record(record)
                 except _Found as found:
                     failure = found
                     break
                 checked.append(record)
             if checked:
-                self._settle(checked)
+                stated = page.stated if isinstance(page, _StatedPage) else None
+                self._settle(checked, stated, 0)
             if failure is not None:
                 raise failure
         self.position = self.last_sequence
@@ -254,35 +433,81 @@ class _Verifier:
         self.last_recorded_at = record.recorded_at
         self.position = sequence + 1
 
-    def _settle(self, records: list[Transaction]) -> None:
-        """Check each record's remembered outcome, then fold it, in order."""
+    def _settle(
+        self,
+        records: list[Transaction],
+        stated: Sequence[tuple[int, int, int]] | None,
+        offset: int,
+    ) -> None:
+        """Check each record's remembered outcome, then fold it, in order; with ``stated``
+        (from ``offset``), check the statement entries each record's postings state."""
         try:
             outcomes = self.reader.outcomes_of([record.transaction_id for record in records])
         except StoredRowInvalid as invalid:
             if len(records) == 1:
                 raise _Found(_unreadable(invalid, records[0].sequence)) from None
             for record in records:  # one at a time, so that earlier records come first
-                self._settle([record])
+                self._settle([record], stated, offset)
+                offset += len(record.postings)
             return
+        get = outcomes.get
+        check_outcome = self._check_outcome
+        fold = self._fold
         for record in records:
-            self._check_outcome(record, outcomes.get(record.transaction_id))
-            self._fold(record)
+            check_outcome(record, get(record.transaction_id))
+            fold(record)
+            if stated is not None:
+                self._check_stated(record, stated, offset)
+                offset += len(record.postings)
             self.transactions_checked += 1
+
+    def _check_stated(
+        self, record: Transaction, stated: Sequence[tuple[int, int, int]], offset: int
+    ) -> None:
+        """Each posting's statement entry states the account's balances after the record."""
+        balances = self.balances
+        for index, posting in enumerate(record.postings):
+            row = balances[posting.account_id]
+            entry = stated[offset + index]
+            if entry[0] != row[0] or entry[1] != row[1] or entry[2] != row[2]:
+                raise _Found(
+                    VerifyBreak(
+                        kind=BreakKind.ENTRY_MISMATCH,
+                        detail=f"statement entry states {list(entry)}; the journal gives"
+                        f" {row[:3]} (posted, debits pending, credits pending)",
+                        sequence=record.sequence,
+                        transaction_id=record.transaction_id,
+                        account_id=posting.account_id,
+                        table=POSTINGS,
+                    )
+                )
 
     def _check_outcome(self, record: Transaction, outcome: StoredOutcome | None) -> None:
         hold = self.held.get(record.related_id or "")
         problem = _outcome_problem(record, outcome, None if hold is None else hold[0])
         if problem is not None:
             raise _record_break(BreakKind.OUTCOME_MISMATCH, record, problem, REQUESTS)
-        self.committed.add((record.transaction_id, record.sequence))
+        self.committed += 1
 
     def _fold(self, record: Transaction) -> None:
         """Apply one record to the balances, the holds and the links it implies."""
         kind = record.kind
         touched = record.postings
-        if kind is Kind.HOLD:
+        if kind is Kind.TRANSFER:
+            self._add(touched, pending=False, sign=1)
+        elif kind is Kind.HOLD:
             self.held[record.transaction_id] = (record.postings, record.sequence, record.expires_at)
             self._add(record.postings, pending=True, sign=1)
+            if self.new_holds is not None:
+                self.new_holds[record.transaction_id] = (
+                    HoldRecord(
+                        hold_id=record.transaction_id,
+                        postings=record.postings,
+                        expires_at=_utc(record.expires_at),
+                        status=HoldStatus.PENDING,
+                    ),
+                    record.sequence,
+                )
         elif kind in (Kind.POST, Kind.VOID, Kind.EXPIRE):
             hold = self._resolve(record)
             self._add(hold, pending=True, sign=-1)
@@ -292,14 +517,26 @@ class _Verifier:
         else:
             if kind is Kind.REVERSAL:
                 self.reversals.add((record.related_id, record.transaction_id))
+                if self.new_reversals is not None and record.related_id is not None:
+                    self.new_reversals[record.related_id] = (
+                        record.transaction_id,
+                        record.sequence,
+                    )
             self._add(record.postings, pending=False, sign=1)
+        sequence = record.sequence
+        balances = self.balances
+        if self.stated:
+            for posting in touched:
+                balances[posting.account_id][3] = sequence
+            return
+        digests = self.digests
         for posting in touched:
-            row = self.balances[posting.account_id]
-            row[3] = record.sequence
-            digest = self.digests.get(posting.account_id)
+            row = balances[posting.account_id]
+            row[3] = sequence
+            digest = digests.get(posting.account_id)
             if digest is None:
-                digest = self.digests[posting.account_id] = hashlib.blake2b(digest_size=16)
-            digest.update(_pack((record.sequence, row[0], row[1], row[2])))
+                digest = digests[posting.account_id] = hashlib.blake2b(digest_size=16)
+            digest.update(_pack((sequence, row[0], row[1], row[2])))
 
     def _resolve(self, record: Transaction) -> tuple[Posting, ...]:
         """The hold a post, void or expiry resolves; checks the record against it."""
@@ -317,17 +554,29 @@ class _Verifier:
             Kind.EXPIRE: HoldStatus.EXPIRED,
         }[record.kind]
         self.holds.add(_hold_row(record.related_id, sequence, status, expires_at, record))
+        if self.new_holds is not None and record.related_id is not None:
+            self.new_holds[record.related_id] = (
+                HoldRecord(
+                    hold_id=record.related_id,
+                    postings=hold,
+                    expires_at=_utc(expires_at),
+                    status=status,
+                    resolved_by=record.transaction_id,
+                ),
+                sequence,
+            )
         return hold
 
     def _add(self, postings: tuple[Posting, ...], *, pending: bool, sign: int) -> None:
+        balances = self.balances
         for posting in postings:
-            row = self.balances.get(posting.account_id)
+            row = balances.get(posting.account_id)
             if row is None:
-                row = self.balances[posting.account_id] = [0, 0, 0, 0]
+                row = balances[posting.account_id] = [0, 0, 0, 0]
             amount = posting.amount_minutes * sign
             if not pending:
-                row[0] += amount if posting.side is Side.CREDIT else -amount
-            elif posting.side is Side.DEBIT:
+                row[0] += amount if posting.side is _CREDIT else -amount
+            elif posting.side is _DEBIT:
                 row[1] += amount
             else:
                 row[2] += amount
@@ -422,12 +671,17 @@ class _Verifier:
             raise _Found(
                 _break(BreakKind.BOUNDS_BROKEN, problem, sequence, ACCOUNTS, account_id=account_id)
             )
+        if self.stated:
+            return  # every entry was checked with its record
         expected_digest = self.digests.pop(account_id, hashlib.blake2b(digest_size=16))
         stored_digest = hashlib.blake2b(digest_size=16)
-        for row in _stored_rows(self.reader, account_id, self.last_sequence):
+        before = self.base.get(account_id, (0, 0, 0, 0))
+        for row in _stored_rows(
+            self.reader, account_id, self.last_sequence, self.start, list(before[:3])
+        ):
             stored_digest.update(_pack(row))
         if stored_digest.digest() != expected_digest.digest():
-            raise _Found(_first_entry_break(self.book_id, self.reader, account_id))
+            raise _Found(_first_entry_break(self, account_id))
 
     # --- holds, reversal links and outcomes -----------------------------------------
 
@@ -467,7 +721,7 @@ class _Verifier:
         return self.reader.reversals(after=after, limit=limit)
 
     def check_outcomes(self) -> None:
-        stored = _Tally()
+        committed = 0
         for page in _paged(self._outcomes, None, _outcome_id_of):
             for outcome in page:
                 problem = _refusal_problem(outcome)
@@ -482,19 +736,69 @@ class _Verifier:
                         )
                     )
                 if outcome.sequence is not None:
-                    stored.add((outcome.transaction_id, outcome.sequence))
-        if not stored.same(self.committed):
+                    committed += 1
+        if committed != self.committed:
             raise _Found(_first_outcome_break(self))
 
     def _outcomes(self, after: str | None, limit: int) -> Sequence[StoredOutcome]:
         return self.reader.outcomes(after=after, limit=limit)
 
+    # --- from a checkpoint: the rows later records made or changed ----------------
+
+    def check_new_holds(self) -> None:
+        """Each hold a later record made or resolved is stored as the journal leaves it."""
+        assert self.new_holds is not None
+        candidates: list[tuple[int, str, str]] = []
+        for hold_id, (want, sequence) in self.new_holds.items():
+            have = self.reader.hold(hold_id)
+            if have is None:
+                candidates.append((sequence, hold_id, "missing; the journal made it"))
+                continue
+            problem = _hold_record_shape(have)
+            if problem is not None:
+                raise _Found(_break(BreakKind.ROW_INVALID, problem, sequence, HOLDS, hold_id))
+            if replace(have, expires_at=_utc(have.expires_at)) != want:
+                detail = (
+                    f"stored as {have.status.value} by {have.resolved_by!r}; the journal gives"
+                    f" {want.status.value} by {want.resolved_by!r}"
+                )
+                candidates.append((sequence, hold_id, detail))
+        if candidates:
+            raise _Found(_earliest(candidates, BreakKind.HOLD_MISMATCH, HOLDS, self.last_sequence))
+
+    def check_new_reversals(self) -> None:
+        """Each reversal after the checkpoint is linked from the transaction it reverses."""
+        assert self.new_reversals is not None
+        candidates: list[tuple[int, str, str]] = []
+        for original_id, (reversal_id, sequence) in self.new_reversals.items():
+            linked = self.reader.reversal_of(original_id)
+            if linked != reversal_id:
+                detail = f"links {original_id!r} to {linked!r}, not {reversal_id!r}"
+                candidates.append((sequence, original_id, detail))
+        if candidates:
+            raise _Found(
+                _earliest(candidates, BreakKind.REVERSAL_MISMATCH, REVERSALS, self.last_sequence)
+            )
+
 
 # --- reading page by page ----------------------------------------------------------
 
 
+class _StatedPage(list[Transaction]):
+    """A page of the journal, with the balances its postings' statement entries state."""
+
+    def __init__(
+        self, records: Sequence[Transaction], stated: Sequence[tuple[int, int, int]]
+    ) -> None:
+        super().__init__(records)
+        self.stated = stated
+
+
 def _paged(
-    read: Callable[[K, int], Sequence[R]], after: K, key: Callable[[R], K]
+    read: Callable[[K, int], Sequence[R]],
+    after: K,
+    key: Callable[[R], K],
+    size: int = _PAGE,
 ) -> Iterator[Sequence[R]]:
     """Every page of a listing. Once a page holds a row the store cannot read, the rest
     is read one row at a time, so that every row before that one is checked first.
@@ -502,7 +806,7 @@ def _paged(
     The caller checks each page before asking for the next; ``key`` reads the last row's
     key only then, so it never meets a value of the wrong type.
     """
-    limit = _PAGE
+    limit = size
     while True:
         try:
             page = read(after, limit)
@@ -537,15 +841,23 @@ def _outcome_id_of(outcome: StoredOutcome) -> str | None:
     return outcome.transaction_id
 
 
-def _stored_rows(reader: LedgerReader, account_id: str, position: int) -> Iterator[_Row]:
-    """The account's statement entries as rows, checking each entry's shape and arithmetic."""
-    running = [0, 0, 0]
+def _stored_rows(
+    reader: LedgerReader,
+    account_id: str,
+    position: int,
+    start: int = 0,
+    running: list[int] | None = None,
+) -> Iterator[_Row]:
+    """The account's statement entries after ``start`` as rows, checking each entry's shape
+    and arithmetic (from ``running``, its balances at ``start``)."""
+    if running is None:
+        running = [0, 0, 0]
 
     def read(after: int | None, limit: int) -> Sequence[Entry]:
         return reader.entries(account_id, after=after, limit=limit)
 
     try:
-        for page in _paged(read, None, _entry_sequence_of):
+        for page in _paged(read, start or None, _entry_sequence_of):
             for entry in page:
                 problem = _entry_shape(entry)
                 sequence = entry.sequence if type(entry.sequence) is int else position
@@ -589,13 +901,18 @@ def _entry_sequence_of(entry: Entry) -> int | None:
 
 def _rewalk(verifier: _Verifier) -> Iterator[Transaction]:
     """The journal again, for naming a break: every record was checked on the first walk."""
-    for page in _paged(verifier._journal, 0, _sequence_of):
+    for page in _paged(verifier._journal, verifier.start, _sequence_of):
         yield from page
 
 
-def _first_entry_break(book_id: str, reader: LedgerReader, account_id: str) -> VerifyBreak:
+def _first_entry_break(walked: _Verifier, account_id: str) -> VerifyBreak:
     """Walk the journal again for one account and name its first wrong entry."""
-    verifier = _Verifier(book_id, reader)
+    reader = walked.reader
+    verifier = _Verifier(walked.book_id, reader)
+    verifier.stated = False
+    if walked.since is not None:
+        verifier.seed(walked.since)
+    before = verifier.base.get(account_id, (0, 0, 0, 0))
 
     def rows() -> Iterator[_Row]:
         for record in _rewalk(verifier):
@@ -604,7 +921,7 @@ def _first_entry_break(book_id: str, reader: LedgerReader, account_id: str) -> V
             if row is not None and row[3] == record.sequence:
                 yield (record.sequence, row[0], row[1], row[2])
 
-    stored = _stored_rows(reader, account_id, 0)
+    stored = _stored_rows(reader, account_id, 0, verifier.start, list(before[:3]))
     want_rows = rows()
     while True:
         want, have = next(want_rows, None), next(stored, None)
@@ -724,6 +1041,51 @@ def _earliest(
 
 def _record_shape(record: Transaction) -> tuple[str, str] | None:
     """(table, what is wrong) if a record holds a value of the wrong type."""
+    if _well_formed(record):
+        return None
+    return _shape_problem(record)
+
+
+def _well_formed(record: Transaction) -> bool:
+    """The checks of ``_shape_problem`` as one expression, for the records that pass them."""
+    related_id, metadata = record.related_id, record.metadata
+    recorded_at, effective_at, expires_at = (
+        record.recorded_at,
+        record.effective_at,
+        record.expires_at,
+    )
+    if not (
+        type(record.book_id) is str
+        and type(record.transaction_id) is str
+        and type(record.code) is str
+        and (related_id is None or type(related_id) is str)
+        and type(record.previous_hash) is str
+        and type(record.hash) is str
+        and type(record.sequence) is int
+        and type(record.kind) is Kind
+        and type(metadata) is dict
+        and type(recorded_at) is datetime
+        and recorded_at.utcoffset() is not None
+        and (effective_at is None or _is_time(effective_at))
+        and (expires_at is None or _is_time(expires_at))
+        and type(record.postings) is tuple
+    ):
+        return False
+    for key, value in metadata.items():
+        if type(key) is not str or type(value) is not str:
+            return False
+    for posting in record.postings:
+        if not (
+            type(posting) is Posting
+            and type(posting.account_id) is str
+            and type(posting.side) is Side
+            and type(posting.amount_minutes) is int
+        ):
+            return False
+    return True
+
+
+def _shape_problem(record: Transaction) -> tuple[str, str] | None:
     for name, value, nullable in (
         ("book_id", record.book_id, False),
         ("transaction_id", record.transaction_id, False),
@@ -950,6 +1312,18 @@ def _entry_shape(entry: Entry) -> str | None:
         value = getattr(entry, name)
         if type(value) is not int:
             return f"the entry's {name} is {value!r:.60}, not an integer"
+    return None
+
+
+def _hold_record_shape(hold: HoldRecord) -> str | None:
+    if not isinstance(hold.status, HoldStatus):
+        return f"status {hold.status!r:.60} is not a hold status"
+    if not (hold.expires_at is None or _is_time(hold.expires_at)):
+        return f"expires_at {hold.expires_at!r:.60} is not an aware time"
+    if not (hold.resolved_by is None or type(hold.resolved_by) is str):
+        return f"resolved_by {hold.resolved_by!r:.60} is not an id"
+    if type(hold.postings) is not tuple or not all(_is_posting(p) for p in hold.postings):
+        return f"postings {hold.postings!r:.60} are not postings"
     return None
 
 

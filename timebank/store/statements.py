@@ -24,6 +24,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from timebank.store.tables import (
     accounts,
     books,
+    checkpoints,
     holds,
     postings,
     requests,
@@ -40,6 +41,8 @@ __all__ = [
     "BALANCE_BEFORE",
     "BOOK_HAS_ROWS",
     "BOOK_IDS",
+    "CHECKPOINT",
+    "DELETE_CHECKPOINT",
     "DUE_HOLDS",
     "EFFECTIVE_DELTAS",
     "ENTRIES",
@@ -52,6 +55,7 @@ __all__ = [
     "HOLDS_FIRST",
     "INSERT_ACCOUNT",
     "INSERT_BOOK",
+    "INSERT_CHECKPOINT",
     "INSERT_HOLD",
     "INSERT_POSTING",
     "INSERT_REQUEST",
@@ -65,6 +69,7 @@ __all__ = [
     "POSTINGS_AFTER",
     "POSTINGS_OF",
     "POSTINGS_RANGE",
+    "POSTINGS_RANGE_STATED",
     "REVERSAL",
     "REVERSALS_AFTER",
     "REVERSALS_FIRST",
@@ -74,7 +79,9 @@ __all__ = [
     "UPDATE_ACCOUNT",
     "UPDATE_HEAD",
     "UPDATE_HOLD",
+    "VerifyReads",
     "stored_text",
+    "verify_reads",
 ]
 
 
@@ -199,6 +206,18 @@ POSTINGS_RANGE = (
     )
     .order_by(p.sequence, p.posting_index)
 )
+# The same postings with the balances each one's statement entry states after it.
+POSTINGS_RANGE_STATED = (
+    sa.select(
+        *_posting_columns, p.posted_minutes, p.debits_pending_minutes, p.credits_pending_minutes
+    )
+    .where(
+        p.book_id == _book,
+        p.sequence > sa.bindparam("after"),
+        p.sequence <= sa.bindparam("last"),
+    )
+    .order_by(p.sequence, p.posting_index)
+)
 # Journal rows that no page of the journal reaches: a sequence that is missing or below 1.
 JOURNAL_STRAYS = sa.union_all(
     sa.select(sa.literal("transactions").label("tbl"), t.sequence).where(
@@ -295,6 +314,12 @@ REVERSALS_AFTER = (
     .limit(sa.bindparam("limit"))
 )
 
+CHECKPOINT = sa.select(checkpoints.c.sequence, checkpoints.c.hash, checkpoints.c.state).where(
+    checkpoints.c.book_id == _book
+)
+DELETE_CHECKPOINT = sa.delete(checkpoints).where(checkpoints.c.book_id == _book)
+INSERT_CHECKPOINT = sa.insert(checkpoints)
+
 _ledger_tables = (accounts, transactions, postings, holds, reversals, requests)
 # Whether any ledger table has rows of a book (that may have lost its row in books).
 BOOK_HAS_ROWS = sa.select(
@@ -380,3 +405,60 @@ EFFECTIVE_DELTAS = sa.select(
     sa.func.coalesce(sa.func.sum(_deltas.c.debits_pending), 0),
     sa.func.coalesce(sa.func.sum(_deltas.c.credits_pending), 0),
 ).where(_deltas.c.effective_at <= sa.bindparam("moment", type_=t.recorded_at.type))
+
+
+class VerifyReads:
+    """``verify()``'s bulk reads as driver SQL, run on the DBAPI cursor (``SqlReader``):
+    the journal with each posting's stated balances, and the remembered outcomes.
+
+    They select what ``JOURNAL``, ``POSTINGS_RANGE_STATED``, ``FIND_MANY`` and
+    ``OUTCOMES_*`` select, in the same column order, times and JSON as stored text.
+    """
+
+    def __init__(self, mark: str, text: str, any_of: str) -> None:
+        def as_text(column: str) -> str:
+            return text.format(column)
+
+        self.mark = mark
+        self.any_of = any_of
+        self.JOURNAL = (
+            "SELECT book_id, sequence, transaction_id, kind, code, "
+            + ", ".join(
+                as_text(column)
+                for column in ("metadata", "recorded_at", "effective_at", "expires_at")
+            )
+            + f", related_id, previous_hash, hash FROM transactions"
+            f" WHERE book_id = {mark} AND sequence > {mark} ORDER BY sequence LIMIT {mark}"
+        )
+        self.POSTINGS_STATED = (
+            "SELECT sequence, posting_index, account_id, side, amount_minutes, posted_minutes,"
+            " debits_pending_minutes, credits_pending_minutes FROM postings"
+            f" WHERE book_id = {mark} AND sequence > {mark} AND sequence <= {mark}"
+            " ORDER BY sequence, posting_index"
+        )
+        outcome = f"SELECT transaction_id, request, sequence, {as_text('error')} FROM requests"
+        self.FIND_MANY = f"{outcome} WHERE book_id = {mark} AND transaction_id "
+        self.OUTCOMES_FIRST = (
+            f"{outcome} WHERE book_id = {mark} ORDER BY transaction_id LIMIT {mark}"
+        )
+        self.OUTCOMES_AFTER = (
+            f"{outcome} WHERE book_id = {mark} AND transaction_id > {mark}"
+            f" ORDER BY transaction_id LIMIT {mark}"
+        )
+
+    def find_many(self, count: int) -> str:
+        """``FIND_MANY`` for ``count`` ids (SQLite: that many marks; PostgreSQL: one array)."""
+        if self.any_of:
+            return self.FIND_MANY + self.any_of
+        return self.FIND_MANY + "IN (" + ", ".join(self.mark * count) + ")"
+
+
+_VERIFY_READS = {
+    "sqlite": VerifyReads("?", "{}", ""),
+    "postgresql": VerifyReads("%s", "CAST({} AS TEXT)", "= ANY(%s)"),
+}
+
+
+def verify_reads(dialect: str) -> VerifyReads | None:
+    """The driver SQL of ``verify()``'s bulk reads for a dialect, if it has them."""
+    return _VERIFY_READS.get(dialect)

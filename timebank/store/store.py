@@ -32,7 +32,7 @@ from sqlalchemy.engine import URL
 from timebank.ledger.errors import BookExists, BookNotFound
 from timebank.ledger.hashing import GENESIS_HASH
 from timebank.ledger.model import BookHead
-from timebank.ledger.port import LedgerReader, LedgerUnit, StoredRowInvalid
+from timebank.ledger.port import LedgerReader, LedgerUnit, StoredCheckpoint, StoredRowInvalid
 from timebank.store import statements as sql
 from timebank.store.codec import head_from_row
 from timebank.store.engine import SQLITE_BEGIN_OPTION, make_engine, sqlite_execute
@@ -149,6 +149,24 @@ class SqlStore:
         """A consistent snapshot of one book (REPEATABLE READ on PostgreSQL)."""
         with self.read_snapshot(book_id) as (_connection, reader):
             yield reader
+
+    def save_checkpoint(self, book_id: str, checkpoint: StoredCheckpoint) -> None:
+        """Keep a verify checkpoint as the book's, in place of its last (one unit of work)."""
+
+        def work(connection: Connection, unit: SqlUnit) -> None:
+            unit.head()  # takes the book's row, as every unit does
+            connection.execute(sql.DELETE_CHECKPOINT, {"book_id": book_id})
+            connection.execute(
+                sql.INSERT_CHECKPOINT,
+                {
+                    "book_id": book_id,
+                    "sequence": checkpoint.sequence,
+                    "hash": checkpoint.hash,
+                    "state": checkpoint.state,
+                },
+            )
+
+        self.run_unit(book_id, work)
 
     # --- for stores that keep more than the ledger in the same database ------------------
 

@@ -11,6 +11,8 @@ and every query stays inside one book's part of each index:
   account's balances after it): the statement entries, append-only.
 - ``holds``: each hold's state; its postings are the hold transaction's.
 - ``reversals``: which transaction reversed which, at most once per original.
+- ``checkpoints``: each book's last verify checkpoint (the sequence and hash a clean
+  ``verify()`` ended at, and the state it needs to go on from there), replaced by the next.
 - ``requests``: the idempotency record: every transaction id ever submitted
   (or made by the ledger), with its request and its outcome, either the
   committed sequence or the rejection's error.
@@ -50,6 +52,7 @@ __all__ = [
     "UtcDateTime",
     "accounts",
     "books",
+    "checkpoints",
     "holds",
     "metadata",
     "orders",
@@ -266,6 +269,15 @@ requests = sa.Table(
         " OR (sequence IS NULL AND error IS NOT NULL AND request IS NOT NULL)",
         name="one_outcome",
     ),
+)
+
+checkpoints = sa.Table(
+    "checkpoints",
+    metadata,
+    sa.Column("book_id", ID, sa.ForeignKey("books.id"), primary_key=True),
+    sa.Column("sequence", sa.BigInteger(), nullable=False),
+    sa.Column("hash", HASH, nullable=False),
+    sa.Column("state", sa.Text(), nullable=False),
 )
 
 records = sa.Table(

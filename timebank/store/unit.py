@@ -15,10 +15,11 @@ idempotency probe, account locks, writes) run on the driver connection
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection
+import msgspec
+from sqlalchemy import Connection, exc
 
 from timebank.ledger.errors import BookNotFound
 from timebank.ledger.model import (
@@ -30,11 +31,14 @@ from timebank.ledger.model import (
     Kind,
     Posting,
     Rejection,
+    Request,
+    Side,
     Transaction,
 )
 from timebank.ledger.port import (
     Commit,
     Committed,
+    StoredCheckpoint,
     StoredHold,
     StoredOutcome,
     StoredReversal,
@@ -261,6 +265,65 @@ class SqlReader:
             bucket.append(posting)
         return [transaction_from_row(row, legs[row.sequence]) for row in rows]
 
+    def stated_journal(
+        self, *, after: int, limit: int
+    ) -> tuple[Sequence[Transaction], Sequence[tuple[int, int, int]]]:
+        """``journal``, with the balances each posting's statement entry states (its
+        postings row's): a statement is exactly the book's postings rows of one account.
+
+        Rows are decoded on a fast path; a row it does not take goes through the codec,
+        which reports what is wrong with it.
+        """
+        assert limit > 0
+        book_id = self.book_id
+        reads = sql.verify_reads(self._connection.dialect.name)
+        if after == 0:
+            self._check_no_strays()
+        if reads is None:
+            rows: Sequence[Any] = self._connection.execute(
+                sql.JOURNAL, {"book_id": book_id, "after": after, "limit": limit}
+            ).all()
+        else:
+            rows = self._fetch(reads.JOURNAL, (book_id, after, limit))
+        if len(rows) < limit:
+            # The end of the journal: no posting may come after its last record.
+            self._check_no_postings_after(rows[-1][1] if rows else after)
+        if not rows:
+            return [], []
+        last = rows[-1][1]
+        if reads is None:
+            legs_rows: Sequence[Any] = self._connection.execute(
+                sql.POSTINGS_RANGE_STATED, {"book_id": book_id, "after": after, "last": last}
+            ).all()
+        else:
+            legs_rows = self._fetch(reads.POSTINGS_STATED, (book_id, after, last))
+        legs: dict[Any, list[Posting]] = {row[1]: [] for row in rows}
+        stated: list[tuple[int, int, int]] = []
+        for leg in legs_rows:
+            sequence = leg[0]
+            bucket = legs.get(sequence)
+            if bucket is None:
+                raise _postings_without_record(sequence)
+            if leg[1] != len(bucket) or type(leg[1]) is not int:
+                index = posting_from_row(leg[:5])[1]
+                raise StoredRowInvalid(
+                    table="postings",
+                    sequence=sequence,
+                    detail=f"posting_index {index} where the record's posting {len(bucket)}"
+                    " belongs: its postings are not numbered 0, 1, 2, ...",
+                )
+            bucket.append(_fast_posting(leg))
+            stated.append(_fast_balances(leg))
+        return [_fast_record(row, legs[row[1]]) for row in rows], stated
+
+    def checkpoint(self) -> StoredCheckpoint | None:
+        """The book's last verify checkpoint, its values as stored (``verify()`` checks them)."""
+        row = self._connection.execute(sql.CHECKPOINT, {"book_id": self.book_id}).first()
+        if row is None:
+            return None
+        sequence, hash_, state = row
+        return StoredCheckpoint(sequence=sequence, hash=hash_, state=state)
+
     def _check_no_strays(self) -> None:
         stray = self._connection.execute(sql.JOURNAL_STRAYS, {"book_id": self.book_id}).first()
         if stray is not None:
@@ -294,19 +357,60 @@ class SqlReader:
 
     def outcomes(self, *, after: str | None, limit: int) -> Sequence[StoredOutcome]:
         assert limit > 0
-        rows = self._page(sql.OUTCOMES_FIRST, sql.OUTCOMES_AFTER, after, limit)
-        return [outcome_from_row(row) for row in rows]
+        reads = sql.verify_reads(self._connection.dialect.name)
+        if reads is None:
+            rows = self._page(sql.OUTCOMES_FIRST, sql.OUTCOMES_AFTER, after, limit)
+        elif after is None:
+            rows = self._fetch(reads.OUTCOMES_FIRST, (self.book_id, limit))
+        else:
+            rows = self._fetch(reads.OUTCOMES_AFTER, (self.book_id, after, limit))
+        return [_fast_outcome(row) for row in rows]
 
     def outcomes_of(self, transaction_ids: Sequence[str]) -> dict[str, StoredOutcome]:
         found: dict[str, StoredOutcome] = {}
         unique = list(dict.fromkeys(transaction_ids))
+        reads = sql.verify_reads(self._connection.dialect.name)
         for start in range(0, len(unique), _CHUNK):
-            for row in self._connection.execute(
-                sql.FIND_MANY, {"book_id": self.book_id, "ids": unique[start : start + _CHUNK]}
-            ):
-                outcome = outcome_from_row(row)
+            chunk = unique[start : start + _CHUNK]
+            if reads is None:
+                rows: Sequence[Any] = self._connection.execute(
+                    sql.FIND_MANY, {"book_id": self.book_id, "ids": chunk}
+                ).all()
+            elif reads.any_of:
+                rows = self._fetch(reads.find_many(len(chunk)), (self.book_id, chunk))
+            else:
+                rows = self._fetch(reads.find_many(len(chunk)), (self.book_id, *chunk))
+            for row in rows:
+                outcome = _fast_outcome(row)
                 found[outcome.transaction_id] = outcome
         return found
+
+    def _fetch(self, statement: str, params: Sequence[Any]) -> list[Any]:
+        """All rows of a driver statement. SQLite's text is read as ``str`` and only when a
+        value is not UTF-8 read again with the connection's own text factory (which, in a
+        read snapshot, keeps such a value as bytes for the codec to report)."""
+        raw = self._driver()
+        driver = raw.raw
+        if raw.postgres:
+            return list(raw.execute(statement, params).fetchall())
+        factory = driver.text_factory
+        if factory is str:
+            return list(raw.execute(statement, params).fetchall())
+        driver.text_factory = str
+        try:
+            return list(raw.execute(statement, params).fetchall())
+        except (exc.DBAPIError, driver.OperationalError) as error:
+            if "decode" not in str(error):
+                raise
+        finally:
+            driver.text_factory = factory
+        return list(raw.execute(statement, params).fetchall())
+
+    def _driver(self) -> RawDriver:
+        raw: RawDriver | None = self.__dict__.get("_verify_driver")
+        if raw is None:
+            raw = self.__dict__["_verify_driver"] = raw_driver(self._connection)
+        return raw
 
     def _page(self, first: Any, following: Any, after: str | None, limit: int) -> Sequence[Any]:
         """One page of a listing keyed by id: ``first`` when ``after`` is None."""
@@ -314,6 +418,95 @@ class SqlReader:
         if after is None:
             return execute(first, {"book_id": self.book_id, "limit": limit}).all()
         return execute(following, {"book_id": self.book_id, "after": after, "limit": limit}).all()
+
+
+# --- the fast path of verify()'s reads ----------------------------------------------------
+# Each function takes a well-formed row with a few type tests and builds its value directly;
+# anything else goes through the codec, which checks every value and names the bad one.
+
+_KINDS = {kind.value: kind for kind in Kind}
+_SIDES = {side.value: side for side in Side}
+_decode_metadata = msgspec.json.Decoder(dict[str, str]).decode
+_decode_committed = msgspec.json.Decoder(Request).decode
+_FAST_FAILURES = (ValueError, OverflowError, TypeError, KeyError, msgspec.MsgspecError)
+
+
+def _fast_time(value: Any) -> datetime:
+    """A stored time as ``codec`` reads it (raises on anything but text)."""
+    if type(value) is not str:
+        raise TypeError
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _fast_record(row: Sequence[Any], postings: list[Posting]) -> Transaction:
+    (book_id, sequence, transaction_id, kind, code, metadata) = row[:6]
+    (recorded_at, effective_at, expires_at, related_id, previous_hash, hash_) = row[6:]
+    try:
+        if (
+            type(book_id) is str
+            and type(sequence) is int
+            and type(transaction_id) is str
+            and type(code) is str
+            and type(metadata) is str
+            and (related_id is None or type(related_id) is str)
+            and type(previous_hash) is str
+            and type(hash_) is str
+        ):
+            return Transaction(
+                book_id=book_id,
+                transaction_id=transaction_id,
+                sequence=sequence,
+                kind=_KINDS[kind],
+                postings=tuple(postings),
+                code=code,
+                metadata={} if metadata == "{}" else _decode_metadata(metadata),
+                recorded_at=_fast_time(recorded_at),
+                effective_at=None if effective_at is None else _fast_time(effective_at),
+                expires_at=None if expires_at is None else _fast_time(expires_at),
+                related_id=related_id,
+                previous_hash=previous_hash,
+                hash=hash_,
+            )
+    except _FAST_FAILURES:
+        pass
+    return transaction_from_row(row, postings)  # type: ignore[arg-type]
+
+
+def _fast_posting(row: Any) -> Posting:
+    account_id, side, amount = row[2], row[3], row[4]
+    if type(account_id) is str and type(amount) is int and type(row[0]) is int:
+        found = _SIDES.get(side) if type(side) is str else None
+        if found is not None:
+            return Posting(account_id=account_id, side=found, amount_minutes=amount)
+    return posting_from_row(row[:5])[2]
+
+
+def _fast_balances(row: Sequence[Any]) -> tuple[int, int, int]:
+    posted, debits_pending, credits_pending = row[5], row[6], row[7]
+    if type(posted) is int and type(debits_pending) is int and type(credits_pending) is int:
+        return posted, debits_pending, credits_pending
+    return balances_from_row(row[5:8], row[0])
+
+
+def _fast_outcome(row: Sequence[Any]) -> StoredOutcome:
+    """A committed requests row on the fast path; a refusal, or anything odd, by the codec."""
+    transaction_id, request, sequence, error = row[0], row[1], row[2], row[3]
+    if (
+        type(sequence) is int
+        and error is None
+        and type(transaction_id) is str
+        and (request is None or type(request) is str)
+    ):
+        try:
+            decoded = None if request is None else _decode_committed(request)
+        except _FAST_FAILURES:
+            pass
+        else:
+            return StoredOutcome(
+                transaction_id=transaction_id, sequence=sequence, request=decoded, error=None
+            )
+    return outcome_from_row(row)
 
 
 def _sequence_of(outcome: StoredOutcome) -> int:
@@ -484,6 +677,12 @@ class SqlUnit(SqlReader):
     def journal(self, *, after: int, limit: int) -> Sequence[Transaction]:
         self.flush()
         return super().journal(after=after, limit=limit)
+
+    def stated_journal(
+        self, *, after: int, limit: int
+    ) -> tuple[Sequence[Transaction], Sequence[tuple[int, int, int]]]:
+        self.flush()
+        return super().stated_journal(after=after, limit=limit)
 
     def accounts(self, *, after: str | None, limit: int) -> Sequence[Account]:
         self.flush()
