@@ -21,9 +21,10 @@ from sqlalchemy import event
 from tests.api.conftest import SECRET
 from tests.store.databases import postgres_base_url, postgres_schema, sqlite_path
 from timebank.api import ApiSettings, create_app, issue_token
-from timebank.bank import SYSTEM, TimeBank
-from timebank.bank.commands import RegisterMember, UpdateMember
-from timebank.community.model import Role, Vetting
+from timebank.bank import ISSUANCE, SYSTEM, TimeBank
+from timebank.bank.commands import CreditService, RegisterMember, UpdateMember
+from timebank.community.model import Provenance, Role, Vetting
+from timebank.community.policy import PolicyRules
 from timebank.ledger import ManualClock
 
 ORDER = {"recipient_id": "zhang", "category": "companionship", "estimated_minutes": 60}
@@ -31,10 +32,10 @@ STEPS: list[tuple[str, str, str, dict[str, Any] | None, int]] = [
     # label, method, path, body, SQLite statements at most
     ("request an order", "POST", "/orders", {**ORDER, "order_id": "o1"}, 13),
     ("dispatch it", "POST", "/orders/o1/dispatch", {"volunteer_id": "li"}, 11),
-    ("accept it", "POST", "/orders/o1/accept", {"volunteer_id": "li"}, 29),
+    ("accept it", "POST", "/orders/o1/accept", {"volunteer_id": "li"}, 26),
     ("start it", "POST", "/orders/o1/start", None, 9),
     ("complete it", "POST", "/orders/o1/complete", {"actual_minutes": 60}, 10),
-    ("confirm it", "POST", "/orders/o1/confirm", None, 25),
+    ("confirm it", "POST", "/orders/o1/confirm", None, 19),
     ("read the order", "GET", "/orders/o1", None, 5),
     ("list orders", "GET", "/orders?limit=10", None, 5),
     ("read a member", "GET", "/members/li", None, 5),
@@ -124,3 +125,53 @@ def test_every_request_is_one_connection_and_its_statements_do_not_grow(
     assert all(
         connections and (kind != "sqlite" or statements) for _, connections, statements in costs
     )
+
+
+def test_a_passbook_page_costs_the_same_whatever_its_length(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    """The page's transactions are read together, not one line at a time (SQLite counts)."""
+    meter = Meter()
+    bank = _metered(TimeBank.open(sqlite_path(tmp_path), clock=clock), meter)
+    book = bank.create_book("gulou", PolicyRules(name="plain"))
+    for member_id, roles in (("li", {Role.VOLUNTEER}), ("zhang", {Role.RECIPIENT})):
+        book.members.register(
+            RegisterMember(
+                member_id=member_id,
+                name=member_id,
+                birth_date=date(1950, 1, 1),
+                community="ninghai",
+                roles=roles,
+            ),
+            actor=SYSTEM,
+        )
+    book.members.update(UpdateMember(member_id="li", vetting=Vetting.STREET), actor=SYSTEM)
+
+    def credit(count: int) -> None:
+        for _ in range(count):
+            book.credits.record(
+                CreditService(
+                    provider_id="li",
+                    recipient_id="zhang",
+                    category="companionship",
+                    raw_minutes=30,
+                    served_at=clock.now(),
+                    provenance=Provenance.PAPER_RECORD,
+                    payer=ISSUANCE,
+                ),
+                actor=SYSTEM,
+            )
+
+    def cost() -> tuple[int, int]:
+        meter.reset()
+        page = book.statements.passbook("li", limit=100, actor="li")
+        return len(page.entries), meter.statements
+
+    credit(1)
+    lines, short = cost()
+    assert lines == 1
+    credit(49)
+    lines, long = cost()
+    assert lines == 50
+    assert long == short
+    bank.close()

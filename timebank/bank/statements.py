@@ -15,8 +15,8 @@ from msgspec import Struct
 from timebank.bank.accounts import GIFTED, GROUP, OWN, is_member_account, member_account, member_of
 from timebank.bank.context import PURSES, Snapshot
 from timebank.community.model import PassbookEntry, PassbookPage
-from timebank.ledger import Entry, Side, Transaction
-from timebank.ledger.port import LedgerReader
+from timebank.ledger import Entry, Rejection, Side, Transaction
+from timebank.ledger.port import Committed, LedgerReader
 
 __all__ = ["MemberBalance", "balances", "liability", "passbook"]
 
@@ -77,7 +77,7 @@ def passbook(
     snapshot.visible_member(member_id)
     accounts = [member_account(member_id, purse) for purse in PURSES]
     running: dict[str, int] | None = None
-    lines: list[PassbookEntry] = []
+    lines: list[tuple[Entry, int]] = []
     cursor = after
     while True:
         streams = [list(ledger.entries(a, after=cursor, limit=ENTRY_CHUNK)) for a in accounts]
@@ -99,22 +99,38 @@ def passbook(
         for index, entry in enumerate(merged):
             running[entry.account_id] = entry.posted_minutes
             if entry.posted_delta_minutes != 0:
-                lines.append(_line(snapshot, ledger, member_id, entry, sum(running.values())))
+                lines.append((entry, sum(running.values())))
             if len(lines) == limit:
                 more = index + 1 < len(merged) or bound is not None
                 return PassbookPage(
-                    entries=tuple(lines), next_cursor=str(entry.sequence) if more else None
+                    entries=_lines(snapshot, ledger, member_id, lines),
+                    next_cursor=str(entry.sequence) if more else None,
                 )
         if bound is None:
-            return PassbookPage(entries=tuple(lines), next_cursor=None)
+            entries = _lines(snapshot, ledger, member_id, lines)
+            return PassbookPage(entries=entries, next_cursor=None)
         cursor = bound
 
 
+def _lines(
+    snapshot: Snapshot, ledger: LedgerReader, member_id: str, lines: list[tuple[Entry, int]]
+) -> tuple[PassbookEntry, ...]:
+    """The page's lines, their transactions read together (three queries, whatever the count)."""
+    found = ledger.find_many(list(dict.fromkeys(entry.transaction_id for entry, _ in lines)))
+    return tuple(
+        _line(snapshot, member_id, entry, total, found.get(entry.transaction_id))
+        for entry, total in lines
+    )
+
+
 def _line(
-    snapshot: Snapshot, ledger: LedgerReader, member_id: str, entry: Entry, total: int
+    snapshot: Snapshot,
+    member_id: str,
+    entry: Entry,
+    total: int,
+    found: Committed | Rejection | None,
 ) -> PassbookEntry:
-    found = ledger.find(entry.transaction_id)
-    transaction = found.transaction if found is not None and hasattr(found, "transaction") else None
+    transaction = found.transaction if isinstance(found, Committed) else None
     metadata = {} if transaction is None else transaction.metadata
     raw = metadata.get("raw_minutes")
     credited = metadata.get("credited_minutes")

@@ -384,7 +384,7 @@ def transaction_row(transaction: Transaction) -> dict[str, Any]:
     }
 
 
-def posting_from_row(row: AnyRow) -> tuple[int, int, Posting]:
+def posting_from_row(row: Sequence[Any]) -> tuple[int, int, Posting]:
     """A postings row as (sequence, posting index, posting)."""
     sequence, index, account_id, side, amount = _decoded(
         "postings", row, POSTING_COLUMNS, sequence=row[0]
@@ -432,11 +432,11 @@ def entry_values(row: AnyRow) -> tuple[int, tuple[int, int, int], list[Any]]:
     return sequence, balances, record
 
 
-def _hold_values(row: AnyRow) -> list[Any]:
+def _hold_values(row: Sequence[Any]) -> list[Any]:
     return _decoded("holds", row, HOLD_COLUMNS, sequence=row[1], key=row[0])
 
 
-def hold_from_row(row: AnyRow, postings: Sequence[Posting]) -> HoldRecord:
+def hold_from_row(row: Sequence[Any], postings: Sequence[Posting]) -> HoldRecord:
     hold_id, _sequence, status, expires_at, resolved_by = _hold_values(row)
     return HoldRecord(
         hold_id=hold_id,

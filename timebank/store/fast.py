@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -138,6 +139,24 @@ class RawDriver:
             raise self.wrap(error, statement, params) from error
         return cursor
 
+    def insert_rows(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run an ``INSERT ... VALUES (...)`` for many rows, up to ``ROWS_PER_STATEMENT`` each."""
+        if len(rows) == 1:
+            self.execute(statement, rows[0])
+            return
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[start : start + ROWS_PER_STATEMENT]
+            self.execute(_many_values(statement, len(chunk)), [v for row in chunk for v in row])
+
+    def update_accounts(self, rows: Sequence[Sequence[Any]]) -> None:
+        """``UPDATE_ACCOUNT`` for many rows: one ``UPDATE ... FROM (VALUES ...)`` per chunk."""
+        if len(rows) == 1:
+            self.execute(self.UPDATE_ACCOUNT, rows[0])
+            return
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[start : start + ROWS_PER_STATEMENT]
+            self.execute(_update_accounts_sql(len(chunk)), [v for row in chunk for v in row])
+
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         cursor = self._cursor_for()
         if self._listeners is not None:
@@ -166,6 +185,31 @@ class RawDriver:
         if disconnect:
             connection.invalidate(error)
         return wrapped
+
+
+ROWS_PER_STATEMENT = 200
+"""Rows in one multi-row statement: 2,400 parameters at most, far below either database's cap."""
+
+
+@lru_cache(maxsize=256)
+def _many_values(statement: str, count: int) -> str:
+    """``statement``, an ``INSERT ... VALUES (...)``, with its values group ``count`` times."""
+    head, separator, group = statement.rpartition(" VALUES ")
+    assert separator, statement
+    assert group.startswith("("), statement
+    return head + separator + ", ".join([group] * count)
+
+
+@lru_cache(maxsize=256)
+def _update_accounts_sql(count: int) -> str:
+    """SQLite's ``UPDATE ... FROM``: the rows of ``UPDATE_ACCOUNT``'s parameters as VALUES."""
+    group = "(?, ?, ?, ?, ?, ?)"
+    return (
+        "UPDATE accounts SET closed_at = v.column1, posted_minutes = v.column2,"
+        " debits_pending_minutes = v.column3, credits_pending_minutes = v.column4"
+        f" FROM (VALUES {', '.join([group] * count)}) AS v"
+        " WHERE accounts.book_id = v.column5 AND accounts.id = v.column6"
+    )
 
 
 class PostgresDriver(RawDriver):
@@ -243,6 +287,10 @@ class PostgresDriver(RawDriver):
         except Exception as error:
             raise self.wrap(error, statement, params) from error
         return cursor
+
+    def update_accounts(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Pipelined, the rows already travel together."""
+        self.executemany(self.UPDATE_ACCOUNT, rows)
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         cursor = self._cursor = self.raw.cursor()

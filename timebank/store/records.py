@@ -3,16 +3,18 @@
 A record is an opaque encoded body under ``(kind, record_id)``, with an
 optional secondary ``key``. ``SqlRecords`` works on the connection of the
 unit of work (or snapshot) it belongs to, so its writes commit or roll back
-with the ledger's. Unlike the ledger unit it buffers nothing: each ``put`` is
-one upsert, and reads always see the unit's own earlier writes. The changes a
-unit asks for its end (``update_at_end``) are kept until ``finish``, which the
-bank store calls when the unit's work returns: one read and one upsert per
-record so changed.
+with the ledger's. A ``put`` is kept until ``finish``, which the bank store
+calls when the unit's work returns, and all of a unit's puts are then written
+by one multi-row upsert; until then reads see them (``get`` from what is kept,
+a ``scan`` of a kind with kept rows writes them first). The changes a unit
+asks for its end (``update_at_end``) are applied in ``finish`` before that
+write: one read per record so changed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -56,6 +58,20 @@ RAW_STATEMENTS = {
     "postgresql": (_RAW_GET.replace("?", "%s"), _RAW_UPSERT.replace("?", "%s")),
 }
 """The two statements every use case runs, in each driver's own parameter style."""
+UPSERT_ROWS_MAX = 200
+"""Rows in one multi-row upsert (1,000 parameters)."""
+
+
+@lru_cache(maxsize=64)
+def _upsert_rows(dialect: str, count: int) -> str:
+    mark = "%s" if dialect == "postgresql" else "?"
+    group = f"({', '.join([mark] * 5)})"
+    return (
+        "INSERT INTO records (book_id, kind, record_id, key, body)"
+        f" VALUES {', '.join([group] * count)}"
+        " ON CONFLICT (book_id, kind, record_id) DO UPDATE SET key = excluded.key,"
+        " body = excluded.body"
+    )
 
 
 class SqlRecords:
@@ -69,13 +85,18 @@ class SqlRecords:
     def __init__(self, connection: Connection, book_id: str) -> None:
         self._connection = connection
         self._raw = raw_driver(connection)
-        self._get_sql, self._upsert_sql = RAW_STATEMENTS[connection.dialect.name]
+        self._dialect = connection.dialect.name
+        self._get_sql, self._upsert_sql = RAW_STATEMENTS[self._dialect]
         self._at_end = ChangesAtEnd()
+        self._kept: dict[tuple[str, str], tuple[str | None, bytes]] = {}
         self.book_id = book_id
 
     def get(self, kind: str, record_id: str) -> bytes | None:
         _check_kind(kind)
         _check_id(record_id)
+        kept = self._kept.get((kind, record_id))
+        if kept is not None:
+            return kept[1]
         row = self._raw.execute(self._get_sql, (self.book_id, kind, record_id)).fetchone()
         return None if row is None else bytes(row[0])
 
@@ -87,6 +108,8 @@ class SqlRecords:
             _check_key(key)
         if limit < 0:
             raise ValueError(f"limit must not be negative, not {limit}")
+        if any(kept_kind == kind for kept_kind, _ in self._kept):
+            self._write_kept()
         statement = SCANS[key is not None, after is not None]
         parameters = {
             "book_id": self.book_id,
@@ -105,7 +128,7 @@ class SqlRecords:
             _check_key(key)
         if len(body) > RECORD_BYTES_MAX:
             raise ValueError(f"a record body is at most {RECORD_BYTES_MAX} bytes, not {len(body)}")
-        self._raw.execute(self._upsert_sql, (self.book_id, kind, record_id, key, bytes(body)))
+        self._kept[kind, record_id] = (key, bytes(body))
 
     def update_at_end(
         self,
@@ -120,8 +143,23 @@ class SqlRecords:
         self._at_end.add(kind, record_id, change, key)
 
     def finish(self) -> None:
-        """Apply the changes asked for the unit's end (its work has returned)."""
+        """Apply the changes asked for the unit's end (its work has returned), then write."""
         self._at_end.apply(self)
+        self._write_kept()
+
+    def _write_kept(self) -> None:
+        rows = [
+            (self.book_id, kind, record_id, key, body)
+            for (kind, record_id), (key, body) in self._kept.items()
+        ]
+        self._kept.clear()
+        for start in range(0, len(rows), UPSERT_ROWS_MAX):
+            chunk = rows[start : start + UPSERT_ROWS_MAX]
+            if len(chunk) == 1:
+                self._raw.execute(self._upsert_sql, chunk[0])
+            else:
+                statement = _upsert_rows(self._dialect, len(chunk))
+                self._raw.execute(statement, [value for row in chunk for value in row])
 
 
 def _check_kind(kind: str) -> None:

@@ -268,6 +268,16 @@ UPDATE_ACCOUNT = (
 )
 
 HOLD = sa.select(*_hold_columns).where(h.book_id == _book, h.hold_id == sa.bindparam("hold_id"))
+HOLD_COLUMNS = _hold_columns
+# A hold and its record's postings in one query (a row of NULL postings if it has none).
+HOLD_WITH_POSTINGS = (
+    sa.select(*_hold_columns, *_posting_columns)
+    .select_from(
+        holds.outerjoin(postings, sa.and_(p.book_id == h.book_id, p.sequence == h.sequence))
+    )
+    .where(h.book_id == _book, h.hold_id == sa.bindparam("hold_id"))
+    .order_by(p.posting_index)
+)
 HOLDS_FIRST = (
     sa.select(*_hold_columns)
     .where(h.book_id == _book)

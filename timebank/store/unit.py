@@ -152,13 +152,14 @@ class SqlReader:
         return found
 
     def hold(self, hold_id: str) -> HoldRecord | None:
-        row = self._connection.execute(
-            sql.HOLD, {"book_id": self.book_id, "hold_id": hold_id}
-        ).first()
-        if row is None:
+        rows = self._connection.execute(
+            sql.HOLD_WITH_POSTINGS, {"book_id": self.book_id, "hold_id": hold_id}
+        ).all()
+        if not rows:
             return None
-        sequence = stored_hold_from_row(row).sequence
-        return hold_from_row(row, self._postings_of([sequence])[sequence])
+        width = len(sql.HOLD_COLUMNS)
+        postings = [posting_from_row(row[width:])[2] for row in rows if row[width] is not None]
+        return hold_from_row(rows[0][:width], postings)
 
     def reversal_of(self, transaction_id: str) -> str | None:
         reversal_id = self._connection.execute(
@@ -561,6 +562,8 @@ class SqlUnit(SqlReader):
         self._locked: set[str] = set()
         self._missing: set[str] = set()
         self._records: dict[str, Committed | Rejection] = {}
+        # Ids found unused: the unit holds the book's lock, so nobody else can use them.
+        self._unused: set[str] = set()
         self._holds: dict[str, HoldRecord] = {}
         self._reversals: dict[str, str] = {}
         # What flush() writes, in foreign-key order; rows are driver parameter tuples.
@@ -625,7 +628,7 @@ class SqlUnit(SqlReader):
 
     def find(self, transaction_id: str) -> Committed | Rejection | None:
         found = self._records.get(transaction_id)
-        if found is not None:
+        if found is not None or transaction_id in self._unused:
             return found
         raw = self._raw
         if self._head_row is None:
@@ -633,6 +636,7 @@ class SqlUnit(SqlReader):
         else:
             row = raw.execute(raw.FIND, (self.book_id, transaction_id)).fetchone()
         if row is None:
+            self._unused.add(transaction_id)
             return None
         request, sequence, error = row
         return self._outcome(outcome_from_row((transaction_id, request, sequence, error)))
@@ -942,10 +946,10 @@ class SqlUnit(SqlReader):
         raw = self._raw
         with raw.batch():
             if self._transaction_rows:
-                _write(raw, raw.INSERT_TRANSACTION, self._transaction_rows)
+                raw.insert_rows(raw.INSERT_TRANSACTION, self._transaction_rows)
                 self._transaction_rows = []
             if self._posting_rows:
-                _write(raw, raw.INSERT_POSTING, self._posting_rows)
+                raw.insert_rows(raw.INSERT_POSTING, self._posting_rows)
                 self._posting_rows = []
             if self._changed_accounts:
                 time_in = raw.time_in
@@ -960,10 +964,10 @@ class SqlUnit(SqlReader):
                     )
                     for x in self._changed_accounts.values()
                 ]
-                _write(raw, raw.UPDATE_ACCOUNT, rows)
+                raw.update_accounts(rows)
                 self._changed_accounts.clear()
             if self._request_rows:
-                _write(raw, raw.INSERT_REQUEST, self._request_rows)
+                raw.insert_rows(raw.INSERT_REQUEST, self._request_rows)
                 self._request_rows = []
             if self._head_changed:
                 head = self.head()
@@ -972,13 +976,6 @@ class SqlUnit(SqlReader):
                     (head.sequence, head.hash, raw.time_in(head.recorded_at), self.book_id),
                 )
                 self._head_changed = False
-
-
-def _write(raw: RawDriver, statement: str, rows: list[tuple[Any, ...]]) -> None:
-    if len(rows) == 1:
-        raw.execute(statement, rows[0])
-    else:
-        raw.executemany(statement, rows)
 
 
 def _balance(account_id: str, values: Sequence[int]) -> Balance:
