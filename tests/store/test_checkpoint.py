@@ -6,12 +6,12 @@ database as its owner would (no triggers, foreign keys or CHECKs), and expects t
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 
 import pytest
 
 from tests.store.conftest import START
+from tests.store.test_tampering import _attack
 from timebank.ledger import Book, BreakKind, Ledger, ManualClock, credit, debit
 from timebank.store import SqlStore
 
@@ -32,28 +32,6 @@ def _book(store: SqlStore) -> Book:
     book.reverse("r2", "t2")
     book.transfer("t3", [debit("pool", 7), credit("ana", 7)])
     return book
-
-
-def _attack(store: SqlStore, *statements: str) -> None:
-    if store.engine.dialect.name == "postgresql":
-        with store.engine.begin() as connection:
-            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
-            for statement in statements:
-                connection.exec_driver_sql(statement)
-        return
-    path = store.engine.url.database
-    assert path is not None
-    attacker = sqlite3.connect(path, isolation_level=None)
-    try:
-        attacker.execute("PRAGMA foreign_keys = OFF")
-        attacker.execute("BEGIN")
-        for (name,) in attacker.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
-            attacker.execute(f"DROP TRIGGER {name}")
-        for statement in statements:
-            attacker.execute(statement)
-        attacker.execute("COMMIT")
-    finally:
-        attacker.close()
 
 
 def test_an_incremental_verify_walks_only_the_later_records(store: SqlStore) -> None:
@@ -115,7 +93,7 @@ CASES = {
 def test_incremental_verify_names_what_was_tampered(store: SqlStore, name: str) -> None:
     statements, found = CASES[name]
     _book(store)
-    _attack(store, *statements)
+    _attack(store, statements)
     book = Book(store, ManualClock(START), "c")
     report = book.verify(since_checkpoint=True)
     assert report.first_break is not None
