@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -44,6 +45,7 @@ from timebank.store.errors import (
     StoreIntegrityError,
     StoreUnavailable,
 )
+from timebank.store.group import Group, Ticket
 from timebank.store.migrate import check_schema, upgrade_engine
 from timebank.store.retry import ATTEMPTS_MAX, Verdict, backoff_seconds, classify
 from timebank.store.unit import SqlReader, SqlUnit
@@ -64,7 +66,9 @@ class _Transient(Exception):
 class SqlStore:
     """Books kept in a SQL database. Safe to share between threads; one per process."""
 
-    def __init__(self, engine: Engine, *, attempts_max: int = ATTEMPTS_MAX) -> None:
+    def __init__(
+        self, engine: Engine, *, attempts_max: int = ATTEMPTS_MAX, group_commit: bool = True
+    ) -> None:
         assert 1 <= attempts_max <= 100
         self._engine = engine
         self._attempts_max = attempts_max
@@ -75,6 +79,10 @@ class SqlStore:
         # SQLite has one writer at a time. Threads of this process queue for it here,
         # in order, rather than in SQLite's busy handler, which sleeps and retries.
         self._sqlite_writer = threading.RLock() if self._sqlite else None
+        self._group_commit = group_commit
+        self._groups_lock = threading.Lock()
+        self._groups: dict[str, Group] = {}
+        self._grouped: Counter[str] = Counter()
 
     @property
     def engine(self) -> Engine:
@@ -86,6 +94,12 @@ class SqlStore:
         """How many attempts were run again, by cause ("contention", "disconnect")."""
         with self._retries_lock:
             return dict(self._retries)
+
+    @property
+    def grouped(self) -> dict[str, int]:
+        """Shared transactions of more than one unit ("groups") and the units they ran."""
+        with self._retries_lock:
+            return dict(self._grouped)
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -175,18 +189,87 @@ class SqlStore:
 
         Those statements run in the unit's transaction and are retried with it; their
         database errors leave as ``timebank.store.errors`` exceptions like the unit's.
+        Units of one book that arrive while another is running share one transaction,
+        each in a savepoint of its own (group commit, ``timebank.store.group``).
         """
+        if not self._group_commit:
+            return self._run_alone(book_id, work)
+        with self._groups_lock:
+            group = self._groups.get(book_id)
+            if group is None:
+                group = self._groups[book_id] = Group()
+        return group.submit(Ticket(work), partial(self._run_group, book_id))
 
-        def attempt(connection: Connection) -> T:
-            unit = SqlUnit(connection, book_id, lock_rows=self._lock_rows)
-            result = work(connection, unit)
-            unit.flush()
-            return result
+    def _unit_work(
+        self, connection: Connection, book_id: str, work: Callable[[Connection, SqlUnit], T]
+    ) -> T:
+        unit = SqlUnit(connection, book_id, lock_rows=self._lock_rows)
+        result = work(connection, unit)
+        unit.flush()
+        return result
 
+    def _run_alone(self, book_id: str, work: Callable[[Connection, SqlUnit], T]) -> T:
+        attempt = partial(self._unit_work, book_id=book_id, work=work)
         if self._sqlite_writer is None:
             return self._run(attempt)
         with self._sqlite_writer:
             return self._run(attempt)
+
+    def _run_group(self, book_id: str, tickets: list[Ticket[Any]]) -> None:
+        """Settle every ticket: alone if it is the only one, else in one shared transaction."""
+        if len(tickets) > 1:
+            try:
+                if self._sqlite_writer is None:
+                    outcomes = self._run(partial(self._group_attempt, book_id, tickets))
+                else:
+                    with self._sqlite_writer:
+                        outcomes = self._run(partial(self._group_attempt, book_id, tickets))
+            except CommitOutcomeUnknown as unknown:
+                for ticket in tickets:
+                    ticket.fail(CommitOutcomeUnknown(_detail_of(unknown), attempts=1))
+                return
+            except StoreError:
+                pass  # each unit again on its own, below, for its own outcome
+            else:
+                with self._retries_lock:
+                    self._grouped["groups"] += 1
+                    self._grouped["units"] += len(tickets)
+                for ticket, (ok, value) in zip(tickets, outcomes, strict=True):
+                    if ok:
+                        ticket.succeed(value)
+                    else:
+                        ticket.fail(value)
+                return
+        for ticket in tickets:
+            try:
+                ticket.succeed(ticket.context.run(self._run_alone, book_id, ticket.work))
+            except Exception as error:
+                ticket.fail(error)
+
+    def _group_attempt(
+        self, book_id: str, tickets: list[Ticket[Any]], connection: Connection
+    ) -> list[tuple[bool, Any]]:
+        outcomes: list[tuple[bool, Any]] = []
+        for ticket in tickets:
+            self._savepoint(connection, "SAVEPOINT timebank_unit")
+            try:
+                result = ticket.context.run(self._unit_work, connection, book_id, ticket.work)
+            except exc.SQLAlchemyError:
+                raise  # the whole group: retried, or each unit run alone
+            except Exception as error:
+                self._savepoint(connection, "ROLLBACK TO SAVEPOINT timebank_unit")
+                self._savepoint(connection, "RELEASE SAVEPOINT timebank_unit")
+                outcomes.append((False, error))
+                continue
+            self._savepoint(connection, "RELEASE SAVEPOINT timebank_unit")
+            outcomes.append((True, result))
+        return outcomes
+
+    def _savepoint(self, connection: Connection, statement: str) -> None:
+        if self._sqlite:
+            sqlite_execute(connection, statement)
+        else:
+            connection.exec_driver_sql(statement)
 
     @contextmanager
     def read_snapshot(self, book_id: str) -> Iterator[tuple[Connection, SqlReader]]:
@@ -230,6 +313,7 @@ class SqlStore:
     # --- running units of work -----------------------------------------------------------
 
     def _run(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in a transaction of its own, again after a transient failure."""
         attempt = 1
         while True:
             try:
@@ -300,6 +384,7 @@ def open_store(
     busy_timeout_ms: int = 5_000,
     pool_size: int = 10,
     attempts_max: int = ATTEMPTS_MAX,
+    group_commit: bool = True,
 ) -> SqlStore:
     """Open a store on a SQLite file path or a database URL.
 
@@ -307,7 +392,9 @@ def open_store(
     ``open_store("postgresql+psycopg://user@host/db")``; a plain
     ``postgresql://`` URL uses psycopg 3. With ``migrate`` (the default) the
     schema is brought to this version's head first; without it, a schema that
-    is not at the head raises ``SchemaOutOfDate``.
+    is not at the head raises ``SchemaOutOfDate``. With ``group_commit`` (the
+    default), units of one book that arrive while another is running share one
+    transaction (``timebank.store.group``); without it, each has its own.
     """
     engine = make_engine(
         target,
@@ -326,7 +413,7 @@ def open_store(
     except BaseException:
         engine.dispose()
         raise
-    return SqlStore(engine, attempts_max=attempts_max)
+    return SqlStore(engine, attempts_max=attempts_max, group_commit=group_commit)
 
 
 def _snapshot_head(connection: Connection, book_id: str) -> BookHead | StoredRowInvalid:
@@ -380,6 +467,12 @@ def _translate(error: exc.SQLAlchemyError, *, committing: bool) -> Exception:
     if verdict in ("contention", "disconnect"):
         return _Transient(verdict)
     return _final(verdict, 1, error)
+
+
+def _detail_of(error: StoreUnavailable) -> str:
+    """The message of a store error without its "(after N attempts)"."""
+    message = str(error)
+    return message.rsplit(" (after ", 1)[0]
 
 
 def _final(verdict: Verdict, attempts: int, error: BaseException | None) -> StoreError:
