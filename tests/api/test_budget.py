@@ -30,9 +30,9 @@ from timebank.ledger import ManualClock
 ORDER = {"recipient_id": "zhang", "category": "companionship", "estimated_minutes": 60}
 STEPS: list[tuple[str, str, str, dict[str, Any] | None, int]] = [
     # label, method, path, body, SQLite statements at most
-    ("request an order", "POST", "/orders", {**ORDER, "order_id": "o1"}, 13),
-    ("dispatch it", "POST", "/orders/o1/dispatch", {"volunteer_id": "li"}, 11),
-    ("accept it", "POST", "/orders/o1/accept", {"volunteer_id": "li"}, 26),
+    ("request an order", "POST", "/orders", {**ORDER, "order_id": "o1"}, 12),
+    ("dispatch it", "POST", "/orders/o1/dispatch", {"volunteer_id": "li"}, 10),
+    ("accept it", "POST", "/orders/o1/accept", {"volunteer_id": "li"}, 22),
     ("start it", "POST", "/orders/o1/start", None, 9),
     ("complete it", "POST", "/orders/o1/complete", {"actual_minutes": 60}, 10),
     ("confirm it", "POST", "/orders/o1/confirm", None, 19),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event
 
 from tests.store.conftest import START
 from tests.store.databases import admin_connection
@@ -76,6 +77,35 @@ def test_a_unit_reads_its_own_writes(bank: SqlBankStore) -> None:
         return unit.records.get("member", "m-1")
 
     assert bank.transact(BOOK_ID, work) == b"\x00\xffbinary"
+
+
+def test_a_unit_reads_a_record_once_and_then_its_own_writes(bank: SqlBankStore) -> None:
+    """A unit asks the database for a record once; after it wrote the record (a scan of the
+    kind writes what the unit kept), it reads what it wrote, never the body read before."""
+    _put(bank, "member", "m-1", b"stored", None)
+    statements: list[str] = []
+
+    def count(connection: Connection, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM records" in statement and statement.startswith("SELECT body"):
+            statements.append(statement)
+
+    def work(unit: BankUnit) -> list[bytes | None]:
+        seen = [unit.records.get("member", "m-1"), unit.records.get("member", "m-1")]
+        seen.append(unit.records.get("member", "m-2"))
+        seen.append(unit.records.get("member", "m-2"))
+        unit.records.put("member", "m-1", b"written")
+        assert unit.records.scan("member", limit=10) == [("m-1", b"written")]
+        seen.append(unit.records.get("member", "m-1"))
+        return seen
+
+    event.listen(bank.ledger_store.engine, "before_cursor_execute", count)
+    try:
+        seen = bank.transact(BOOK_ID, work)
+    finally:
+        event.remove(bank.ledger_store.engine, "before_cursor_execute", count)
+    assert seen == [b"stored", b"stored", None, None, b"written"]
+    assert len(statements) == 2, "one read of m-1 and one of the missing m-2"
+    assert _get(bank, "member", "m-1") == b"written"
 
 
 def test_scan_orders_by_id_and_filters_by_key_cursor_and_limit(bank: SqlBankStore) -> None:

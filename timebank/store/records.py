@@ -89,6 +89,9 @@ class SqlRecords:
         self._get_sql, self._upsert_sql = RAW_STATEMENTS[self._dialect]
         self._at_end = ChangesAtEnd()
         self._kept: dict[tuple[str, str], tuple[str | None, bytes]] = {}
+        self._read: dict[tuple[str, str], bytes | None] = {}
+        """Bodies this unit read or wrote: nobody else writes the book's records meanwhile
+        (the unit holds the book's row; a reader's snapshot does not change)."""
         self.book_id = book_id
 
     def get(self, kind: str, record_id: str) -> bytes | None:
@@ -97,8 +100,13 @@ class SqlRecords:
         kept = self._kept.get((kind, record_id))
         if kept is not None:
             return kept[1]
+        read = self._read
+        if (kind, record_id) in read:
+            return read[kind, record_id]
         row = self._raw.execute(self._get_sql, (self.book_id, kind, record_id)).fetchone()
-        return None if row is None else bytes(row[0])
+        body = None if row is None else bytes(row[0])
+        read[kind, record_id] = body
+        return body
 
     def scan(
         self, kind: str, *, key: str | None = None, after: str | None = None, limit: int
@@ -152,6 +160,7 @@ class SqlRecords:
             (self.book_id, kind, record_id, key, body)
             for (kind, record_id), (key, body) in self._kept.items()
         ]
+        self._read.update((key, kept[1]) for key, kept in self._kept.items())
         self._kept.clear()
         for start in range(0, len(rows), UPSERT_ROWS_MAX):
             chunk = rows[start : start + UPSERT_ROWS_MAX]

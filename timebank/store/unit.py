@@ -619,11 +619,10 @@ class SqlUnit(SqlReader):
         self._ready()
         account = self._accounts.get(account_id)
         if account is None and account_id not in self._missing:
-            account = super().account(account_id)
-            if account is None:
-                self._missing.add(account_id)
-            else:
-                self._accounts[account_id] = account
+            # Read it as a lock would (the driver's path; on PostgreSQL FOR UPDATE): the unit
+            # already holds the book's row, so no other writer of the book waits on it, and
+            # the lock the ledger takes before writing it is then already held.
+            account = self.lock_accounts([account_id])[0]
         return account
 
     def find(self, transaction_id: str) -> Committed | Rejection | None:
