@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -60,6 +60,42 @@ def limited_client(per_minute: int) -> TestClient[Litestar]:
     bank.create_book("gulou", "nanjing")
     settings = ApiSettings(token_secret=SECRET, rate_limit_per_minute=per_minute)
     return TestClient(create_app(bank, settings))
+
+
+# --- tokens: verified once, trusted until they expire, and only by their own secret ---------------
+
+
+def _admin_headers(secret: str, lifetime: timedelta = timedelta(hours=1)) -> dict[str, str]:
+    token = issue_token(secret, subject="ops", role="admin", book="*", lifetime=lifetime)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_token_verified_before_is_refused_once_it_has_expired() -> None:
+    with limited_client(0) as client:
+        headers = _admin_headers(SECRET, lifetime=timedelta(seconds=1))
+        assert client.get("/books/gulou/members", headers=headers).status_code == 200
+        assert client.get("/books/gulou/members", headers=headers).status_code == 200
+        time.sleep(2.1)  # past its expiry, which is kept in whole seconds
+        refused = client.get("/books/gulou/members", headers=headers)
+        assert refused.status_code == 401, refused.text
+
+
+def test_a_token_one_app_verified_is_refused_by_an_app_with_another_secret() -> None:
+    headers = _admin_headers(SECRET)
+    with limited_client(0) as client:
+        assert client.get("/books/gulou/members", headers=headers).status_code == 200
+    bank = TimeBank()
+    bank.create_book("gulou", "nanjing")
+    other = ApiSettings(token_secret="another-secret-" + "y" * 32, rate_limit_per_minute=0)
+    with TestClient(create_app(bank, other)) as client:
+        refused = client.get("/books/gulou/members", headers=headers)
+        assert refused.status_code == 401, refused.text
+        assert (
+            client.get(
+                "/books/gulou/members", headers=_admin_headers(other.token_secret)
+            ).status_code
+            == 200
+        )
 
 
 # --- the rate limit runs first ------------------------------------------------------------------

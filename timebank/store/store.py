@@ -147,13 +147,13 @@ class SqlStore:
             # A row whose id was overwritten with a number or bytes names no book.
             return [book_id for book_id in ids if type(book_id) is str]
 
-        return self._run(work)
+        return self._read_only(work)
 
     def has_book(self, book_id: str) -> bool:
         def work(connection: Connection) -> bool:
             return connection.execute(sql.HEAD, {"book_id": book_id}).first() is not None
 
-        return self._run(work)
+        return self._read_only(work)
 
     def transact(self, book_id: str, work: Callable[[LedgerUnit], T]) -> T:
         return self.run_unit(book_id, lambda connection, unit: work(unit))
@@ -308,9 +308,27 @@ class SqlStore:
                 ids = connection.execute(sql.STRAY_BOOK_IDS).scalars().all()
             return [book_id for book_id in ids if type(book_id) is str]
 
-        return self._run(work)
+        return self._read_only(work)
 
     # --- running units of work -----------------------------------------------------------
+
+    def _read_only(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in a read transaction (on SQLite a plain ``BEGIN``, which takes no
+        write lock: asking whether a book exists must not queue behind writers)."""
+        try:
+            connection = self._engine.connect()
+        except exc.SQLAlchemyError as error:
+            raise _final(classify(error), 1, error) from error
+        with connection:
+            try:
+                if self._sqlite:
+                    connection.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN"})
+                connection.begin()
+                return work(connection)
+            except exc.SQLAlchemyError as error:
+                raise _final(classify(error), 1, error) from error
+            finally:
+                _rollback(connection)
 
     def _run(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a transaction of its own, again after a transient failure."""
