@@ -95,6 +95,121 @@ def test_verify_refuses_an_unknown_book(tmp_path: Path) -> None:
     assert "book 'elsewhere' does not exist" in output
 
 
+# --- commands that read never create a database; backups are online and verified ------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("verify",),
+        ("report", "orders", "--book", "gulou"),
+        ("export", "passbook", "--book", "gulou", "--member", "li-na", "--out", "li-na.csv"),
+        ("run-deadlines", "--book", "gulou"),
+        ("backup", "copy.db"),
+    ],
+    ids=lambda args: args[0],
+)
+def test_a_command_run_where_there_is_no_database_creates_none(
+    args: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run in the wrong folder, a command says there is no database and leaves no file."""
+    monkeypatch.chdir(tmp_path)
+    code, output = run(*args)
+    assert code == 1, output
+    assert "timebank.db: no such file; no database was created" in output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_verify_refuses_a_file_that_is_not_a_timebank_database(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.db"
+    notes.write_text("shopping: rice, eggs\n", encoding="utf-8")
+    code, output = run("verify", "--database", str(notes))
+    assert code == 1
+    assert "not a SQLite database" in output
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE books (id TEXT)")
+    code, output = run("verify", "--database", str(other))
+    assert code == 1
+    assert "a SQLite file, but not a timebank database" in output
+
+
+def _wal_has_frames(path: Path) -> bool:
+    wal = path.with_name(path.name + "-wal")
+    return wal.exists() and wal.stat().st_size > 0
+
+
+def test_backup_copies_what_the_wal_still_holds_while_the_bank_is_open(tmp_path: Path) -> None:
+    """With commits still in timebank.db-wal (the bank open, no checkpoint), a plain copy of
+    the file lacks them and still verifies; the backup has every one, verified, in one file."""
+    path = tmp_path / "centre.db"
+    seeded(path)
+    store = open_store(path)
+    try:
+        with store.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+        book = Ledger(store, clock=ManualClock(datetime(2026, 11, 2, tzinfo=UTC))).book("sunflower")
+        for number in range(20):
+            book.transfer(f"visit-{number + 2}", [debit("pool", 30), credit("wang-fang", 30)])
+        assert _wal_has_frames(path)
+        plain = tmp_path / "plain-copy.db"
+        shutil.copyfile(path, plain)  # what "copy timebank.db daily" does
+        code, output = run("verify", "--database", str(plain))
+        assert (code, output.strip()) == (0, "sunflower: ok (1 transactions, 2 accounts)")
+
+        code, output = run("backup", "--database", str(path), str(tmp_path / "backup.db"))
+        assert code == 0, output
+        assert "sunflower: ok (21 transactions, 2 accounts)" in output
+        assert output.strip().endswith("is complete and verified")
+    finally:
+        store.close()
+    backup = tmp_path / "backup.db"
+    assert not backup.with_name("backup.db-wal").exists()
+    with sqlite3.connect(backup) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+        balance = connection.execute(
+            "SELECT posted_minutes FROM accounts WHERE id = 'wang-fang'"
+        ).fetchone()
+    assert balance == (60 + 20 * 30,)
+    # A copy of the backup is a backup: it is all in the one file.
+    again = tmp_path / "backup-of-backup.db"
+    shutil.copyfile(backup, again)
+    code, output = run("verify", "--database", str(again))
+    assert (code, output.strip()) == (0, "sunflower: ok (21 transactions, 2 accounts)")
+
+
+def test_backup_never_overwrites_and_reports_a_broken_copy(tmp_path: Path) -> None:
+    path = tmp_path / "centre.db"
+    seeded(path)
+    existing = tmp_path / "yesterday.db"
+    existing.write_bytes(b"yesterday's backup")
+    code, output = run("backup", "--database", str(path), str(existing))
+    assert code == 1
+    assert "exists; a backup is written to a new file" in output
+    assert existing.read_bytes() == b"yesterday's backup"
+    code, output = run("backup", "--database", str(path), str(path))
+    assert code == 1
+    assert "exists; a backup is written to a new file" in output
+    assert not [name for name in tmp_path.iterdir() if name.name.endswith(".partial")]
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE accounts SET posted_minutes = 600 WHERE id = 'wang-fang'")
+    code, output = run("backup", "--database", str(path), str(tmp_path / "today.db"))
+    assert code == 1
+    assert "sunflower: BROKEN balance_mismatch at account wang-fang" in output
+    assert "did not verify; keep the original" in output
+
+
+def test_backup_of_postgresql_prints_the_pg_dump_steps() -> None:
+    code, output = run(
+        "backup", "--database", "postgresql://keeper:secret@db.example/timebank", "tb.dump"
+    )
+    assert code == 0, output
+    assert "pg_dump --format=custom --no-owner --file=tb.dump" in output
+    assert "postgresql://keeper:***@db.example/timebank" in output
+    assert "secret" not in output
+    assert "pg_restore" in output
+
+
 # --- tokens and the OpenAPI schema -----------------------------------------------------------
 
 SECRET = "cli-tests-" + "s" * 32

@@ -2,6 +2,7 @@
 
 - ``demo``: a day at a Nanjing community centre, in memory;
 - ``db upgrade``, ``verify``: the database schema, and every book's hash chain;
+- ``backup``: an online copy of a SQLite database, verified (PostgreSQL: the pg_dump steps);
 - ``serve``: the HTTP API under uvicorn (``--demo`` seeds a demo community);
 - ``token``, ``openapi``: bearer tokens, and the API's OpenAPI schema;
 - ``import members|services``: members and paper service records from CSV or XLSX;
@@ -10,7 +11,8 @@
 
 Every command that touches a database takes ``--database`` (a SQLite file path
 or a URL; ``postgresql://`` uses psycopg 3), defaulting to ``$TIMEBANK_DATABASE``
-or ``timebank.db`` in the current directory.
+or ``timebank.db`` in the current directory. Only ``serve`` and ``db upgrade`` create
+a database; every other command refuses a path where there is none.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
     from timebank.api import ApiSettings
     from timebank.bank import BankBook, TimeBank
     from timebank.demo import DemoPeople
+    from timebank.store import SqlStore
     from timebank.tables import Table
 
 T = TypeVar("T")
@@ -88,13 +91,17 @@ def main() -> None:
 
 
 @contextmanager
-def _opened(database: str) -> Iterator[TimeBank]:
-    """The bank in ``database``; store and ledger errors become a one-line message and exit 1."""
+def _opened(database: str, *, create: bool = False) -> Iterator[TimeBank]:
+    """The bank in ``database``; store and ledger errors become a one-line message and exit 1.
+
+    Only ``serve`` (and ``db upgrade``) create a database; every other command refuses a
+    path with no timebank database, rather than leaving an empty file where it was run.
+    """
     from timebank.bank import TimeBank
     from timebank.store import StoreError
 
     try:
-        with TimeBank.open(database) as bank:
+        with TimeBank.open(database, create=create) as bank:
             yield bank
     except (StoreError, LedgerError) as error:
         raise click.ClickException(str(error)) from error
@@ -233,50 +240,102 @@ def verify(database: str, book_ids: tuple[str, ...], since_checkpoint: bool) -> 
     it was found in. A book whose row in books is gone while its other rows remain is
     verified too, and reported broken.
     """
-    from timebank.ledger import Book, BookNotFound, StoredRowInvalid
+    from timebank.ledger import StoredRowInvalid
     from timebank.store import StoreError, open_store
 
-    def printable(text: str) -> str:
-        # Ids and details come from the database, which may have been tampered with:
-        # control characters are shown escaped, never sent to the terminal.
-        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
     try:
-        with open_store(database, migrate=False) as store:
-            ledger = Ledger(store)
-            # A books row whose id was overwritten with a number or bytes names no book;
-            # the book it was is listed among the stray ids instead.
-            ids = (*ledger.book_ids(), *store.stray_book_ids())
-            known = {book_id for book_id in ids if isinstance(book_id, str)}
-            broken = 0
-            for book_id in book_ids or sorted(known):
-                if book_id not in known:
-                    raise BookNotFound(book_id=book_id)
-                report = Book(store, ledger.clock, book_id).verify(
-                    since_checkpoint=since_checkpoint
-                )
-                counts = f"{report.transactions_checked} transactions, {report.accounts_checked}"
-                if report.first_break is None:
-                    click.echo(printable(f"{book_id}: ok ({counts} accounts)"))
-                    continue
-                broken += 1
-                found = report.first_break
-                where = ", ".join(
-                    f"{name} {value}"
-                    for name, value in (
-                        ("account", found.account_id),
-                        ("transaction", found.transaction_id),
-                        ("sequence", found.sequence),
-                        ("table", found.table),
-                    )
-                    if value is not None
-                )
-                line = f"{book_id}: BROKEN {found.kind.value} at {where}: {found.detail}"
-                click.echo(printable(line))
+        with open_store(database, migrate=False, create=False) as store:
+            broken = _verify_books(store, book_ids, since_checkpoint=since_checkpoint)
     except (StoreError, LedgerError, StoredRowInvalid) as error:
         raise click.ClickException(str(error)) from error
     if broken:
         sys.exit(1)
+
+
+def _printable(text: str) -> str:
+    # Ids and details come from the database, which may have been tampered with:
+    # control characters are shown escaped, never sent to the terminal.
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _verify_books(store: SqlStore, book_ids: Sequence[str], *, since_checkpoint: bool) -> int:
+    """Verify the books (all when none are named), print a line for each; how many broke."""
+    from timebank.ledger import Book, BookNotFound
+
+    ledger = Ledger(store)
+    # A books row whose id was overwritten with a number or bytes names no book;
+    # the book it was is listed among the stray ids instead.
+    ids = (*ledger.book_ids(), *store.stray_book_ids())
+    known = {book_id for book_id in ids if isinstance(book_id, str)}
+    broken = 0
+    for book_id in book_ids or sorted(known):
+        if book_id not in known:
+            raise BookNotFound(book_id=book_id)
+        report = Book(store, ledger.clock, book_id).verify(since_checkpoint=since_checkpoint)
+        counts = f"{report.transactions_checked} transactions, {report.accounts_checked}"
+        if report.first_break is None:
+            click.echo(_printable(f"{book_id}: ok ({counts} accounts)"))
+            continue
+        broken += 1
+        found = report.first_break
+        where = ", ".join(
+            f"{name} {value}"
+            for name, value in (
+                ("account", found.account_id),
+                ("transaction", found.transaction_id),
+                ("sequence", found.sequence),
+                ("table", found.table),
+            )
+            if value is not None
+        )
+        line = f"{book_id}: BROKEN {found.kind.value} at {where}: {found.detail}"
+        click.echo(_printable(line))
+    return broken
+
+
+@main.command()
+@DATABASE_OPTION
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def backup(database: str, out: Path) -> None:
+    """Back up the database into the new file OUT, then verify the copy.
+
+    A SQLite database is copied with SQLite's online backup, which takes one consistent
+    snapshot (the file and what its -wal file holds) while timebank keeps running, into a
+    self-contained file; every book of the copy is then verified, and a broken copy exits 1.
+    Never copy a live timebank.db by hand: the newest records may still be in
+    timebank.db-wal, and the copy would quietly lack them.
+
+    For PostgreSQL, prints the pg_dump procedure (the server's own tools make the backup).
+    """
+    from timebank.ledger import StoredRowInvalid
+    from timebank.store import (
+        StoreError,
+        backup_sqlite,
+        open_store,
+        postgres_backup_steps,
+        require_database,
+    )
+    from timebank.store.backup import seal_sqlite, sqlite_path_of
+
+    try:
+        if sqlite_path_of(database) is None:
+            click.echo("PostgreSQL keeps its own backups; run, with the server's tools:")
+            for line in postgres_backup_steps(database, str(out)):
+                click.echo(f"  {line}")
+            return
+        require_database(database)
+        written = backup_sqlite(database, out)
+        click.echo(f"backup written to {written}; verifying the copy:")
+        with open_store(written, migrate=False, create=False) as store:
+            broken = _verify_books(store, (), since_checkpoint=False)
+        seal_sqlite(written)
+    except FileExistsError as error:
+        raise click.ClickException(str(error)) from error
+    except (StoreError, LedgerError, StoredRowInvalid, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    if broken:
+        raise click.ClickException(f"the copy in {written} did not verify; keep the original")
+    click.echo(f"backup {written} is complete and verified")
 
 
 # --- the HTTP API ----------------------------------------------------------------------------
@@ -316,7 +375,7 @@ def serve(
     overrides: dict[str, object] = {"token_secret": secret or secrets.token_urlsafe(48)}
     if trusted_proxies:
         overrides["trusted_proxies"] = trusted_proxies
-    with _opened(database) as bank:
+    with _opened(database, create=True) as bank:
         people = _demo_book(bank) if demo else None
         try:
             settings = ApiSettings.from_env(**overrides)

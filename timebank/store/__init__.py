@@ -12,9 +12,11 @@ units also read and write the bank's records (``timebank.community.port``).
 Database failures surface as ``timebank.store.errors`` exceptions.
 """
 
+from timebank.store.backup import backup_sqlite, postgres_backup_steps, require_database
 from timebank.store.bank import SqlBankStore, open_bank_store
 from timebank.store.errors import (
     CommitOutcomeUnknown,
+    DatabaseNotFound,
     SchemaOutOfDate,
     StoreBusy,
     StoreError,
@@ -27,6 +29,7 @@ from timebank.store.store import SqlStore, open_store
 
 __all__ = [
     "CommitOutcomeUnknown",
+    "DatabaseNotFound",
     "SchemaOutOfDate",
     "SqlBankStore",
     "SqlStore",
@@ -35,7 +38,10 @@ __all__ = [
     "StoreFailed",
     "StoreIntegrityError",
     "StoreUnavailable",
+    "backup_sqlite",
     "open_bank_store",
     "open_store",
+    "postgres_backup_steps",
+    "require_database",
     "upgrade",
 ]

@@ -15,6 +15,7 @@ port's ``StoreUnavailable``, so callers catch them without knowing this store.
     │   └── CommitOutcomeUnknown   the connection dropped during COMMIT: it may have committed
     ├── StoreIntegrityError        the database refused a write on a constraint or trigger
     ├── SchemaOutOfDate            the database's schema is not at this version's head
+    ├── DatabaseNotFound           no database where one was expected (none is created)
     └── StoreFailed                any other database error
 """
 
@@ -24,6 +25,7 @@ from timebank.community import port
 
 __all__ = [
     "CommitOutcomeUnknown",
+    "DatabaseNotFound",
     "SchemaOutOfDate",
     "StoreBusy",
     "StoreError",
@@ -74,3 +76,13 @@ class SchemaOutOfDate(StoreError):
 
 class StoreFailed(StoreError):
     """A database error that is neither transient nor a refused constraint."""
+
+
+class DatabaseNotFound(StoreError):
+    """A command that reads a database found none at the path it was given, or a file there
+    that is not a timebank database; nothing was created."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason

@@ -35,6 +35,7 @@ from timebank.ledger.hashing import GENESIS_HASH
 from timebank.ledger.model import BookHead
 from timebank.ledger.port import LedgerReader, LedgerUnit, StoredCheckpoint, StoredRowInvalid
 from timebank.store import statements as sql
+from timebank.store.backup import require_database
 from timebank.store.codec import head_from_row
 from timebank.store.engine import SQLITE_BEGIN_OPTION, make_engine, sqlite_execute
 from timebank.store.errors import (
@@ -403,6 +404,7 @@ def open_store(
     pool_size: int = 10,
     attempts_max: int = ATTEMPTS_MAX,
     group_commit: bool = True,
+    create: bool = True,
 ) -> SqlStore:
     """Open a store on a SQLite file path or a database URL.
 
@@ -412,8 +414,12 @@ def open_store(
     schema is brought to this version's head first; without it, a schema that
     is not at the head raises ``SchemaOutOfDate``. With ``group_commit`` (the
     default), units of one book that arrive while another is running share one
-    transaction (``timebank.store.group``); without it, each has its own.
+    transaction (``timebank.store.group``); without it, each has its own. Without
+    ``create``, a SQLite path must already be a timebank database (``DatabaseNotFound``
+    otherwise, and no file is made).
     """
+    if not create:
+        require_database(target)
     engine = make_engine(
         target,
         sqlite_synchronous=sqlite_synchronous,
