@@ -94,6 +94,30 @@ def test_a_batch_looks_its_ids_up_at_once(store: SqlStore, clock: ManualClock) -
     assert book.verify().ok
 
 
+def test_a_bulk_unit_plans_its_checks_for_the_rows_it_writes(
+    store: SqlStore, clock: ManualClock
+) -> None:
+    """On PostgreSQL a unit that writes many journal rows asks for plans made per row for the
+    rest of its transaction (the foreign-key and balance checks), once; a single write and
+    SQLite never do."""
+    book = Ledger(store, clock=clock).create_book("b")
+    book.open_account("pool", balance_minutes_min=None)
+    book.open_account("ana")
+    with counted(store) as single:
+        book.transfer("t-0", [debit("pool", 1), credit("ana", 1)])
+    batch = [
+        Transfer(transaction_id=f"t-{n}", postings=(debit("pool", 1), credit("ana", 1)))
+        for n in range(1, 101)
+    ]
+    with counted(store) as bulk:
+        book.submit_many(batch)
+    assert "SET" not in single
+    expected = 1 if store.engine.dialect.name == "postgresql" else 0
+    assert bulk.count("SET") == expected
+    assert book.balance("ana").posted_minutes == 101
+    assert book.verify().ok
+
+
 def test_a_unit_of_an_unknown_book_is_refused_even_if_it_reads_nothing(store: SqlStore) -> None:
     with pytest.raises(BookNotFound):
         store.transact("nobody", lambda unit: None)

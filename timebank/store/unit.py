@@ -64,6 +64,8 @@ __all__ = ["SqlReader", "SqlUnit"]
 
 _CHUNK = 500
 """Ids per query of ``find_many`` (well under every driver's limit on bound values)."""
+CUSTOM_PLANS_FROM_ROWS = 64
+"""Journal rows in one flush from which a PostgreSQL unit plans its checks per row."""
 
 
 class SqlReader:
@@ -576,6 +578,7 @@ class SqlUnit(SqlReader):
         self._reversal_rows: list[dict[str, Any]] = []
         self._request_rows: list[tuple[Any, ...]] = []
         self._head_changed = False
+        self._custom_plans = False
 
     # --- the book's row ----------------------------------------------------------------
 
@@ -944,6 +947,19 @@ class SqlUnit(SqlReader):
     def _flush_raw(self) -> None:
         raw = self._raw
         with raw.batch():
+            if (
+                raw.postgres
+                and not self._custom_plans
+                and (len(self._transaction_rows) >= CUSTOM_PLANS_FROM_ROWS)
+            ):
+                # A bulk write runs the foreign-key checks and the deferred balance check once
+                # per row. PostgreSQL plans those queries once per session and may keep a
+                # generic plan made while the tables were small (a sequential scan), which it
+                # only drops when the tables are analyzed: 10,000 transfers after 200 single
+                # ones took 38 s instead of 3.5 s. Plan them for the rows they meet, for the
+                # rest of this transaction (its COMMIT, where the deferred checks run, too).
+                raw.execute("SET LOCAL plan_cache_mode = force_custom_plan", ())
+                self._custom_plans = True
             if self._transaction_rows:
                 raw.insert_rows(raw.INSERT_TRANSACTION, self._transaction_rows)
                 self._transaction_rows = []
