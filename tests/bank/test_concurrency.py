@@ -75,3 +75,52 @@ def test_concurrent_credits_never_overfill_a_capped_purse(url: str) -> None:
         assert book.statements.programme_balance("pool") == total - CAP_MINUTES
         assert book.statements.programme_balance("issuance") == -total
         assert book.statements.verify().ok
+
+
+def test_one_bank_shared_by_threads_groups_their_credits_and_keeps_the_cap(url: str) -> None:
+    """Threads of one process share one bank (an API server): their credits to one book queue
+    and commit in groups, each seeing the one before it, so the cap still holds exactly, a
+    retried request id still credits once, and the book verifies."""
+    rules = PolicyRules(name="capped", payer_default="issuance", stored_minutes_max=CAP_MINUTES)
+    threads_count = 12
+    with TimeBank.open(url) as bank:
+        book = bank.create_book("race", rules)
+        coordinator(book)
+        volunteer(book, "li", date(1963, 5, 1))
+        for index in range(threads_count):
+            volunteer(book, f"r{index}", date(1940, 1, 1))
+        barrier = threading.Barrier(threads_count)
+        errors: list[BaseException] = []
+        served_at = datetime.now(UTC)  # a retry is the same request, field by field
+
+        def worker(index: int) -> None:
+            try:
+                barrier.wait(timeout=60)
+                for n in range(CREDITS_PER_THREAD):
+                    command = CreditService(
+                        provider_id="li",
+                        recipient_id=f"r{index}",
+                        category="companionship",
+                        raw_minutes=30,
+                        served_at=served_at,
+                        provenance=Provenance.ORGANISATION_CONFIRMATION,
+                        request_id=f"t{index}-{n % (CREDITS_PER_THREAD - 1)}",
+                    )
+                    book.credits.record(command, actor="coord")
+            except BaseException as error:  # reported below, on the main thread
+                errors.append(error)
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(threads_count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        grouped = bank.store.ledger_store.grouped  # type: ignore[attr-defined]
+        assert grouped.get("groups", 0) >= 1, "twelve writers at once formed no group"
+        # Each thread's last request id repeats its first: one credit fewer per thread.
+        total = threads_count * (CREDITS_PER_THREAD - 1) * 30
+        assert book.statements.balance("li").own_minutes == CAP_MINUTES
+        assert book.statements.programme_balance("pool") == total - CAP_MINUTES
+        assert book.statements.programme_balance("issuance") == -total
+        assert book.statements.verify().ok
