@@ -72,6 +72,7 @@ class RawDriver:
     UPDATE_HEAD = (
         "UPDATE books SET head_sequence = ?, head_hash = ?, head_recorded_at = ? WHERE id = ?"
     )
+    UPDATE_HOLD = "UPDATE holds SET status = ?, resolved_by = ? WHERE book_id = ? AND hold_id = ?"
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -246,6 +247,9 @@ class PostgresDriver(RawDriver):
     )
     UPDATE_HEAD = (
         "UPDATE books SET head_sequence = %s, head_hash = %s, head_recorded_at = %s WHERE id = %s"
+    )
+    UPDATE_HOLD = (
+        "UPDATE holds SET status = %s, resolved_by = %s WHERE book_id = %s AND hold_id = %s"
     )
 
     @staticmethod

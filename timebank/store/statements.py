@@ -78,7 +78,6 @@ __all__ = [
     "TRANSACTIONS_IN",
     "UPDATE_ACCOUNT",
     "UPDATE_HEAD",
-    "UPDATE_HOLD",
     "VerifyReads",
     "stored_text",
     "verify_reads",
@@ -301,12 +300,6 @@ DUE_HOLDS = (
     .limit(sa.bindparam("limit"))
 )
 INSERT_HOLD = sa.insert(holds)
-UPDATE_HOLD = (
-    sa.update(holds)
-    .where(holds.c.book_id == sa.bindparam("b_book_id"), holds.c.hold_id == sa.bindparam("b_id"))
-    .values(status=sa.bindparam("b_status"), resolved_by=sa.bindparam("b_resolved_by"))
-)
-
 REVERSAL = sa.select(reversals.c.reversal_id).where(
     reversals.c.book_id == _book, reversals.c.original_id == sa.bindparam("original_id")
 )

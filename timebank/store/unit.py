@@ -912,6 +912,7 @@ class SqlUnit(SqlReader):
             or self._changed_accounts
             or self._request_rows
             or self._head_changed
+            or (self._changed_holds and not self._new_holds)
         ):
             self._flush_raw()
         if self._new_holds:
@@ -929,17 +930,7 @@ class SqlUnit(SqlReader):
             execute(sql.INSERT_HOLD, rows)
             self._new_holds.clear()
         if self._changed_holds:
-            rows = [
-                {
-                    "b_book_id": book_id,
-                    "b_id": hold.hold_id,
-                    "b_status": hold.status.value,
-                    "b_resolved_by": hold.resolved_by,
-                }
-                for hold in self._changed_holds.values()
-            ]
-            execute(sql.UPDATE_HOLD, rows)
-            self._changed_holds.clear()
+            self._update_holds()
         if self._reversal_rows:
             execute(sql.INSERT_REVERSAL, self._reversal_rows)
             self._reversal_rows = []
@@ -991,6 +982,23 @@ class SqlUnit(SqlReader):
                     (head.sequence, head.hash, raw.time_in(head.recorded_at), self.book_id),
                 )
                 self._head_changed = False
+            if self._changed_holds and not self._new_holds:
+                # Holds this unit settled (a post, a void) travel with the journal; holds it
+                # created are inserted after it, and their changes follow them (``flush``).
+                self._update_holds()
+
+    def _update_holds(self) -> None:
+        raw = self._raw
+        book_id = self.book_id
+        rows = [
+            (hold.status.value, hold.resolved_by, book_id, hold.hold_id)
+            for hold in self._changed_holds.values()
+        ]
+        if len(rows) == 1:
+            raw.execute(raw.UPDATE_HOLD, rows[0])
+        else:
+            raw.executemany(raw.UPDATE_HOLD, rows)
+        self._changed_holds.clear()
 
 
 def _balance(account_id: str, values: Sequence[int]) -> Balance:
