@@ -37,14 +37,15 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 from peers import (
-    ACCOUNTS,
-    FACADE_RULES,
     URL,
     Move,
     check_balances,
+    facade_book,
+    facade_credit,
+    facade_members,
     in_order,
     ledger_balances,
     ledger_ids,
@@ -55,9 +56,7 @@ from peers import (
 )
 from store_common import START
 
-from timebank.bank import SYSTEM, TimeBank
-from timebank.bank.commands import CreditService, RegisterMember
-from timebank.community import Provenance, Role, Vetting
+from timebank.bank import TimeBank
 from timebank.ledger import Ledger, ManualClock, credit, debit
 from timebank.store import SqlStore, open_store
 
@@ -142,8 +141,7 @@ def ledger_side(
 def facade_side(
     database: str, moves: Sequence[Move], writers: int, group: bool, postgres: str
 ) -> Run:
-    members = [f"m{number:04d}" for number in range(ACCOUNTS)]
-    served_at = START - timedelta(hours=1)
+    members = facade_members()
     with _target(database, postgres) as target:
         bank = TimeBank.open(
             target,
@@ -152,38 +150,11 @@ def facade_side(
             pool_size=max(writers, 5),
         )
         try:
-            book = bank.create_book("group", FACADE_RULES)
-            book.atomic(
-                lambda: [
-                    book.members.register(
-                        RegisterMember(
-                            member_id=member,
-                            name=f"Member {member}",
-                            birth_date=date(1960, 1, 1),
-                            community="gulou",
-                            roles={Role.VOLUNTEER, Role.RECIPIENT},
-                            vetting=Vetting.STREET,
-                        ),
-                        actor=SYSTEM,
-                    )
-                    for member in members
-                ]
-            )
+            book = facade_book(bank, "group", members)
             store: SqlStore = bank.store.ledger_store  # type: ignore[attr-defined]
 
             def one(number: int, move: Move) -> None:
-                payer, payee, minutes = move
-                book.credits.record(
-                    CreditService(
-                        provider_id=members[payee],
-                        recipient_id=members[payer],
-                        category="companionship",
-                        raw_minutes=minutes,
-                        served_at=served_at,
-                        provenance=Provenance.ORGANISATION_CONFIRMATION,
-                    ),
-                    actor=SYSTEM,
-                )
+                facade_credit(book, members, move)
 
             cpu_before = _cpu()
             seconds = _drive(moves, writers, one)

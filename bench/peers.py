@@ -62,7 +62,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from store_common import START
 
-from timebank.bank import SYSTEM, TimeBank
+from timebank.bank import SYSTEM, BankBook, TimeBank
 from timebank.bank.commands import CreditService, RegisterMember
 from timebank.community import Provenance, Role, Vetting
 from timebank.community.presets import preset
@@ -281,43 +281,58 @@ def timebank_ledger_sqlite(work: Workload, args: argparse.Namespace) -> Outcome:
 # --- timebank: the facade (PostgreSQL) -------------------------------------------------------
 
 
+def facade_members() -> list[str]:
+    return [f"m{number:04d}" for number in range(ACCOUNTS)]
+
+
+def facade_book(bank: TimeBank, book_id: str, members: Sequence[str]) -> BankBook:
+    """A book on ``FACADE_RULES`` with ``members`` registered, each a volunteer and recipient."""
+    book = bank.create_book(book_id, FACADE_RULES)
+    book.atomic(
+        lambda: [
+            book.members.register(
+                RegisterMember(
+                    member_id=member,
+                    name=f"Member {member}",
+                    birth_date=date(1960, 1, 1),
+                    community="gulou",
+                    roles={Role.VOLUNTEER, Role.RECIPIENT},
+                    vetting=Vetting.STREET,
+                ),
+                actor=SYSTEM,
+            )
+            for member in members
+        ]
+    )
+    return book
+
+
+def facade_credit(book: BankBook, members: Sequence[str], move: Move) -> None:
+    """One move of W as a credit: the paying account's member received the service."""
+    payer, payee, minutes = move
+    book.credits.record(
+        CreditService(
+            provider_id=members[payee],
+            recipient_id=members[payer],  # the recipient pays the provider
+            category="companionship",
+            raw_minutes=minutes,
+            served_at=START - timedelta(hours=1),
+            provenance=Provenance.ORGANISATION_CONFIRMATION,
+        ),
+        actor=SYSTEM,
+    )
+
+
 def timebank_facade_pg(work: Workload, args: argparse.Namespace) -> Outcome:
-    members = [f"m{number:04d}" for number in range(ACCOUNTS)]
-    served_at = START - timedelta(hours=1)
+    members = facade_members()
     with scratch_schema(args.postgres) as url:
         bank = TimeBank.open(url, clock=ManualClock(START, tick=timedelta(microseconds=10)))
         try:
-            book = bank.create_book("peers", FACADE_RULES)
-            book.atomic(
-                lambda: [
-                    book.members.register(
-                        RegisterMember(
-                            member_id=member,
-                            name=f"Member {member}",
-                            birth_date=date(1960, 1, 1),
-                            community="gulou",
-                            roles={Role.VOLUNTEER, Role.RECIPIENT},
-                            vetting=Vetting.STREET,
-                        ),
-                        actor=SYSTEM,
-                    )
-                    for member in members
-                ]
-            )
+            book = facade_book(bank, "peers", members)
 
             def online() -> None:
-                for payer, payee, minutes in work.facade:
-                    book.credits.record(
-                        CreditService(
-                            provider_id=members[payee],
-                            recipient_id=members[payer],  # the recipient pays the provider
-                            category="companionship",
-                            raw_minutes=minutes,
-                            served_at=served_at,
-                            provenance=Provenance.ORGANISATION_CONFIRMATION,
-                        ),
-                        actor=SYSTEM,
-                    )
+                for move in work.facade:
+                    facade_credit(book, members, move)
 
             outcome = Outcome()
             outcome.modes["online"] = measure(len(work.facade), online)

@@ -21,7 +21,7 @@ from sqlalchemy import event
 from tests.api.conftest import SECRET
 from tests.store.databases import postgres_base_url, postgres_schema, sqlite_path
 from timebank.api import ApiSettings, create_app, issue_token
-from timebank.bank import ISSUANCE, SYSTEM, TimeBank
+from timebank.bank import ISSUANCE, SYSTEM, BankBook, TimeBank
 from timebank.bank.commands import CreditService, RegisterMember, UpdateMember
 from timebank.community.model import Provenance, Role, Vetting
 from timebank.community.policy import PolicyRules
@@ -87,27 +87,28 @@ def _metered(bank: TimeBank, meter: Meter) -> TimeBank:
     return bank
 
 
-def test_every_request_is_one_connection_and_its_statements_do_not_grow(
-    metered: tuple[str, TimeBank, Meter],
-) -> None:
-    kind, bank, meter = metered
-    book = bank.create_book("gulou", "nanjing")
-    for member_id, roles in (
-        ("wang", {Role.COORDINATOR}),
-        ("li", {Role.VOLUNTEER}),
-        ("zhang", {Role.RECIPIENT}),
-    ):
+def _people(book: BankBook, **roles: set[Role]) -> None:
+    """Register each member with their roles in one community; ``li`` is vetted."""
+    for member_id, member_roles in roles.items():
         book.members.register(
             RegisterMember(
                 member_id=member_id,
                 name=member_id,
                 birth_date=date(1950, 1, 1),
                 community="ninghai",
-                roles=roles,
+                roles=member_roles,
             ),
             actor=SYSTEM,
         )
     book.members.update(UpdateMember(member_id="li", vetting=Vetting.STREET), actor=SYSTEM)
+
+
+def test_every_request_is_one_connection_and_its_statements_do_not_grow(
+    metered: tuple[str, TimeBank, Meter],
+) -> None:
+    kind, bank, meter = metered
+    book = bank.create_book("gulou", "nanjing")
+    _people(book, wang={Role.COORDINATOR}, li={Role.VOLUNTEER}, zhang={Role.RECIPIENT})
     app = create_app(bank, ApiSettings(token_secret=SECRET, rate_limit_per_minute=0))
     token = issue_token(SECRET, subject="wang", role="member", book="gulou")
     headers = {"Authorization": f"Bearer {token}"}
@@ -134,18 +135,7 @@ def test_a_passbook_page_costs_the_same_whatever_its_length(
     meter = Meter()
     bank = _metered(TimeBank.open(sqlite_path(tmp_path), clock=clock), meter)
     book = bank.create_book("gulou", PolicyRules(name="plain"))
-    for member_id, roles in (("li", {Role.VOLUNTEER}), ("zhang", {Role.RECIPIENT})):
-        book.members.register(
-            RegisterMember(
-                member_id=member_id,
-                name=member_id,
-                birth_date=date(1950, 1, 1),
-                community="ninghai",
-                roles=roles,
-            ),
-            actor=SYSTEM,
-        )
-    book.members.update(UpdateMember(member_id="li", vetting=Vetting.STREET), actor=SYSTEM)
+    _people(book, li={Role.VOLUNTEER}, zhang={Role.RECIPIENT})
 
     def credit(count: int) -> None:
         for _ in range(count):

@@ -11,7 +11,7 @@ import pytest
 
 from tests.bank.helpers import coordinator, volunteer
 from tests.store.databases import postgres_base_url, postgres_schema, sqlite_path
-from timebank.bank import TimeBank
+from timebank.bank import BankBook, TimeBank
 from timebank.bank.commands import CreditService
 from timebank.community import PolicyRules, Provenance
 
@@ -31,6 +31,22 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield schema_url
 
 
+def _credit(book: BankBook, recipient_id: str, request_id: str, served_at: datetime) -> None:
+    """Half an hour of li's companionship for ``recipient_id``, recorded by the coordinator."""
+    book.credits.record(
+        CreditService(
+            provider_id="li",
+            recipient_id=recipient_id,
+            category="companionship",
+            raw_minutes=30,
+            served_at=served_at,
+            provenance=Provenance.ORGANISATION_CONFIRMATION,
+            request_id=request_id,
+        ),
+        actor="coord",
+    )
+
+
 def test_concurrent_credits_never_overfill_a_capped_purse(url: str) -> None:
     """Credits racing to one provider's capped purse overflow to the pool, never past the cap."""
     rules = PolicyRules(name="capped", payer_default="issuance", stored_minutes_max=CAP_MINUTES)
@@ -46,19 +62,9 @@ def test_concurrent_credits_never_overfill_a_capped_purse(url: str) -> None:
         try:
             with TimeBank.open(url) as bank:
                 book = bank.book("race")
+                served_at = datetime.now(UTC)
                 for n in range(CREDITS_PER_THREAD):
-                    book.credits.record(
-                        CreditService(
-                            provider_id="li",
-                            recipient_id=f"r{index}",
-                            category="companionship",
-                            raw_minutes=30,
-                            served_at=datetime.now(UTC),
-                            provenance=Provenance.ORGANISATION_CONFIRMATION,
-                            request_id=f"t{index}-{n}",
-                        ),
-                        actor="coord",
-                    )
+                    _credit(book, f"r{index}", f"t{index}-{n}", served_at)
         except BaseException as error:  # reported below, on the main thread
             errors.append(error)
 
@@ -97,16 +103,8 @@ def test_one_bank_shared_by_threads_groups_their_credits_and_keeps_the_cap(url: 
             try:
                 barrier.wait(timeout=60)
                 for n in range(CREDITS_PER_THREAD):
-                    command = CreditService(
-                        provider_id="li",
-                        recipient_id=f"r{index}",
-                        category="companionship",
-                        raw_minutes=30,
-                        served_at=served_at,
-                        provenance=Provenance.ORGANISATION_CONFIRMATION,
-                        request_id=f"t{index}-{n % (CREDITS_PER_THREAD - 1)}",
-                    )
-                    book.credits.record(command, actor="coord")
+                    request_id = f"t{index}-{n % (CREDITS_PER_THREAD - 1)}"
+                    _credit(book, f"r{index}", request_id, served_at)
             except BaseException as error:  # reported below, on the main thread
                 errors.append(error)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import partial
-from typing import cast
 from zoneinfo import ZoneInfo
 
 from timebank.bank.accounts import GIFTED, GROUP, OWN, member_account
@@ -130,13 +129,14 @@ class Context(Snapshot):
 
     def purses(self, member_id: str) -> dict[str, Account]:
         """The member's three purses, read (and locked, as a write will) together."""
-        accounts = self.unit.ledger.lock_accounts(
-            [member_account(member_id, purse) for purse in PURSES]
-        )
-        found = dict(zip(PURSES, accounts, strict=True))
-        for purse, account in found.items():
-            assert account is not None, member_account(member_id, purse)
-        return cast(dict[str, Account], found)
+        ids = [member_account(member_id, purse) for purse in PURSES]
+        found: dict[str, Account] = {}
+        for purse, account_id, account in zip(
+            PURSES, ids, self.unit.ledger.lock_accounts(ids), strict=True
+        ):
+            assert account is not None, account_id
+            found[purse] = account
+        return found
 
     def active_member(self, member_id: str) -> Member:
         member = self.member(member_id)

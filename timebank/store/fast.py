@@ -194,11 +194,13 @@ ROWS_PER_STATEMENT = 200
 
 @lru_cache(maxsize=256)
 def _many_values(statement: str, count: int) -> str:
-    """``statement``, an ``INSERT ... VALUES (...)``, with its values group ``count`` times."""
-    head, separator, group = statement.rpartition(" VALUES ")
+    """``statement``, an ``INSERT ... VALUES (...) [ON CONFLICT ...]``, with its values group
+    ``count`` times."""
+    head, separator, rest = statement.rpartition(" VALUES ")
     assert separator, statement
-    assert group.startswith("("), statement
-    return head + separator + ", ".join([group] * count)
+    assert rest.startswith("("), statement
+    end = rest.index(")") + 1
+    return head + separator + ", ".join([rest[:end]] * count) + rest[end:]
 
 
 @lru_cache(maxsize=256)

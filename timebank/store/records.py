@@ -14,7 +14,6 @@ write: one read per record so changed.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -58,20 +57,6 @@ RAW_STATEMENTS = {
     "postgresql": (_RAW_GET.replace("?", "%s"), _RAW_UPSERT.replace("?", "%s")),
 }
 """The two statements every use case runs, in each driver's own parameter style."""
-UPSERT_ROWS_MAX = 200
-"""Rows in one multi-row upsert (1,000 parameters)."""
-
-
-@lru_cache(maxsize=64)
-def _upsert_rows(dialect: str, count: int) -> str:
-    mark = "%s" if dialect == "postgresql" else "?"
-    group = f"({', '.join([mark] * 5)})"
-    return (
-        "INSERT INTO records (book_id, kind, record_id, key, body)"
-        f" VALUES {', '.join([group] * count)}"
-        " ON CONFLICT (book_id, kind, record_id) DO UPDATE SET key = excluded.key,"
-        " body = excluded.body"
-    )
 
 
 class SqlRecords:
@@ -85,8 +70,7 @@ class SqlRecords:
     def __init__(self, connection: Connection, book_id: str) -> None:
         self._connection = connection
         self._raw = raw_driver(connection)
-        self._dialect = connection.dialect.name
-        self._get_sql, self._upsert_sql = RAW_STATEMENTS[self._dialect]
+        self._get_sql, self._upsert_sql = RAW_STATEMENTS[connection.dialect.name]
         self._at_end = ChangesAtEnd()
         self._kept: dict[tuple[str, str], tuple[str | None, bytes]] = {}
         self._read: dict[tuple[str, str], bytes | None] = {}
@@ -162,13 +146,8 @@ class SqlRecords:
         ]
         self._read.update((key, kept[1]) for key, kept in self._kept.items())
         self._kept.clear()
-        for start in range(0, len(rows), UPSERT_ROWS_MAX):
-            chunk = rows[start : start + UPSERT_ROWS_MAX]
-            if len(chunk) == 1:
-                self._raw.execute(self._upsert_sql, chunk[0])
-            else:
-                statement = _upsert_rows(self._dialect, len(chunk))
-                self._raw.execute(statement, [value for row in chunk for value in row])
+        if rows:
+            self._raw.insert_rows(self._upsert_sql, rows)
 
 
 def _check_kind(kind: str) -> None:

@@ -22,7 +22,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
@@ -209,22 +209,20 @@ class SqlStore:
         unit.flush()
         return result
 
+    def _writing(self) -> AbstractContextManager[object]:
+        """Held while a write transaction runs: on SQLite, this process's one writer lock."""
+        return nullcontext() if self._sqlite_writer is None else self._sqlite_writer
+
     def _run_alone(self, book_id: str, work: Callable[[Connection, SqlUnit], T]) -> T:
-        attempt = partial(self._unit_work, book_id=book_id, work=work)
-        if self._sqlite_writer is None:
-            return self._run(attempt)
-        with self._sqlite_writer:
-            return self._run(attempt)
+        with self._writing():
+            return self._run(partial(self._unit_work, book_id=book_id, work=work))
 
     def _run_group(self, book_id: str, tickets: list[Ticket[Any]]) -> None:
         """Settle every ticket: alone if it is the only one, else in one shared transaction."""
         if len(tickets) > 1:
             try:
-                if self._sqlite_writer is None:
+                with self._writing():
                     outcomes = self._run(partial(self._group_attempt, book_id, tickets))
-                else:
-                    with self._sqlite_writer:
-                        outcomes = self._run(partial(self._group_attempt, book_id, tickets))
             except CommitOutcomeUnknown as unknown:
                 for ticket in tickets:
                     ticket.fail(CommitOutcomeUnknown(_detail_of(unknown), attempts=1))
@@ -260,17 +258,14 @@ class SqlStore:
             self._savepoint(connection, f"SAVEPOINT {name}")
             try:
                 result = ticket.context.run(self._unit_work, connection, book_id, ticket.work)
+                outcomes.append((True, result))
             except exc.SQLAlchemyError:
                 raise  # the whole group: retried, or each unit run alone
             except Exception as error:
                 self._savepoint(connection, f"ROLLBACK TO SAVEPOINT {name}")
-                if self._sqlite:
-                    self._savepoint(connection, f"RELEASE SAVEPOINT {name}")
                 outcomes.append((False, error))
-                continue
             if self._sqlite:
                 self._savepoint(connection, f"RELEASE SAVEPOINT {name}")
-            outcomes.append((True, result))
         return outcomes
 
     def _savepoint(self, connection: Connection, statement: str) -> None:
