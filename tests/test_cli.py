@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from litestar.security.jwt import Token
 
 from timebank.bank import SYSTEM, TimeBank
-from timebank.bank.commands import RegisterMember
+from timebank.bank.commands import RegisterMember, UpdateMember
 from timebank.cli import main
 from timebank.community import Order, Role, Vetting
 from timebank.demo import seed_demo
@@ -29,7 +29,8 @@ ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args))
+    """The command in English (``--lang en``): the Chinese output has tests of its own."""
+    result = CliRunner().invoke(main, ["--lang", "en", *args])
     return result.exit_code, result.output
 
 
@@ -47,14 +48,19 @@ def test_demo_prints_a_passbook_balances_and_a_verified_book() -> None:
     """The demo credits a visit, a gift, an event and an order, then verifies the book."""
     code, output = run("demo")
     assert code == 0, output
-    assert "service    +90     90  issuance" in output
-    assert "李娜: own 60, gifted 0, group 120" in output
-    assert "刘军: own 45, gifted 30, group 120" in output
-    assert "order o-1, 45 minutes credited: request (wang-fang) -> dispatch (wang-fang)" in output
+    assert "Service    +90     90  issuance" in output
+    assert "李娜: own 1 h, gifted 0 min, group 2 h" in output
+    assert "刘军: own 45 min, gifted 30 min, group 2 h" in output
+    assert "Order o-1, 45 min credited: request (wang-fang) -> dispatch (wang-fang)" in output
     assert "close (wang-fang)" in output
     assert "2026-11 orders: 1, processing rate 100.00%, satisfaction rate 100.00%" in output
-    assert "owed to members: 375 minutes" in output
+    assert "Owed to members: 6 h 15 min" in output
     assert "verify: ok, 6 transactions, 15 accounts" in output
+    chinese = CliRunner().invoke(main, ["--lang", "zh", "demo"]).output
+    assert "李娜: 本人 1小时，受赠 0分，团体 2小时" in chinese  # noqa: RUF001 (Chinese punctuation)
+    assert "工单 o-1 记入 45分: 点单 (wang-fang) -> 派单 (wang-fang)" in chinese
+    assert "应兑付会员的时长: 6小时15分" in chinese
+    assert "核对: 无误，共 6 笔交易、15 个账户" in chinese  # noqa: RUF001
 
 
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
@@ -216,7 +222,7 @@ SECRET = "cli-tests-" + "s" * 32
 
 
 def run_with(env: dict[str, str | None], *args: str) -> tuple[int, str]:
-    result = CliRunner(env=env).invoke(main, list(args))
+    result = CliRunner(env=env).invoke(main, ["--lang", "en", *args])
     return result.exit_code, result.output
 
 
@@ -279,8 +285,10 @@ MEMBERS_HEADER = "member_id,name,birth_date,community,grid,roles,vetting,flags"
 
 
 @pytest.fixture
-def centre(tmp_path: Path) -> str:
-    """A SQLite file holding book ``gulou`` (Nanjing rules) with its coordinator, Wang Fang."""
+def centre(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A SQLite file holding book ``gulou`` (Nanjing rules) with its coordinator, Wang Fang,
+    who is the one importing ($TIMEBANK_ACTOR) unless a test says otherwise."""
+    monkeypatch.setenv("TIMEBANK_ACTOR", "wang-fang")
     path = str(tmp_path / "centre.db")
     with TimeBank.open(path) as bank:
         bank.create_book("gulou", "nanjing").members.register(
@@ -386,7 +394,7 @@ def test_a_bad_member_row_names_its_row_and_registers_nobody(centre: str, tmp_pa
     before = state_of(centre)
     code, output = run("import", "members", str(file), "--book", "gulou", "--database", centre)
     assert code == 1
-    assert "row 3: vetting 'famous' is not one of: pending, community, street, rejected" in output
+    assert "row 3, vetting: 'famous' is not one of: pending, community, street, rejected" in output
     assert state_of(centre) == before
 
 
@@ -407,20 +415,21 @@ def test_a_row_the_rules_refuse_reports_the_typed_error(centre: str, tmp_path: P
 
 
 def test_import_refuses_unknown_columns_and_other_formats(centre: str, tmp_path: Path) -> None:
-    """A misspelt column is refused as row 1; only UTF-8 .csv and .xlsx files are read."""
+    """A misspelt column is refused as row 1; so is text in no known encoding, and a file that
+    is neither CSV, tab-separated text nor XLSX."""
     file = tmp_path / "members.csv"
     file.write_text("member_id,name,birthday,community\n", encoding="utf-8")
     code, output = run("import", "members", str(file), "--book", "gulou", "--database", centre)
     assert code == 1
     assert "row 1: unknown column 'birthday'; missing column 'birth_date'" in output
-    file.write_bytes(f"{MEMBERS_HEADER}\nli-na,李娜,1958-03-02,ninghai,,,,\n".encode("gbk"))
+    file.write_bytes(f"{MEMBERS_HEADER}\n".encode() + b"\xff\xfe\xfd,\xff\n")
     code, output = run("import", "members", str(file), "--book", "gulou", "--database", centre)
     assert code == 1
-    assert "the file cannot be read: it is not UTF-8 (in Excel, save it as 'CSV UTF-8')" in output
-    other = tmp_path / "members.txt"
+    assert "row 1: the file cannot be read as text in any of UTF-8, GB18030" in output
+    other = tmp_path / "members.pdf"
     other.write_text(MEMBERS_HEADER, encoding="utf-8")
     code, output = run("import", "members", str(other), "--book", "gulou", "--database", centre)
-    assert (code, "use a .csv (UTF-8) or .xlsx file" in output) == (1, True)
+    assert (code, "use a .csv, .tsv or .txt (tab-separated), or .xlsx file" in output) == (1, True)
 
 
 SERVICES_HEADER = "provider_id,recipient_id,category,raw_minutes,served_at,note"
@@ -516,6 +525,82 @@ def test_a_bad_service_row_names_its_row_and_credits_nothing(members: str, tmp_p
     assert state_of(members) == before
 
 
+def test_an_import_records_the_coordinator_who_ran_it(
+    members: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--actor names the coordinator: the members they register, the credits they record and
+    the journal's transactions name them, not 'system'."""
+    monkeypatch.delenv("TIMEBANK_ACTOR")
+    people = tmp_path / "members.csv"
+    people.write_text(f"{MEMBERS_HEADER}\nzhao,赵建国,1941-07-07,ninghai,,recipient,,\n")
+    args = ("import", "members", str(people), "--book", "gulou", "--database", members)
+    code, output = run(*args, "--actor", "wang-fang")
+    assert code == 0, output
+    services = tmp_path / "services.csv"
+    services.write_text(f"{SERVICES_HEADER}\nli-na,chen-xiulan,companionship,90,{days_ago(3)},\n")
+    args = ("import", "services", str(services), "--book", "gulou", "--database", members)
+    code, output = run(*args, "--actor", "wang-fang")
+    assert code == 0, output
+    with TimeBank.open(members) as bank:
+        book = bank.book("gulou")
+        assert book.members.get("zhao").registered_by == "wang-fang"
+        [held] = book.read(lambda snap, _: snap.records.credits_of("li-na"))
+        assert (held.actor, held.on_behalf_of) == ("wang-fang", None)
+        assert book.ledger_book.transaction(held.transaction_id).metadata["actor"] == "wang-fang"
+
+
+def test_an_import_is_refused_unless_a_coordinator_of_the_book_runs_it(
+    members: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No --actor, 'system', a stranger or a volunteer: refused before anything is read."""
+    people = tmp_path / "members.csv"
+    people.write_text(f"{MEMBERS_HEADER}\nzhao,赵建国,1941-07-07,ninghai,,recipient,,\n")
+    args = ("import", "members", str(people), "--book", "gulou", "--database", members)
+    before = state_of(members)
+    monkeypatch.delenv("TIMEBANK_ACTOR")
+    code, output = run(*args)
+    assert (code, "Missing option '--actor'" in output) == (2, True), output
+    for actor, said in (
+        ("system", "--actor names the coordinator doing this, by their member id, not 'system'"),
+        ("ghost", "--actor 'ghost': book 'gulou' has no such member"),
+        ("li-na", "--actor 'li-na': the member is not a coordinator of book 'gulou'"),
+    ):
+        code, output = run(*args, "--actor", actor)
+        assert (code, said in output) == (1, True), output
+    monkeypatch.setenv("TIMEBANK_ACTOR", "li-na")
+    code, output = run(*args)
+    assert (code, "'li-na': the member is not a coordinator" in output) == (1, True), output
+    assert state_of(members) == before
+
+
+def test_an_imports_actor_may_do_only_what_their_role_allows(members: str, tmp_path: Path) -> None:
+    """A coordinator of another community, or appointing a coordinator: the row is refused as
+    the facade refuses that coordinator, and nothing is written."""
+    with TimeBank.open(members) as bank:
+        bank.book("gulou").members.register(
+            RegisterMember(
+                member_id="qian",
+                name="钱进",
+                birth_date=date(1979, 9, 9),
+                community="dongshan",
+                roles={Role.COORDINATOR},
+            ),
+            actor=SYSTEM,
+        )
+    before = state_of(members)
+    services = tmp_path / "services.csv"
+    services.write_text(f"{SERVICES_HEADER}\nli-na,chen-xiulan,companionship,90,{days_ago(3)},\n")
+    args = ("import", "services", str(services), "--book", "gulou", "--database", members)
+    code, output = run(*args, "--actor", "qian")
+    assert (code, "row 2: no member 'li-na'" in output) == (1, True), output  # not hers to see
+    people = tmp_path / "members.csv"
+    people.write_text(f"{MEMBERS_HEADER}\nzhou,周强,1975-01-01,ninghai,,coordinator,,\n")
+    args = ("import", "members", str(people), "--book", "gulou", "--database", members)
+    code, output = run(*args, "--actor", "wang-fang")
+    assert (code, "row 2" in output, "wang-fang" in output) == (1, True, True), output
+    assert state_of(members) == before
+
+
 # --- exports, reports and deadlines ----------------------------------------------------------
 
 
@@ -532,7 +617,7 @@ def test_export_passbook_as_csv_starts_with_a_bom(demo_db: str, tmp_path: Path) 
     """Excel on Chinese Windows needs the BOM to read UTF-8; each entry is one line."""
     out = tmp_path / "li-na.csv"
     args = ("export", "passbook", "--book", "demo", "--member", "li-na", "--database", demo_db)
-    code, output = run(*args, "--format", "csv", "--out", str(out))
+    code, output = run(*args, "--ledger", "--format", "csv", "--out", str(out))
     assert code == 0, output
     data = out.read_bytes()
     assert data.startswith(b"\xef\xbb\xbfsequence,recorded_at,account_id,delta_minutes")
@@ -551,7 +636,7 @@ def test_export_report_as_xlsx_loads_in_a_spreadsheet(demo_db: str, tmp_path: Pa
     assert code == 0, output
     sheet = openpyxl.load_workbook(out).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:3] == ("place", "member_id", "name")
+    assert rows[0][:3] == ("Place", "Member id", "Name")
     assert {row[2] for row in rows[1:]} >= {"李娜", "赵敏", "刘军"}
 
 
@@ -559,11 +644,20 @@ def test_report_prints_a_table(demo_db: str) -> None:
     """Reports print as tables: micro-wishes, and the orders of the demo's month."""
     code, output = run("report", "wishes", "--book", "demo", "--database", demo_db)
     assert code == 0, output
-    assert "micro-wishes" in output
-    assert "┃ community ┃ posted ┃ adopted ┃" in output
+    assert "Micro-wishes" in output
+    assert "┃ Community ┃ Posted ┃ Adopted ┃" in output
     # the download's columns: a rate is its numerator, denominator and percent
-    assert "│           │ 3      │ 2       │ 1         │ 1         │ 2      " in output
-    assert "│ 3                         │ 66.67                 │" in output
+    assert (
+        "│           │ 3      │ 2       │ 1         │ 1         │ 2               │ 3  " in output
+    )
+    assert "│ 66.67           │" in output
+    chinese = (
+        CliRunner()
+        .invoke(main, ["--lang", "zh", "report", "wishes", "--book", "demo", "--database", demo_db])
+        .output
+    )
+    assert "微心愿认领情况" in chinese
+    assert "┃ 社区 ┃ 发布数 ┃ 认领数 ┃" in chinese
     code, output = run("report", "visits", "--book", "demo", "--database", demo_db)
     assert (code, "吴淑珍" in output) == (0, True)
 
@@ -587,3 +681,20 @@ def test_run_deadlines_escalates_overdue_orders(demo_db: str, tmp_path: Path) ->
     assert order_of(str(copy), "o-requested").escalation_level == 1
     code, output = run("run-deadlines", "--book", "demo", "--database", str(copy))
     assert (code, "escalated: 0" in output) == (0, True)
+
+
+def test_run_deadlines_by_hand_names_an_administrator(demo_db: str, tmp_path: Path) -> None:
+    """By hand, --actor names the administrator running it (recorded on each escalation); a
+    coordinator is refused, since the run spans the book. Without it the run is the scheduler's."""
+    copy = tmp_path / "demo.db"
+    shutil.copyfile(demo_db, copy)
+    args = ("run-deadlines", "--book", "demo", "--database", str(copy))
+    code, output = run(*args, "--actor", "wang-fang")
+    assert (code, "'wang-fang': the member is not an administrator" in output) == (1, True)
+    with TimeBank.open(str(copy)) as bank:
+        bank.book("demo").members.update(
+            UpdateMember(member_id="wang-fang", roles={Role.ADMIN}), actor=SYSTEM
+        )
+    code, output = run(*args, "--actor", "wang-fang")
+    assert code == 0, output
+    assert order_of(str(copy), "o-requested").history[-1].actor == "wang-fang"

@@ -46,10 +46,10 @@ def test_the_cli_and_the_api_see_the_same_demo_book(tmp_path: Path) -> None:
         people = seed_demo(bank)
     assert people == demo_people()
     result = CliRunner().invoke(
-        main, ["report", "wishes", "--book", DEMO_BOOK, "--database", str(path)]
+        main, ["--lang", "zh", "report", "wishes", "--book", DEMO_BOOK, "--database", str(path)]
     )
     assert result.exit_code == 0, result.output
-    assert "micro-wishes" in result.output
+    assert "微心愿认领情况" in result.output
     token = issue_token(SECRET, subject=people.coordinator_id, role="coordinator", book=DEMO_BOOK)
     with TimeBank.open(path) as bank:
         app = create_app(bank, ApiSettings(token_secret=SECRET, rate_limit_per_minute=0))

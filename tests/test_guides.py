@@ -1,10 +1,15 @@
 """The coordinator's guides, followed step by step as a new user would follow them.
 
-``docs/guide/coordinator.en.md`` and ``docs/guide/coordinator.zh.md`` show their
-steps as shell blocks. The blocks a test runs are fenced ```sh guide; for each
-page this test starts ``timebank serve --demo`` (what ``./scripts/run`` starts)
-in a fresh temporary directory, over a fresh ``timebank.db``, on a free port on
-127.0.0.1, and then walks the page top to bottom:
+``docs/guide/coordinator.md`` and ``docs/guide/coordinator.zh.md`` (the English
+and the Chinese page of the docs site) show their steps as shell blocks. The
+blocks a test runs are fenced ```sh guide; for each page this test starts
+``timebank serve --demo`` (what ``./scripts/run`` starts) in a fresh temporary
+directory, over a fresh ``timebank.db``, on a free port on 127.0.0.1, and then
+walks the page top to bottom, in the page's language: the server and every
+command run with ``TIMEBANK_LANG`` set to it (``en`` or ``zh``), so the English
+page shows what the commands print in English and the Chinese page what they
+print in Chinese (a request asks for Chinese problem details itself, with
+``-H "Accept-Language: zh-CN"``):
 
 - a block fenced with ``file=NAME`` (```csv file=members.csv) is written to
   ``NAME`` in the directory, where the page shows it;
@@ -12,18 +17,23 @@ in a fresh temporary directory, over a fresh ``timebank.db``, on a free port on
   backslash; ``#`` comments are skipped) runs in bash in that directory, one
   at a time, in one session: variables set by one command (``TOKEN=$(...)``)
   are there for the next. ``timebank`` runs ``[sys.executable, "-m",
-  "timebank"]``, ``curl`` fails on an HTTP error (``--fail-with-body``), and
-  ``http://127.0.0.1:8000`` becomes the test server's address. Every command
-  must exit 0;
+  "timebank"]`` and ``curl`` fails on an HTTP error (``--fail-with-body``).
+  The page sets the port once, in a command of its own (``PORT=8000``), and
+  every later command reaches the server at ``http://127.0.0.1:$PORT``; that
+  one command sets the test server's port instead. Every command must exit 0;
 - in a ```sh guide fails block the last command must exit non-zero;
 - a ```text output block after either shows what the last command prints:
   each of its lines must appear in that output, in order (``...`` stands for
   anything).
 
-Blocks fenced plain ```sh (the server itself, a browser, a cron table) are
-shown, not run. The two pages must stay in step: the same number of ``##``
-sections and the same commands and sample files, in the same order. The test
-stops the server it started, by its pid, whatever happens.
+Blocks fenced plain ```sh (the server itself, a browser, a cron table) and
+```powershell (the same steps on Windows) are shown, not run. The two pages
+must stay in step: the same number of ``##`` sections and the same commands
+and sample files, in the same order. Only language may differ: a command's
+``-H "Accept-Language: ..."``, and a sample file's heading row, whose headings
+may be in Chinese (``姓名`` for ``name``) as long as they name the same columns,
+in the same order, as the other page's. The test stops the server it started,
+by its pid, whatever happens.
 """
 
 from __future__ import annotations
@@ -44,13 +54,20 @@ from pathlib import Path
 
 import pytest
 
+from timebank import sheets
+
 ROOT = Path(__file__).resolve().parent.parent
 GUIDES = {
-    "en": ROOT / "docs" / "guide" / "coordinator.en.md",
+    "en": ROOT / "docs" / "guide" / "coordinator.md",
     "zh": ROOT / "docs" / "guide" / "coordinator.zh.md",
 }
 SECRET = "guide-tests-" + "s" * 40
-GUIDE_URL = "http://127.0.0.1:8000"
+PORT_LINE = re.compile(r"PORT=\d+")  # the one line a reader changes when port 8000 is taken
+FIXED_PORT = re.compile(r"127\.0\.0\.1:\d")
+ACCEPT_LANGUAGE = re.compile(r"""\s+-H\s+(["'])Accept-Language:[^"']*\1""", re.IGNORECASE)
+"""A request's ``-H "Accept-Language: zh-CN"``: the language its reader wants the answer in."""
+SHEET_COLUMNS = (sheets.MEMBER_COLUMNS, sheets.SERVICE_COLUMNS)
+"""The columns a sample file's headings may name, in English or in Chinese."""
 READY_WITHIN_S = 30.0
 COMMAND_TIMEOUT_S = 60.0
 
@@ -217,28 +234,33 @@ def free_port() -> int:
         return port
 
 
-def base_env(directory: Path) -> dict[str, str]:
+def base_env(directory: Path, language: str) -> dict[str, str]:
+    """The environment of the server and the commands: the page's ``language`` (``en``, ``zh``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIMEBANK_")}
     env.update(
         TIMEBANK_TOKEN_SECRET=SECRET,
         GUIDE_PYTHON=sys.executable,
         HOME=str(directory),
         LANG="C.UTF-8",
+        TIMEBANK_LANG=language,  # each page shows what the commands print in its language
         NO_COLOR="1",
     )
     return env
 
 
 @contextmanager
-def demo_server(directory: Path) -> Iterator[str]:
-    """``timebank serve --demo`` over ``directory/timebank.db``, as ``./scripts/run`` starts it."""
+def demo_server(directory: Path, language: str) -> Iterator[int]:
+    """``timebank serve --demo`` over ``directory/timebank.db``, as ``./scripts/run`` starts it.
+
+    Yields the port it listens on, once it is ready.
+    """
     port = free_port()
     command = [sys.executable, "-m", "timebank", "serve", "--demo"]
     command += ["--database", "timebank.db", "--host", "127.0.0.1", "--port", str(port)]
     base = f"http://127.0.0.1:{port}"
     with (directory / "serve.log").open("wb") as log:
         process = subprocess.Popen(
-            command, cwd=directory, env=base_env(directory), stdout=log, stderr=log
+            command, cwd=directory, env=base_env(directory, language), stdout=log, stderr=log
         )
         try:
             deadline = time.monotonic() + READY_WITHIN_S
@@ -248,7 +270,7 @@ def demo_server(directory: Path) -> Iterator[str]:
                     directory
                 )
                 time.sleep(0.1)
-            yield base
+            yield port
         finally:
             process.terminate()
             try:
@@ -273,14 +295,16 @@ def _tail(directory: Path) -> str:
 class Session:
     """One terminal in the temporary directory: commands share its variables."""
 
-    def __init__(self, directory: Path, base: str) -> None:
+    def __init__(self, directory: Path, port: int, language: str) -> None:
         self.directory = directory
-        self.base = base
-        self.env = base_env(directory)
+        self.port = port
+        self.env = base_env(directory, language)
         self.env_file = directory / ".guide-env"
 
     def run(self, command: str) -> tuple[int, str]:
-        script = _PRELUDE + command.replace(GUIDE_URL, self.base) + _EPILOGUE
+        if PORT_LINE.fullmatch(command):
+            command = f"PORT={self.port}"
+        script = _PRELUDE + command + _EPILOGUE
         done = subprocess.run(
             ["bash", "-c", script],
             cwd=self.directory,
@@ -297,12 +321,12 @@ class Session:
         return done.returncode, done.stdout + done.stderr
 
 
-def follow(page: Path, directory: Path) -> int:
-    """Do what the page says, step by step; return how many commands ran."""
+def follow(page: Path, directory: Path, language: str) -> int:
+    """Do what the page says, step by step, in its ``language``; return how many commands ran."""
     steps = guide_steps(page.read_text(encoding="utf-8"))
     ran = 0
-    with demo_server(directory) as base:
-        session = Session(directory, base)
+    with demo_server(directory, language) as port:
+        session = Session(directory, port, language)
         for step in steps:
             where = f"{page.relative_to(ROOT)}, block at line {step.line}"
             if step.file is not None:
@@ -339,7 +363,8 @@ def followed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, int | StepFa
 
     def outcome(language: str) -> int | StepFailed:
         try:
-            return follow(GUIDES[language], tmp_path_factory.mktemp(f"guide-{language}"))
+            directory = tmp_path_factory.mktemp(f"guide-{language}")
+            return follow(GUIDES[language], directory, language)
         except StepFailed as failure:
             return failure
 
@@ -358,6 +383,25 @@ def test_a_new_coordinator_can_follow_the_guide(
     assert result >= 20
 
 
+def same_request(command: str) -> str:
+    """A command without its ``-H "Accept-Language: ..."``: the pages' languages may differ."""
+    return ACCEPT_LANGUAGE.sub("", command)
+
+
+def same_sheet(content: str) -> str:
+    """A sample file with its headings as the columns they name (``姓名`` is ``name``).
+
+    The first line is read as comma-separated headings; one that no import knows is kept as
+    it is written, and so are the rows below.
+    """
+    heading, newline, rows = content.partition("\n")
+    named = []
+    for cell in heading.split(","):
+        found = (kind.column(cell) for kind in SHEET_COLUMNS)
+        named.append(next((column for column in found if column is not None), cell))
+    return ",".join(named) + newline + rows
+
+
 def test_the_two_pages_stay_in_step() -> None:
     """Both pages have as many sections, and the same commands and files in the same order."""
     texts = {language: path.read_text(encoding="utf-8") for language, path in GUIDES.items()}
@@ -365,13 +409,31 @@ def test_the_two_pages_stay_in_step() -> None:
     assert counts["en"] == counts["zh"] >= 8, counts
 
     def runnable(text: str) -> list[tuple[str | None, str, tuple[str, ...], bool]]:
-        return [(s.file, s.content, s.commands, s.fails) for s in guide_steps(text)]
+        return [
+            (
+                s.file,
+                same_sheet(s.content) if s.file else s.content,
+                tuple(map(same_request, s.commands)),
+                s.fails,
+            )
+            for s in guide_steps(text)
+        ]
 
     assert runnable(texts["en"]) == runnable(texts["zh"])
-    commands = {
-        language: {c for s in guide_steps(t) for c in s.commands} for language, t in texts.items()
-    }
-    assert commands["en"] == commands["zh"]
+
+
+@pytest.mark.parametrize("language", sorted(GUIDES))
+def test_commands_reach_the_server_through_one_port_line(language: str) -> None:
+    """The page sets ``PORT`` once, before any command uses it; no command names a port itself."""
+    commands = [
+        c for s in guide_steps(GUIDES[language].read_text(encoding="utf-8")) for c in s.commands
+    ]
+    port_lines = [n for n, command in enumerate(commands) if PORT_LINE.fullmatch(command)]
+    assert len(port_lines) == 1, port_lines
+    using = [n for n, command in enumerate(commands) if "$PORT" in command]
+    assert using, "no command reaches the server"
+    assert port_lines[0] < using[0]
+    assert not [c for c in commands if FIXED_PORT.search(c)], "a command names a port itself"
 
 
 # --- the reader itself -----------------------------------------------------------------------
@@ -388,11 +450,15 @@ a,A
 timebank serve --demo
 ```
 
+```powershell
+$PORT = 8000
+```
+
 ```sh guide
 # a comment
 TOKEN=$(timebank token --book demo \\
   --subject wang-fang --role coordinator)
-curl http://127.0.0.1:8000/health
+curl http://127.0.0.1:$PORT/health
 ```
 
 ```sh guide fails
@@ -406,12 +472,12 @@ Error: row 1: ... missing column 'birth_date'
 
 
 def test_steps_are_read_in_page_order() -> None:
-    """Files, runnable commands and shown output are read in order; plain sh blocks are not."""
+    """Files, runnable commands and shown output are read in order; sh and powershell are not."""
     file, commands, failing = guide_steps(SAMPLE)
     assert (file.file, file.content) == ("people.csv", "member_id,name\na,A\n")
     assert commands.commands == (
         "TOKEN=$(timebank token --book demo \\\n  --subject wang-fang --role coordinator)",
-        "curl http://127.0.0.1:8000/health",
+        "curl http://127.0.0.1:$PORT/health",
     )
     assert commands.output is None
     assert not commands.fails
@@ -440,3 +506,16 @@ def test_a_failing_block_must_show_its_error() -> None:
     """A sh guide fails block without a text output block is a mistake in the page."""
     with pytest.raises(AssertionError, match="must show its error"):
         guide_steps("```sh guide fails\ntimebank verify\n```\n")
+
+
+def test_the_pages_may_differ_only_in_language() -> None:
+    """A request's Accept-Language and a sheet's Chinese headings do not put the pages apart."""
+    english = "curl -X POST http://127.0.0.1:$PORT/x \\\n  -H \"Authorization: Bearer $T\" -d '{}'"
+    chinese = english.replace("curl", 'curl -H "Accept-Language: zh-CN"')
+    assert same_request(chinese) == english
+    assert same_request("curl -H 'accept-language: en' http://h/") == "curl http://h/"
+    rows = "qian-guihua,钱桂花,1939-08-15\n"
+    assert same_sheet("编号,姓名,出生日期\n" + rows) == "member_id,name,birth_date\n" + rows
+    assert same_sheet("服务时长(分钟),备注\n") == "raw_minutes,note\n"
+    assert same_sheet("姓名,生日\n" + rows) != same_sheet("name,community\n" + rows)
+    assert same_sheet("nickname,name\n") == "nickname,name\n"

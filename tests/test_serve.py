@@ -76,7 +76,7 @@ def serving(database: str, logs: Path) -> Iterator[str]:
     with (logs / "serve.out").open("wb") as out, (logs / "serve.err").open("wb") as err:
         process = subprocess.Popen(
             [*command, "--port", str(port)],
-            env={**os.environ, "TIMEBANK_TOKEN_SECRET": SECRET},
+            env={**os.environ, "TIMEBANK_TOKEN_SECRET": SECRET, "TIMEBANK_LANG": "zh"},
             stdout=out,
             stderr=err,
         )
@@ -160,7 +160,7 @@ def test_serve_demo_answers_over_http(kind: str, tmp_path: Path) -> None:
         with database(kind, tmp_path) as target, serving(target, tmp_path) as base:
             coordinator, proxy = (t.result(timeout=60) for t in tokens)
             talk_to(base, people, coordinator, proxy)
-    assert "seeded book 'demo'" in server_logs(tmp_path)
+    assert "已写入演示账簿 “demo”" in server_logs(tmp_path)
 
 
 def talk_to(base: str, people: DemoPeople, coordinator: str, proxy: str) -> None:

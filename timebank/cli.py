@@ -17,13 +17,12 @@ a database; every other command refuses a path where there is none.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 import secrets
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -36,6 +35,7 @@ from zoneinfo import ZoneInfo
 import click
 import msgspec
 
+from timebank import sheets
 from timebank.bank.commands import (
     AcceptOrder,
     CloseOrder,
@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from timebank.api import ApiSettings
     from timebank.bank import BankBook, TimeBank
     from timebank.demo import DemoPeople
+    from timebank.i18n import Text
     from timebank.store import SqlStore
     from timebank.tables import Table
 
@@ -75,19 +76,41 @@ DATABASE_OPTION = click.option(
     help="SQLite file path or database URL.",
 )
 BOOK_OPTION = click.option("--book", "book_id", required=True, help="The book (programme) id.")
+ACTOR_ENV = "TIMEBANK_ACTOR"
+ACTOR_OPTION = click.option(
+    "--actor",
+    envvar=ACTOR_ENV,
+    required=True,
+    metavar="MEMBER_ID",
+    help="The coordinator doing this, by their member id in the book: the book records them as "
+    "having acted, and they may do only what a coordinator of theirs may. Default: "
+    "$TIMEBANK_ACTOR.",
+)
 SECRET_ENV = "TIMEBANK_TOKEN_SECRET"
 IMPORT_ROWS_MAX = 100_000
 PASSBOOK_PAGES_MAX = 10_000
 DEADLINE_BATCHES_MAX = 1_000
 Cell = str | int | Decimal | date | datetime | None
-Raw = Cell | float
-"""A cell as read from an import file (spreadsheets store numbers as floats)."""
-Row = dict[str, Raw]
 
 
 @click.group()
-def main() -> None:
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    help="Language of what is printed and written: zh (简体中文) or en. "
+    "Default: $TIMEBANK_LANG, then the locale ($LANG), else zh.",
+)
+def main(lang: str | None) -> None:
     """timebank: a time-bank ledger of volunteer minutes."""
+
+
+def _t() -> Text:
+    """The language of this run: ``--lang``, ``$TIMEBANK_LANG``, the locale, else Chinese."""
+    from timebank.i18n import environment_language, text
+
+    context = click.get_current_context(silent=True)
+    chosen = context.find_root().params.get("lang") if context is not None else None
+    return text(chosen or environment_language())
 
 
 @contextmanager
@@ -104,7 +127,14 @@ def _opened(database: str, *, create: bool = False) -> Iterator[TimeBank]:
         with TimeBank.open(database, create=create) as bank:
             yield bank
     except (StoreError, LedgerError) as error:
-        raise click.ClickException(str(error)) from error
+        raise click.ClickException(_said(error)) from error
+
+
+def _said(error: Exception) -> str:
+    """An error in the run's language: a broken rule's sentence is built from its data."""
+    if isinstance(error, LedgerError):
+        return _t().detail(error.code, error.template, error.to_dict())
+    return str(error)
 
 
 @main.command()
@@ -173,30 +203,55 @@ def demo() -> None:
         RateOrder(order_id="o-1", rating=5, comment="饭菜送到 很热情"), actor="wang-fang"
     )
     order = gulou.orders.close(CloseOrder(order_id="o-1", follow_up="回访 满意"), actor="wang-fang")
-    steps = " -> ".join(f"{step.action.value} ({step.actor})" for step in order.history)
-    click.echo(f"order o-1, {order.credited_minutes} minutes credited: {steps}")
-    month = gulou.reports.orders("2026-11").total
-    click.echo(
-        f"2026-11 orders: {month.requested}, processing rate {month.processing_rate.percent}%,"
-        f" satisfaction rate {month.satisfaction_rate.percent}%"
+    t = _t()
+    steps = " -> ".join(
+        f"{t.name('action', step.action.value)} ({step.actor})" for step in order.history
     )
-    click.echo("passbook of 李娜 (li-na), minutes:")
+    credited = t.minutes(order.credited_minutes or 0)
+    click.echo(t("Order o-1, {minutes} credited: {steps}", minutes=credited, steps=steps))
+    month = gulou.reports.orders("2026-11").total
+    said = (
+        "{month} orders: {count}, processing rate {processing}%, satisfaction rate {satisfaction}%"
+    )
+    click.echo(
+        t(
+            said,
+            month="2026-11",
+            count=month.requested,
+            processing=month.processing_rate.percent,
+            satisfaction=month.satisfaction_rate.percent,
+        )
+    )
+    click.echo(t("Passbook of {name} ({member}):", name="李娜", member="li-na"))
     for line in gulou.statements.passbook("li-na").entries:
+        kind = t.name("kind", line.kind)
+        category = t.name("category", line.category) if line.category else "-"
+        provenance = t.name("provenance", line.provenance) if line.provenance else "-"
         click.echo(
-            f"  {line.kind:<8}{line.delta_minutes:>+6}{line.balance_minutes:>7}"
-            f"  {line.counterparty:<18}{line.category or '-':<14}{line.provenance or '-'}"
+            f"  {kind:<8}{line.delta_minutes:>+6}{line.balance_minutes:>7}"
+            f"  {line.counterparty:<18}{category:<14}{provenance}"
         )
     for member_id, name, *_ in people[1:]:
         balance = gulou.statements.balance(member_id)
         click.echo(
-            f"{name}: own {balance.own_minutes}, gifted {balance.gifted_minutes},"
-            f" group {balance.group_minutes}"
+            t(
+                "{name}: own {own}, gifted {gifted}, group {group}",
+                name=name,
+                own=t.minutes(balance.own_minutes),
+                gifted=t.minutes(balance.gifted_minutes),
+                group=t.minutes(balance.group_minutes),
+            )
         )
-    click.echo(f"owed to members: {gulou.statements.liability()} minutes")
+    owed = t.minutes(gulou.statements.liability())
+    click.echo(t("Owed to members: {minutes}", minutes=owed))
     report = gulou.statements.verify()
     click.echo(
-        f"verify: {'ok' if report.ok else report.first_break}, "
-        f"{report.transactions_checked} transactions, {report.accounts_checked} accounts"
+        t(
+            "verify: {outcome}, {transactions} transactions, {accounts} accounts",
+            outcome=t("ok") if report.ok else str(report.first_break),
+            transactions=report.transactions_checked,
+            accounts=report.accounts_checked,
+        )
     )
 
 
@@ -215,8 +270,8 @@ def upgrade(database: str) -> None:
     try:
         apply_migrations(database)
     except StoreError as error:
-        raise click.ClickException(str(error)) from error
-    click.echo(f"database {database} is up to date")
+        raise click.ClickException(_said(error)) from error
+    click.echo(_t()("Database {database} is up to date", database=database))
 
 
 @main.command()
@@ -247,7 +302,7 @@ def verify(database: str, book_ids: tuple[str, ...], since_checkpoint: bool) -> 
         with open_store(database, migrate=False, create=False) as store:
             broken = _verify_books(store, book_ids, since_checkpoint=since_checkpoint)
     except (StoreError, LedgerError, StoredRowInvalid) as error:
-        raise click.ClickException(str(error)) from error
+        raise click.ClickException(_said(error)) from error
     if broken:
         sys.exit(1)
 
@@ -263,6 +318,7 @@ def _verify_books(store: SqlStore, book_ids: Sequence[str], *, since_checkpoint:
     from timebank.ledger import Book, BookNotFound
 
     ledger = Ledger(store)
+    t = _t()
     # A books row whose id was overwritten with a number or bytes names no book;
     # the book it was is listed among the stray ids instead.
     ids = (*ledger.book_ids(), *store.stray_book_ids())
@@ -272,23 +328,36 @@ def _verify_books(store: SqlStore, book_ids: Sequence[str], *, since_checkpoint:
         if book_id not in known:
             raise BookNotFound(book_id=book_id)
         report = Book(store, ledger.clock, book_id).verify(since_checkpoint=since_checkpoint)
-        counts = f"{report.transactions_checked} transactions, {report.accounts_checked}"
         if report.first_break is None:
-            click.echo(_printable(f"{book_id}: ok ({counts} accounts)"))
+            line = t(
+                "{book}: ok ({transactions} transactions, {accounts} accounts)",
+                book=book_id,
+                transactions=report.transactions_checked,
+                accounts=report.accounts_checked,
+            )
+            click.echo(_printable(line))
             continue
         broken += 1
         found = report.first_break
+        # English keeps the codes (a script may look for them); other languages name them.
+        english = t.lang == "en"
         where = ", ".join(
-            f"{name} {value}"
-            for name, value in (
-                ("account", found.account_id),
-                ("transaction", found.transaction_id),
-                ("sequence", found.sequence),
-                ("table", found.table),
+            f"{name if english else t.name('column', key)} {value}"
+            for name, key, value in (
+                ("account", "account_id", found.account_id),
+                ("transaction", "transaction_id", found.transaction_id),
+                ("sequence", "sequence", found.sequence),
+                ("table", "table", found.table),
             )
             if value is not None
         )
-        line = f"{book_id}: BROKEN {found.kind.value} at {where}: {found.detail}"
+        line = t(
+            "{book}: BROKEN {kind} at {where}: {detail}",
+            book=book_id,
+            kind=found.kind.value if english else t.name("break", found.kind.value),
+            where=where,
+            detail=found.detail,
+        )
         click.echo(_printable(line))
     return broken
 
@@ -318,20 +387,21 @@ def backup(database: str, out: Path) -> None:
 
     try:
         if sqlite_path_of(database) is None:
-            click.echo("PostgreSQL keeps its own backups; run, with the server's tools:")
+            click.echo(_t()("PostgreSQL keeps its own backups; run, with the server's tools:"))
             for line in postgres_backup_steps(database, str(out)):
                 click.echo(f"  {line}")
             return
         written = backup_sqlite(database, out)  # refuses a path with no timebank database
-        click.echo(f"backup written to {written}; verifying the copy:")
+        click.echo(_t()("Backup written to {path}; verifying the copy:", path=written))
         with open_store(written, migrate=False, create=False) as store:
             broken = _verify_books(store, (), since_checkpoint=False)
         seal_sqlite(written)
     except (FileExistsError, StoreError, LedgerError, StoredRowInvalid, ValueError) as error:
-        raise click.ClickException(str(error)) from error
+        raise click.ClickException(_said(error)) from error
     if broken:
-        raise click.ClickException(f"the copy in {written} did not verify; keep the original")
-    click.echo(f"backup {written} is complete and verified")
+        message = "The copy in {path} did not verify; keep the original"
+        raise click.ClickException(_t()(message, path=written))
+    click.echo(_t()("Backup {path} is complete and verified", path=written))
 
 
 # --- the HTTP API ----------------------------------------------------------------------------
@@ -379,8 +449,10 @@ def serve(
         except ValueError as error:  # a short secret, a malformed TIMEBANK_* number or proxy
             raise click.ClickException(f"settings: {error}") from error
         base = f"http://{host}:{port}"
-        click.echo(f"timebank API on {base} over {database}")
-        click.echo(f"  docs: {base}/schema/docs   OpenAPI: {base}/schema/openapi.json")
+        t = _t()
+        click.echo(t("timebank API on {base} over {database}", base=base, database=database))
+        click.echo(t("  docs: {docs}   OpenAPI: {openapi}", docs=f"{base}/schema/docs",
+                     openapi=f"{base}/schema/openapi.json"))  # fmt: skip
         if not secret:
             _print_secret_advice(settings, base)
         if people is not None:
@@ -394,14 +466,16 @@ def _demo_book(bank: TimeBank) -> DemoPeople:
     from timebank.demo import DEMO_BOOK, demo_people, seed_demo
 
     if DEMO_BOOK in bank.book_ids():
-        click.echo(f"book {DEMO_BOOK!r} exists: not seeding it again")
+        click.echo(_t()("Book '{book}' exists: not seeding it again", book=DEMO_BOOK))
         return demo_people()
     people = seed_demo(bank)
     report = bank.book(DEMO_BOOK).statements.verify()
-    click.echo(
-        f"seeded book {DEMO_BOOK!r}: {report.transactions_checked} transactions,"
-        f" verify {'ok' if report.ok else 'BROKEN'}"
+    message = (
+        "Seeded book '{book}': {transactions} transactions, verify ok"
+        if report.ok
+        else "Seeded book '{book}': {transactions} transactions, verify BROKEN"
     )
+    click.echo(_t()(message, book=DEMO_BOOK, transactions=report.transactions_checked))
     return people
 
 
@@ -416,14 +490,22 @@ def _print_secret_advice(settings: ApiSettings, base: str) -> None:
     token = issue_token(
         settings.token_secret, subject="admin", role="admin", book="*", lifetime=lifetime
     )
+    t = _t()
     click.echo(
-        f"\n{SECRET_ENV} is not set: tokens are signed with a random secret that dies with"
-        " this process.\n"
-        f"  an admin token for every book ({_hours(settings)}): {token}\n"
-        f"  for lasting tokens, set {SECRET_ENV} (32+ characters) and run"
-        " `timebank token --book B --subject S --role R`.\n"
-        f"  try: curl -H 'Authorization: Bearer <token>' {base}/health"
+        "\n"
+        + t(
+            "{name} is not set: tokens are signed with a random secret that dies with"
+            " this process.",
+            name=SECRET_ENV,
+        )
     )
+    lasting = "timebank token --book B --subject S --role R"
+    click.echo(t("  an admin token for every book ({hours}): {token}", hours=_hours(settings),
+                 token=token))  # fmt: skip
+    click.echo(t("  for lasting tokens, set {name} (32+ characters) and run `{command}`.",
+                 name=SECRET_ENV, command=lasting))  # fmt: skip
+    click.echo(t("  try: {command}", command=f"curl -H 'Authorization: Bearer <token>' "
+                 f"{base}/health"))  # fmt: skip
 
 
 def _print_demo_tokens(settings: ApiSettings, people: DemoPeople, base: str) -> None:
@@ -436,7 +518,9 @@ def _print_demo_tokens(settings: ApiSettings, people: DemoPeople, base: str) -> 
         ("senior", people.senior_id, "member"),
         ("senior's proxy", people.proxy_id, "member"),
     )
-    click.echo(f"\ndemo bearer tokens for book {book!r} ({_hours(settings)}):")
+    t = _t()
+    click.echo("\n" + t("Demo bearer tokens for book '{book}' ({hours}):", book=book,
+                          hours=_hours(settings)))  # fmt: skip
     for label, subject, role in rows:
         token = issue_token(
             settings.token_secret,
@@ -445,13 +529,19 @@ def _print_demo_tokens(settings: ApiSettings, people: DemoPeople, base: str) -> 
             book=book,
             lifetime=settings.token_lifetime,
         )
-        click.echo(f"  {label} ({subject}): {token}")
+        click.echo(f"  {t.name('token', label)} ({subject}): {token}")
     completed = people.orders["completed"]
+    balance = f"{base}/books/{book}/members/{people.senior_id}/balance"
+    click.echo("\n" + t("try: {command}", command=f"curl -H 'Authorization: Bearer "
+                         f"<senior token>' {balance}"))  # fmt: skip
     click.echo(
-        f"\ntry: curl -H 'Authorization: Bearer <senior token>'"
-        f" {base}/books/{book}/members/{people.senior_id}/balance\n"
-        f"  order {completed} is completed and awaits confirmation by the coordinator or"
-        f" the senior's proxy; docs: {base}/schema/docs\n"
+        t(
+            "  order {order} is completed and awaits confirmation by the coordinator or"
+            " the senior's proxy; docs: {docs}",
+            order=completed,
+            docs=f"{base}/schema/docs",
+        )
+        + "\n"
     )
 
 
@@ -512,7 +602,14 @@ def openapi(out: Path | None) -> None:
 @main.command("run-deadlines")
 @DATABASE_OPTION
 @BOOK_OPTION
-def run_deadlines(database: str, book_id: str) -> None:
+@click.option(
+    "--actor",
+    metavar="MEMBER_ID",
+    help="An administrator running this by hand, by their member id (recorded as having "
+    "acted). Without it (and $TIMEBANK_ACTOR is not read here) the run is the scheduler's, "
+    "recorded as system.",
+)
+def run_deadlines(database: str, book_id: str, actor: str | None) -> None:
     """Escalate overdue orders, expire stale ones and remind volunteers, once (for cron)."""
     from timebank.bank import SYSTEM
 
@@ -521,191 +618,134 @@ def run_deadlines(database: str, book_id: str) -> None:
     reminded: list[str] = []
     with _opened(database) as bank:
         book = bank.book(book_id)
+        acting = SYSTEM if actor is None else _coordinator(book, actor, everywhere=True)
         for _ in range(DEADLINE_BATCHES_MAX):
-            run = book.orders.run_deadlines(RunDeadlines(), actor=SYSTEM)
+            run = book.orders.run_deadlines(RunDeadlines(), actor=acting)
             escalated += run.escalated
             expired += run.expired
             reminded += run.reminded
             if not run.more:
                 break
+    t = _t()
     for label, ids in (("escalated", escalated), ("expired", expired), ("reminded", reminded)):
-        click.echo(f"{label}: {len(ids)}" + (f" ({', '.join(ids)})" if ids else ""))
+        named = t.name("deadline", label)
+        click.echo(f"{named}: {len(ids)}" + (f" ({', '.join(ids)})" if ids else ""))
+
+
+def _coordinator(book: BankBook, actor: str, *, everywhere: bool = False) -> str:
+    """``actor`` (``--actor``), once the book holds them as an active coordinator (with
+    ``everywhere``: an administrator); what they may do is then the book's to check."""
+    from timebank.bank import SYSTEM
+    from timebank.community import MemberNotFound, MemberStatus, RecordIdInvalid, Role
+
+    t, book_id = _t(), book.book_id
+    if actor == SYSTEM:
+        said = t(
+            "--actor names the coordinator doing this, by their member id, not '{actor}'",
+            actor=actor,
+        )
+        raise click.ClickException(said)
+    try:
+        member = book.members.get(actor)
+    except (MemberNotFound, RecordIdInvalid):
+        said = t("--actor '{actor}': book '{book}' has no such member", actor=actor, book=book_id)
+        raise click.ClickException(said) from None
+    if member.status is not MemberStatus.ACTIVE:
+        status = t.name("status", member.status.value)
+        said = t(
+            "--actor '{actor}': the member is {status}, not active", actor=actor, status=status
+        )
+        raise click.ClickException(said)
+    if everywhere and Role.ADMIN not in member.roles:
+        said = t(
+            "--actor '{actor}': the member is not an administrator of book '{book}'",
+            actor=actor,
+            book=book_id,
+        )
+        raise click.ClickException(said)
+    if not member.roles & {Role.COORDINATOR, Role.ADMIN}:
+        said = t(
+            "--actor '{actor}': the member is not a coordinator of book '{book}'",
+            actor=actor,
+            book=book_id,
+        )
+        raise click.ClickException(said)
+    return actor
 
 
 # --- imports ---------------------------------------------------------------------------------
 
-
-class CellInvalid(ValueError):
-    """A cell of an import file cannot be read as its column's type."""
-
-    def __init__(self, column: str, value: object, expected: str) -> None:
-        self.column = column
-        self.value = value
-        self.expected = expected
-        super().__init__(f"{column} {str(value)[:64]!r} is not {expected}")
-
-
-MEMBER_COLUMNS = ("member_id", "name", "birth_date", "community")
-MEMBER_OPTIONAL = ("grid", "roles", "vetting", "flags")
-SERVICE_COLUMNS = ("provider_id", "recipient_id", "category", "raw_minutes", "served_at")
-SERVICE_OPTIONAL = ("note",)
 ALREADY = "already there"
-
-
-def _text(value: Raw) -> str:
-    """A cell as text: spreadsheets turn ids like 1001 into numbers, so integers come back."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _required(row: Row, column: str) -> str:
-    text = _text(row.get(column))
-    if not text:
-        raise CellInvalid(column, "", "filled in")
-    return text
-
-
-def _day(row: Row, column: str) -> date:
-    value = row.get(column)
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(_text(value))
-    except ValueError:
-        raise CellInvalid(column, value, "a date (YYYY-MM-DD)") from None
-
-
-def _moment(row: Row, column: str, zone: ZoneInfo) -> datetime:
-    """A datetime; one without an offset is local time in the bank's zone."""
-    value = row.get(column)
-    if isinstance(value, date) and not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if not isinstance(value, datetime):
-        try:
-            value = datetime.fromisoformat(_text(value))
-        except ValueError:
-            raise CellInvalid(column, value, "a date and time (YYYY-MM-DD HH:MM)") from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
-
-
-def _whole(row: Row, column: str) -> int:
-    value = row.get(column)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    text = _text(value)
-    if text.isdigit() and len(text) <= 9:
-        return int(text)
-    raise CellInvalid(column, value, "a whole number of minutes")
-
-
-def _choices(row: Row, column: str, kind: Callable[[str], T], names: str) -> list[T]:
-    """Values separated by ``;`` (``volunteer;recipient``)."""
-    chosen: list[T] = []
-    for part in _text(row.get(column)).split(";"):
-        if part.strip():
-            try:
-                chosen.append(kind(part.strip().lower()))
-            except ValueError:
-                raise CellInvalid(column, part.strip(), f"one of: {names}") from None
-    return chosen
-
-
-def _read_rows(
-    path: Path, required: Sequence[str], optional: Sequence[str]
-) -> Iterator[tuple[int, Row]]:
-    """(row number as a spreadsheet shows it, cells by column) for each non-blank data row.
-
-    The header is row 1. Raises ``RowRefused`` for a bad header or an unreadable row.
-    """
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        records = _csv_records(path)
-    elif suffix == ".xlsx":
-        records = _xlsx_records(path)
-    else:
-        raise click.ClickException(f"{path}: use a .csv (UTF-8) or .xlsx file")
-    header: list[str] | None = None
-    for number, cells in records:
-        if header is None:
-            header = _header(cells, required, optional)
-            continue
-        if all(_text(cell) == "" for cell in cells):
-            continue
-        if number > IMPORT_ROWS_MAX + 1:
-            raise RowRefused(number, f"an import takes at most {IMPORT_ROWS_MAX:,} rows")
-        if any(_text(cell) for cell in cells[len(header) :]):
-            raise RowRefused(number, f"more cells than the {len(header)} columns")
-        yield number, dict(zip(header, cells, strict=False))
-    if header is None:
-        raise RowRefused(1, "the file is empty: a header row is needed")
-
-
-def _header(cells: Sequence[Raw], required: Sequence[str], optional: Sequence[str]) -> list[str]:
-    names = [_text(cell).lower() for cell in cells]
-    while names and not names[-1]:
-        names.pop()
-    known = (*required, *optional)
-    unknown = [name for name in names if name not in known]
-    missing = [name for name in required if name not in names]
-    if unknown or missing or len(set(names)) != len(names):
-        problems = [f"unknown column {name!r}" for name in unknown]
-        problems += [f"missing column {name!r}" for name in missing]
-        if len(set(names)) != len(names):
-            problems.append("a column is repeated")
-        raise RowRefused(1, "; ".join(problems) + f" (columns: {', '.join(known)})")
-    return names
-
-
-def _csv_records(path: Path) -> Iterator[tuple[int, list[Raw]]]:
-    """CSV records, UTF-8 with or without a BOM; a record may span lines."""
-    number = 0
-    with path.open(encoding="utf-8-sig", newline="") as file:
-        reader = csv.reader(file)
-        try:
-            for number, record in enumerate(reader, start=1):
-                cells: list[Raw] = list(record)
-                yield number, cells
-        except (UnicodeDecodeError, csv.Error) as error:
-            reason = (
-                "it is not UTF-8 (in Excel, save it as 'CSV UTF-8')"
-                if isinstance(error, UnicodeDecodeError)
-                else str(error)
-            )
-            raise RowRefused(number + 1, f"the file cannot be read: {reason}") from error
-
-
-def _xlsx_records(path: Path) -> Iterator[tuple[int, list[Raw]]]:
-    """The first sheet's rows, streamed (openpyxl's read-only mode)."""
-    from openpyxl import load_workbook  # type: ignore[import-untyped]
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds for a file that is not XLSX
-        raise RowRefused(1, f"the file cannot be read as XLSX: {error}") from error
-    try:
-        sheet = workbook.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, list(values)
-    finally:
-        workbook.close()
+OUTCOMES = {
+    "registered": "{count} registered",
+    ALREADY: "{count} already there",
+    "held until confirmed": "{count} held until confirmed",
+    "credited": "{count} credited",
+}
+"""What applying a row did, and how the line after an import counts it."""
+VETTING_NAMES = {"社区审核": "community", "街道审核": "street"}
+"""Chinese names of vetting levels accepted beside the catalog's (``社区已审核``)."""
 
 
 class RowRefused(click.ClickException):
-    """A row of an import file broke a rule: ``row N: reason``, exit code 1."""
+    """A file or a row of it was refused: ``row N: reason``, in the run's language; exit 1."""
 
-    def __init__(self, row: int, reason: str) -> None:
+    def __init__(self, row: int, message: str) -> None:
         self.row = row
-        self.reason = reason
-        super().__init__(f"row {row}: {reason}")
+        super().__init__(message)
+
+
+def _quoted(t: Text, name: str) -> str:
+    return f"“{name}”" if t.lang == "zh" else repr(name)
+
+
+def _column_named(t: Text, columns: sheets.Columns, column: str) -> str:
+    """A column as a message names it: ``'birth_date'``, or ``“出生日期” (birth_date)``."""
+    chinese = columns.aliases.get(column, ())
+    if t.lang == "zh" and chinese:
+        return f"“{chinese[0]}” ({column})"
+    return _quoted(t, column)
+
+
+def _sheet_message(error: sheets.SheetError) -> str:
+    """What was wrong with the file, a row or a cell, in the run's language."""
+    t = _t()
+    fields = error.fields()
+    if isinstance(error, sheets.HeaderInvalid):
+        columns = error.columns
+        problems = [t("unknown column {name}", name=_quoted(t, name)) for name in error.unknown]
+        problems += [
+            t("missing column {name}", name=_column_named(t, columns, name))
+            for name in error.missing
+        ]
+        problems += [
+            t("column {name} is repeated", name=_quoted(t, name)) for name in error.repeated
+        ]
+        if t.lang == "zh":
+            known = (
+                f"{columns.aliases[c][0]} ({c})" if c in columns.aliases else c
+                for c in columns.known
+            )
+            fields.update(problems="\uff1b".join(problems), columns="、".join(known))
+        else:
+            fields.update(problems="; ".join(problems))
+    elif isinstance(error, sheets.CellInvalid):
+        fields["expected"] = t.phrase("expected", error.expected)
+    return t.detail(error.code, error.template, fields)
+
+
+def _refused(error: sheets.SheetError) -> click.ClickException:
+    if isinstance(error, sheets.RowError):
+        return RowRefused(error.row, _sheet_message(error))
+    return click.ClickException(_sheet_message(error))
+
+
+def _records(path: Path, columns: sheets.Columns) -> Iterator[sheets.Record]:
+    """The file's data rows (``timebank.sheets``); a bad file or row is refused as ``row N``."""
+    try:
+        yield from sheets.read(path, columns, max_rows=IMPORT_ROWS_MAX)
+    except sheets.SheetError as error:
+        raise _refused(error) from error
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -713,12 +753,11 @@ class _ImportKind:
     """What one kind of import reads, checks without writing, and applies."""
 
     noun: str
-    required: tuple[str, ...]
-    optional: tuple[str, ...]
-    rehearse: Callable[[BankBook, BankBook, Row], None]
+    columns: sheets.Columns
+    rehearse: Callable[[BankBook, BankBook, sheets.Record], None]
     """Check a row against the real book and the rules, writing only to a scratch book."""
-    apply: Callable[[BankBook, Row], str]
-    """Apply a row to the real book; says what happened (``registered``, ``already there``...)."""
+    apply: Callable[[BankBook, sheets.Record], str]
+    """Apply a row to the real book; says what happened (one of ``OUTCOMES``)."""
     restart: Callable[[], None] = lambda: None
     """Forget what ``apply`` counted, before the rows are applied (again) from the top."""
     pending: Callable[[], Sequence[str]] = tuple
@@ -734,37 +773,51 @@ def _progress() -> Progress:
     return Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
 
 
-def _import(database: str, book_id: str, path: Path, kind: _ImportKind) -> None:
-    """Check every row (nothing is written), then apply them in order."""
+def _import(database: str, book_id: str, path: Path, kind: _ImportKind, actor: str) -> None:
+    """Check every row (nothing is written), then apply them in order, as ``actor``."""
+    t = _t()
     with _opened(database) as bank:
         book = bank.book(book_id)
         scratch = _scratch_book(book)
+        _copy_member(book, scratch, _coordinator(book, actor))  # the rehearsal acts as them too
         rows = 0
         outcomes: Counter[str] = Counter()
         checked = _stamp(path)
         with _progress() as progress:
-            task = progress.add_task(f"checking {path.name}", total=None)
-            for number, row in _read_rows(path, kind.required, kind.optional):
-                _refusing(number, partial(kind.rehearse, book, scratch, row))
+            task = progress.add_task(t("checking {file}", file=path.name), total=None)
+            for record in _records(path, kind.columns):
+                _refusing(record.number, partial(kind.rehearse, book, scratch, record))
                 rows += 1
                 progress.advance(task)
             if _stamp(path) != checked:
-                raise click.ClickException(f"{path} changed while it was checked: nothing imported")
-            task = progress.add_task(f"importing {path.name}", total=rows)
+                message = t("{file} changed while it was checked: nothing imported", file=path)
+                raise click.ClickException(message)
+            task = progress.add_task(t("importing {file}", file=path.name), total=rows)
 
             def apply_all() -> None:
                 # The store runs this again, from the top, after a transient failure.
                 outcomes.clear()
                 kind.restart()
-                for number, row in _read_rows(path, kind.required, kind.optional):
-                    outcomes[_refusing(number, partial(kind.apply, book, row))] += 1
+                for record in _records(path, kind.columns):
+                    outcomes[_refusing(record.number, partial(kind.apply, book, record))] += 1
                     progress.advance(task)
 
             book.atomic(apply_all)
-    counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
-    click.echo(f"{path.name}: {rows} rows checked; {kind.noun}: {counts or 'none'}")
+    counts = ("\uff0c" if t.lang == "zh" else ", ").join(
+        t(OUTCOMES[outcome], count=count) for outcome, count in sorted(outcomes.items())
+    )
+    noun = t.pgettext("import", kind.noun)
+    counts = counts or t.pgettext("import", "none")
+    summary = t(
+        "{file}: {rows} rows checked; {noun}: {counts}",
+        file=path.name,
+        rows=rows,
+        noun=noun,
+        counts=counts,
+    )
+    click.echo(summary)
     for pending_id in kind.pending():
-        click.echo(f"  held until confirmed: {pending_id}")
+        click.echo("  " + t("held until confirmed: {credit_id}", credit_id=pending_id))
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -773,40 +826,71 @@ def _stamp(path: Path) -> tuple[int, int]:
 
 
 def _refusing(number: int, call: Callable[[], T]) -> T:
-    """Run ``call`` for a row; a broken rule becomes ``row N: reason``."""
+    """Run ``call`` for a row; a broken rule or a bad cell becomes ``row N: reason``."""
     try:
         return call()
-    except (LedgerError, CellInvalid) as error:
-        raise RowRefused(number, str(error)) from error
+    except sheets.SheetError as error:
+        raise _refused(error) from error
+    except LedgerError as error:
+        reason = _said(error)
+        raise RowRefused(number, _t()("row {row}: {reason}", row=number, reason=reason)) from error
 
 
 def _scratch_book(book: BankBook) -> BankBook:
     """An empty in-memory book under the same policy, to rehearse an import on."""
     from timebank.bank import TimeBank
 
-    bank = TimeBank(clock=book.bank.clock, timezone=book.bank.zone.key)
+    bank = TimeBank(clock=book.bank.clock, timezone=book.zone.key)
     return bank.create_book(book.book_id, book.programme.policy().rules)
 
 
 # members
 
 
-def _member_fields(row: Row) -> dict[str, Any]:
+def _named(codes: Iterable[T], context: str) -> dict[str, T]:
+    """Codes (a ``StrEnum``) by their value (``volunteer``) and Chinese name (``志愿者``)."""
+    from timebank.i18n import text
+
+    zh = text("zh")
+    named: dict[str, T] = {}
+    for code in codes:
+        named[str(code)] = code
+        chinese = zh.translation(context, str(code))
+        if chinese:
+            named[chinese.lower()] = code
+    return named
+
+
+def _one_of(context: str, codes: Iterable[object]) -> str:
+    """What a coded column expects: ``one of: a, b``; in Chinese, with the codes' names."""
+    t = _t()
+    if t.lang == "zh":
+        names = "、".join(f"{code} ({t.name(context, str(code))})" for code in codes)
+    else:
+        names = ", ".join(map(str, codes))
+    return f"one of: {names}"
+
+
+def _member_fields(record: sheets.Record) -> dict[str, Any]:
+    """The row as ``RegisterMember`` arguments, its cells read in the columns' order."""
     from timebank.community import Role, Vetting
 
-    vetting = _choices(row, "vetting", Vetting, ", ".join(Vetting))
-    if len(vetting) > 1:
-        raise CellInvalid("vetting", _text(row.get("vetting")), "one level of vetting")
-    return {
-        "member_id": _required(row, "member_id"),
-        "name": _required(row, "name"),
-        "birth_date": _day(row, "birth_date"),
-        "community": _required(row, "community"),
-        "grid": _text(row.get("grid")),
-        "roles": frozenset(_choices(row, "roles", Role, ", ".join(Role))),
-        "vetting": vetting[0] if vetting else Vetting.PENDING,
-        "flags": frozenset(_text(f) for f in _text(row.get("flags")).split(";") if f.strip()),
+    fields: dict[str, Any] = {
+        "member_id": record.required("member_id"),
+        "name": record.required("name"),
+        "birth_date": record.day("birth_date"),
+        "community": record.required("community"),
+        "grid": record.text("grid"),
+        "roles": frozenset(record.choices("roles", _named(Role, "role"), _one_of("role", Role))),
     }
+    vettings = _named(Vetting, "vetting")
+    vettings.update({name: Vetting(code) for name, code in VETTING_NAMES.items()})
+    vetting = record.choices("vetting", vettings, _one_of("vetting", Vetting))
+    if len(vetting) > 1:
+        raise record.invalid("vetting", record.text("vetting"), "one level of vetting")
+    fields["vetting"] = vetting[0] if vetting else Vetting.PENDING
+    fields["flags"] = frozenset(record.items("flags"))
+    return fields
 
 
 def _registered(book: BankBook, fields: dict[str, Any]) -> bool:
@@ -827,39 +911,44 @@ def _registered(book: BankBook, fields: dict[str, Any]) -> bool:
     return True
 
 
-def _rehearse_member(book: BankBook, scratch: BankBook, row: Row) -> None:
-    from timebank.bank import SYSTEM
-
-    fields = _member_fields(row)
+def _rehearse_member(
+    book: BankBook, scratch: BankBook, record: sheets.Record, *, actor: str
+) -> None:
+    fields = _member_fields(record)
     if not _registered(book, fields):
         scratch.members.register(
-            RegisterMember(**fields), actor=SYSTEM
+            RegisterMember(**fields), actor=actor
         )  # an id repeated in the file is refused
 
 
-def _apply_member(book: BankBook, row: Row) -> str:
-    from timebank.bank import SYSTEM
-
-    fields = _member_fields(row)
+def _apply_member(book: BankBook, record: sheets.Record, *, actor: str) -> str:
+    fields = _member_fields(record)
     if _registered(book, fields):
         return ALREADY
-    book.members.register(RegisterMember(**fields), actor=SYSTEM)
+    book.members.register(RegisterMember(**fields), actor=actor)
     return "registered"
 
 
-MEMBERS = _ImportKind(
-    noun="members",
-    required=MEMBER_COLUMNS,
-    optional=MEMBER_OPTIONAL,
-    rehearse=_rehearse_member,
-    apply=_apply_member,
-)
+def _members(actor: str) -> _ImportKind:
+    return _ImportKind(
+        noun="members",
+        columns=sheets.MEMBER_COLUMNS,
+        rehearse=partial(_rehearse_member, actor=actor),
+        apply=partial(_apply_member, actor=actor),
+    )
 
 
 # paper service records
 
 
-def _service_fields(book: BankBook, row: Row, seen: dict[str, int]) -> dict[str, Any]:
+def _category(named: str) -> str:
+    """A category as the sheet names it: its code, or its name in Chinese or English."""
+    from timebank.i18n import code_named
+
+    return code_named("category", named) or named
+
+
+def _service_fields(book: BankBook, record: sheets.Record, seen: dict[str, int]) -> dict[str, Any]:
     """The row as ``credit_service`` arguments, with a request id derived from its content.
 
     The id hashes the book, the row's values and how many identical rows came
@@ -867,12 +956,12 @@ def _service_fields(book: BankBook, row: Row, seen: dict[str, int]) -> dict[str,
     it) finds each credit already there instead of crediting it twice.
     """
     fields: dict[str, Any] = {
-        "provider_id": _required(row, "provider_id"),
-        "recipient_id": _required(row, "recipient_id"),
-        "category": _required(row, "category"),
-        "raw_minutes": _whole(row, "raw_minutes"),
-        "served_at": _moment(row, "served_at", book.bank.zone),
-        "note": _text(row.get("note")),
+        "provider_id": record.required("provider_id"),
+        "recipient_id": record.required("recipient_id"),
+        "category": _category(record.required("category")),
+        "raw_minutes": record.whole("raw_minutes"),
+        "served_at": record.moment("served_at", book.zone),
+        "note": record.text("note"),
     }
     values = [str(fields[name]) for name in sorted(fields) if name != "served_at"]
     served_at = fields["served_at"].astimezone(UTC).isoformat()
@@ -916,13 +1005,13 @@ def _copy_member(book: BankBook, scratch: BankBook, member_id: str) -> None:
             roles=member.roles,
             vetting=member.vetting,
             flags=member.flags,
+            coordinates=member.coordinates,
         ),
         actor=SYSTEM,
     )
 
 
-def _services() -> _ImportKind:
-    from timebank.bank import SYSTEM
+def _services(actor: str) -> _ImportKind:
     from timebank.community import CreditStatus, Provenance
 
     # Identical rows seen so far, by content: the checking pass and the applying pass each
@@ -931,8 +1020,8 @@ def _services() -> _ImportKind:
     applied: dict[str, int] = {}
     held: list[str] = []  # credit ids, so a coordinator can confirm them (no listing finds them)
 
-    def rehearse(book: BankBook, scratch: BankBook, row: Row) -> None:
-        fields = _service_fields(book, row, seen)
+    def rehearse(book: BankBook, scratch: BankBook, record: sheets.Record) -> None:
+        fields = _service_fields(book, record, seen)
         if _credited(book, fields["request_id"]):
             return
         _copy_member(book, scratch, fields["provider_id"])
@@ -940,15 +1029,15 @@ def _services() -> _ImportKind:
         # Balances start at zero on the scratch book: the real ones are checked on apply.
         with suppress(LimitExceeded):
             scratch.credits.record(
-                CreditService(**fields, provenance=Provenance.PAPER_RECORD), actor=SYSTEM
+                CreditService(**fields, provenance=Provenance.PAPER_RECORD), actor=actor
             )
 
-    def apply(book: BankBook, row: Row) -> str:
-        fields = _service_fields(book, row, applied)
+    def apply(book: BankBook, record: sheets.Record) -> str:
+        fields = _service_fields(book, record, applied)
         if _credited(book, fields["request_id"]):
             return ALREADY
         credit = book.credits.record(
-            CreditService(**fields, provenance=Provenance.PAPER_RECORD), actor=SYSTEM
+            CreditService(**fields, provenance=Provenance.PAPER_RECORD), actor=actor
         )
         if credit.status is CreditStatus.PENDING:
             held.append(credit.credit_id)
@@ -961,8 +1050,7 @@ def _services() -> _ImportKind:
 
     return _ImportKind(
         noun="service records",
-        required=SERVICE_COLUMNS,
-        optional=SERVICE_OPTIONAL,
+        columns=sheets.SERVICE_COLUMNS,
         rehearse=rehearse,
         apply=apply,
         restart=restart,
@@ -972,9 +1060,22 @@ def _services() -> _ImportKind:
 
 IMPORT_HELP = """
 
-Reads CSV (UTF-8, with or without a BOM) or XLSX (the first sheet), by the
-file's extension; the header row names the columns, and "row N" in a message
-is the row as a spreadsheet shows it (the header is row 1).
+Reads the first sheet of an XLSX file, or a CSV file (comma-separated, or
+tab-separated when the header has tabs and no commas) in UTF-8 (with or without
+a BOM), UTF-16 with a BOM, or GB18030 (GBK): what Excel saves as "CSV UTF-8",
+as plain "CSV" on Chinese Windows, or as "Unicode text" (.txt). The encoding is
+found by decoding the whole file (UTF-8 first); a file that is none of these is
+refused. The header row names the columns, in English or in Chinese (below);
+"row N" in a message is the row as a spreadsheet shows it (the header is row 1),
+and the column is named as the header wrote it.
+
+Cells are read as people type them: full-width letters, digits and spaces
+(and the ideographic space) are read as ASCII, spaces around a value are
+dropped, and names and notes keep their Chinese punctuation. Dates are date
+cells or text such as 1962-04-05, 1962/4/5, 1962-4-5, 1962.4.5 or 1962年4月5日;
+a time follows the date after a space (2026/11/30 14:00, 2026-11-30 14:00:00),
+or ISO 8601 with an offset (2026-11-30T14:00+08:00). A number where a date
+belongs (a spreadsheet's day number) is refused: format the column as a date.
 
 Every row is first checked against the book's rules on a scratch copy of its
 policy (ids, names, dates, categories, minutes, who may serve whom, that members
@@ -983,50 +1084,76 @@ transaction. A bad row, found in either pass (a rule that depends on live
 balances is only met in the second), stops the import with "row N: reason" and
 exit code 1, and the book is left exactly as it was: the whole file is imported
 or none of it. Running the same file again imports nothing twice: rows already
-imported are recognised and skipped.
+imported are recognised and skipped. Messages are in the language of --lang.
 """
+
+
+def _columns_help(columns: sheets.Columns, notes: Mapping[str, str]) -> str:
+    """The columns and the Chinese headings each may have instead, one a line."""
+    lines = ["\b", "Columns (* required; other headings accepted):"]
+    for column in columns.known:
+        star = "*" if column in columns.required else " "
+        other = ", ".join(columns.aliases.get(column, ()))
+        lines.append(f"  {star} {column}: {other}{notes.get(column, '')}")
+    return "\n\n" + "\n".join(lines)
 
 
 @main.group("import")
 def import_() -> None:
-    """Import members or paper service records from CSV or XLSX files."""
+    """Import members or paper service records from XLSX or CSV files."""
 
 
 @import_.command(
     "members",
     help="Register members from a file."
     + IMPORT_HELP
+    + _columns_help(
+        sheets.MEMBER_COLUMNS,
+        {
+            "birth_date": " (a date)",
+            "roles": " (volunteer, recipient, coordinator, admin, or 志愿者, 服务对象...)",
+            "vetting": " (pending, community, street, rejected, or 待审核, 社区审核, 街道审核...)",
+        },
+    )
     + """
-Columns: member_id, name, birth_date (YYYY-MM-DD), community, and optionally
-grid, roles (volunteer;recipient;coordinator;admin), vetting (pending,
-community, street, rejected) and flags (separated by ;). Members are registered
-by the system. A member already registered with the same name, birth date and
-community is skipped; with different details, the row is refused.""",
+
+Roles and flags take several values, separated by ; (or its full-width form), a comma or 、.
+Members are registered by the coordinator --actor names (only an administrator
+appoints coordinators). A member already registered with the same name, birth
+date and community is skipped; with different details, the row is refused.""",
 )
 @DATABASE_OPTION
 @BOOK_OPTION
+@ACTOR_OPTION
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_members(database: str, book_id: str, file: Path) -> None:
-    _import(database, book_id, file, MEMBERS)
+def import_members(database: str, book_id: str, actor: str, file: Path) -> None:
+    _import(database, book_id, file, _members(actor), actor)
 
 
 @import_.command(
     "services",
     help="Credit paper service records from a file."
     + IMPORT_HELP
+    + _columns_help(
+        sheets.SERVICE_COLUMNS,
+        {
+            "raw_minutes": " (whole minutes: 90, 90.0, 1,200, 90分钟)",
+            "served_at": " (local time unless it has an offset)",
+        },
+    )
     + """
-Columns: provider_id, recipient_id, category, raw_minutes, served_at
-(YYYY-MM-DD HH:MM, local time unless it has an offset), and optionally note.
-Each is credited by the system with provenance paper_record (held until
-confirmed if the policy requires confirmation), under a request id derived from
-the row's values (and how many identical rows come before it), which is what
-makes a re-import credit nothing twice.""",
+
+Each row is credited by the coordinator --actor names with provenance
+paper_record (held until confirmed if the policy requires confirmation), under
+a request id derived from the row's values (and how many identical rows come
+before it), which is what makes a re-import credit nothing twice.""",
 )
 @DATABASE_OPTION
 @BOOK_OPTION
+@ACTOR_OPTION
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_services(database: str, book_id: str, file: Path) -> None:
-    _import(database, book_id, file, _services())
+def import_services(database: str, book_id: str, actor: str, file: Path) -> None:
+    _import(database, book_id, file, _services(actor), actor)
 
 
 # --- exports and reports ---------------------------------------------------------------------
@@ -1044,37 +1171,41 @@ class _Period:
 
 
 def _this_month(book: BankBook) -> str:
-    return book.bank.clock.now().astimezone(book.bank.zone).strftime("%Y-%m")
+    return book.bank.clock.now().astimezone(book.zone).strftime("%Y-%m")
 
 
 def _report(book: BankBook, name: str, period: _Period) -> Table:
-    """The report as its one table layout (``timebank.tables``), the API's downloads' columns."""
+    """The report as a person reads it (``Layout.human``), with the API downloads' columns."""
     from timebank import tables
 
+    t, zone = _t(), book.zone
     months = sorted(period.months) or [_this_month(book)]
     if name == "orders":
-        title = f"orders {months[0]} to {months[-1]}"
-        return tables.ORDERS.table(book.reports.orders(months[0], months[-1]), title=title)
+        title = t("Orders, {first} to {last}", first=months[0], last=months[-1])
+        report = book.reports.orders(months[0], months[-1])
+        return tables.ORDERS.human(report, t, zone, title=title)
     if name == "board":
         board = book.reports.volunteer_board(months[-1])
-        return tables.VOLUNTEER_BOARD.table(board, title=f"volunteer board {months[-1]}")
+        title = t("Volunteer board, {month}", month=months[-1])
+        return tables.VOLUNTEER_BOARD.human(board, t, zone, title=title)
     if name == "wishes":
         adoption = book.reports.wish_adoption(community=period.community)
-        return tables.WISH_ADOPTION.table(adoption, title="micro-wishes")
+        return tables.WISH_ADOPTION.human(adoption, t, zone, title=t("Micro-wishes"))
     if name == "gap":
-        week = period.week or book.bank.clock.now().astimezone(book.bank.zone).date()
+        week = period.week or book.bank.clock.now().astimezone(zone).date()
         gap = book.reports.supply_demand_gap(week)
-        return tables.SUPPLY_DEMAND_GAP.table(gap, title=f"supply and demand, week of {week}")
+        title = t("Supply and demand, the week of {day}", day=week.isoformat())
+        return tables.SUPPLY_DEMAND_GAP.human(gap, t, zone, title=title)
     if name == "liability":
         forecast = book.reports.liability_forecast(years=period.years)
-        title = f"liability, claims from age {forecast.claim_age}"
-        return tables.LIABILITY_FORECAST.table(forecast, title=title)
+        title = t("Liability, claims from age {age}", age=forecast.claim_age)
+        return tables.LIABILITY_FORECAST.human(forecast, t, zone, title=title)
     if name == "inactive":
-        days = period.days
-        idle = book.reports.inactive_members(days=days)
-        return tables.INACTIVE_MEMBERS.table(idle, title=f"inactive for {days} days")
+        idle = book.reports.inactive_members(days=period.days)
+        title = t("Members inactive for {days} days", days=period.days)
+        return tables.INACTIVE_MEMBERS.human(idle, t, zone, title=title)
     assert name == "visits", name
-    return tables.VISITS_DUE.table(book.care.due(), title="care-file visits due")
+    return tables.VISITS_DUE.human(book.care.due(), t, zone, title=t("Care-file visits due"))
 
 
 def _period_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -1112,9 +1243,10 @@ def _write(table: Table, fmt: str, out: Path) -> None:
     if fmt == "csv":
         data = csv_bytes(table.header, table.rows)
     else:
-        data = xlsx_bytes(table.header, table.rows, title=table.title)
+        data = xlsx_bytes(table.header, table.rows, title=table.title, notes=table.notes)
     out.write_bytes(data)
-    click.echo(f"wrote {out}: {table.title}, {len(table.rows)} rows")
+    rows = len(table.rows)
+    click.echo(_t()("Wrote {path}: {title}, {rows} rows", path=out, title=table.title, rows=rows))
 
 
 FORMAT_OPTION = click.option(
@@ -1130,18 +1262,79 @@ def export() -> None:
     """Write passbooks and reports as CSV (UTF-8 with a BOM, for Excel) or XLSX."""
 
 
+DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
 @export.command("passbook")
 @DATABASE_OPTION
 @BOOK_OPTION
 @click.option("--member", "member_id", required=True, help="The member whose passbook to write.")
-@FORMAT_OPTION
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx", "html"]),
+    default="csv",
+    show_default=True,
+    help="html: an A4 page to print from a browser.",
+)
+@click.option("--from", "since", type=DAY, help="First service day, YYYY-MM-DD (book's zone).")
+@click.option("--to", "until", type=DAY, help="Last service day, YYYY-MM-DD, included.")
+@click.option(
+    "--ledger",
+    is_flag=True,
+    help="The ledger's own columns instead (account ids, UTC times), one line per entry, "
+    "to reconcile with the journal (csv or xlsx).",
+)
 @OUT_OPTION
-def export_passbook(database: str, book_id: str, member_id: str, fmt: str, out: Path) -> None:
-    """A member's whole passbook (存折), one line per entry."""
+def export_passbook(
+    database: str,
+    book_id: str,
+    member_id: str,
+    fmt: str,
+    since: datetime | None,
+    until: datetime | None,
+    ledger: bool,
+    out: Path,
+) -> None:
+    """A member's passbook (存折) as a person reads it, in the run's language.
+
+    Names instead of ids, what happened in words, service dates in the book's time
+    zone, hours and minutes, and the balance after each line, in order of service
+    date. CSV and XLSX also give the minutes as numbers.
+    """
+    if ledger:
+        _export_ledger_passbook(database, book_id, member_id, fmt, out)
+        return
+    from timebank import printing
+
+    t = _t()
+    with _opened(database) as bank:
+        passbook = bank.book(book_id).statements.printable(
+            member_id,
+            since=None if since is None else since.date(),
+            until=None if until is None else until.date(),
+        )
+    write = {
+        "csv": printing.write_passbook_csv,
+        "xlsx": printing.write_passbook_xlsx,
+        "html": printing.write_passbook_html,
+    }[fmt]
+    with out.open("wb") as file:
+        write(passbook, t, file)
+    title = printing.passbook_title(passbook, t)
+    click.echo(t("Wrote {path}: {title}, {rows} rows", path=out, title=title, rows=len(passbook)))
+
+
+def _export_ledger_passbook(
+    database: str, book_id: str, member_id: str, fmt: str, out: Path
+) -> None:
+    """The passbook in the ledger's own columns, one line per entry (``--ledger``)."""
     from timebank.community import PassbookEntry
     from timebank.ledger.limits import PAGE_SIZE_MAX
     from timebank.tables import PASSBOOK
 
+    if fmt == "html":
+        raise click.UsageError("--ledger writes csv or xlsx")
     entries: list[PassbookEntry] = []
     with _opened(database) as bank:
         book = bank.book(book_id)
@@ -1153,6 +1346,30 @@ def export_passbook(database: str, book_id: str, member_id: str, fmt: str, out: 
             if cursor is None:
                 break
     _write(PASSBOOK.table(entries, title=f"passbook {member_id}"), fmt, out)
+
+
+@export.command("month")
+@DATABASE_OPTION
+@BOOK_OPTION
+@click.option("--month", help="YYYY-MM, a calendar month in the book's zone. Default: this month.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["html", "xlsx"]), default="html", show_default=True
+)
+@OUT_OPTION
+def export_month(database: str, book_id: str, month: str | None, fmt: str, out: Path) -> None:
+    """A month's report to print: each volunteer's services and hours, totals, the orders."""
+    from timebank import printing
+
+    t = _t()
+    with _opened(database) as bank:
+        book = bank.book(book_id)
+        report = printing.month_report(book, month or _this_month(book))
+    write = printing.write_month_html if fmt == "html" else printing.write_month_xlsx
+    with out.open("wb") as file:
+        write(report, t, file)
+    rows = len(report.volunteers)
+    title = printing.month_title(report, t)
+    click.echo(t("Wrote {path}: {title}, {rows} rows", path=out, title=title, rows=rows))
 
 
 @export.command("report")
@@ -1184,8 +1401,9 @@ def _shown(cell: Cell, zone: ZoneInfo) -> str:
     """A cell for the terminal: times in the bank's zone, to the minute; no control characters."""
     if cell is None:
         return ""
-    if isinstance(cell, datetime):
-        return cell.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    if isinstance(cell, datetime):  # a local time already (``Layout.human``), or an aware one
+        local = cell if cell.tzinfo is None else cell.astimezone(zone)
+        return local.strftime("%Y-%m-%d %H:%M")
     return "".join("\ufffd" if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in str(cell))
 
 
@@ -1210,10 +1428,11 @@ def report(
     from rich.text import Text
 
     with _opened(database) as bank:
-        table = _report(bank.book(book_id), name, _period(months, week, days, years, community))
-        zone = bank.zone
+        book = bank.book(book_id)
+        table = _report(book, name, _period(months, week, days, years, community))
+        zone = book.zone
     if not table.header:  # no columns: rich would print nothing at all
-        click.echo(f"{table.title}: nothing to report")
+        click.echo(_t()("{title}: nothing to report", title=table.title))
         return
     shown = Table(title=table.title)
     for column in table.header:
@@ -1221,5 +1440,5 @@ def report(
     for row in table.rows:
         shown.add_row(*(Text(_shown(cell, zone)) for cell in row))  # text, not rich markup
     if not table.rows:
-        shown.caption = "nothing to report"
+        shown.caption = _t()("nothing to report")
     Console(width=None if sys.stdout.isatty() else 240).print(shown)

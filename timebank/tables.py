@@ -31,10 +31,10 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import msgspec
 
@@ -48,7 +48,13 @@ from timebank.bank import (
     VolunteerOfMonth,
     WishAdoption,
 )
+from timebank.bank.reports import DEFINITIONS
 from timebank.community import PassbookEntry
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from timebank.i18n import Text
 
 __all__ = [
     "INACTIVE_MEMBERS",
@@ -65,6 +71,8 @@ __all__ = [
     "Layout",
     "Table",
     "csv_bytes",
+    "human_cell",
+    "human_header",
     "neutralised",
     "rows_of",
     "struct_columns",
@@ -98,6 +106,8 @@ class Column:
     key: str
     header: str
     get: Callable[[Any], object]
+    note: str = ""
+    """What the column means, where its header alone could be misread (an XLSX header note)."""
 
     def cell(self, line: object) -> Cell:
         return cell_of(self.get(line))
@@ -110,6 +120,8 @@ class Table(NamedTuple):
     rows: list[list[Cell]]
     title: str = ""
     next: str | None = None
+    notes: tuple[str, ...] = ()
+    """Each column's note ("" for none), in header order; empty when no column has one."""
 
 
 @dataclass(frozen=True)
@@ -131,12 +143,63 @@ class Layout(Generic[R]):
     def rows(self, value: R) -> list[list[Cell]]:
         return [[column.cell(line) for column in self.columns] for line in self.lines(value)]
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        notes = tuple(column.note for column in self.columns)
+        return notes if any(notes) else ()
+
     def table(self, value: R, *, title: str = "") -> Table:
-        return Table(self.header, self.rows(value), title)
+        return Table(self.header, self.rows(value), title, notes=self.notes)
 
     def records(self, value: R) -> list[dict[str, Cell]]:
         """The table as JSON-ready objects, one per row, keyed by column key, in column order."""
         return [dict(zip(self.keys, row, strict=True)) for row in self.rows(value)]
+
+    def human(self, value: R, t: Text, zone: ZoneInfo, *, title: str = "") -> Table:
+        """The table as a person reads it, in ``t``'s language and ``zone``'s time.
+
+        Headers are the columns' names (a time column's names the zone); codes in a
+        column of codes (a category, a status, a level) are their names; every time is
+        the local time, without an offset (so each column keeps one convention).
+        """
+        header = [human_header(column.key, t, zone) for column in self.columns]
+        contexts = [CODE_COLUMNS.get(column.key) for column in self.columns]
+        rows = [
+            [
+                human_cell(column.cell(line), context, t, zone)
+                for column, context in zip(self.columns, contexts, strict=True)
+            ]
+            for line in self.lines(value)
+        ]
+        notes = tuple(t(note) if note else "" for note in self.notes)
+        return Table(header, rows, title, notes=notes)
+
+
+CODE_COLUMNS: Mapping[str, str] = {
+    "level": "level",
+    "section": "section",
+    "category": "category",
+    "status": "status",
+    "kind": "kind",
+    "provenance": "provenance",
+    "confirmation": "provenance",
+}
+"""Columns whose cells are codes, and the catalog context that names them."""
+
+
+def human_header(key: str, t: Text, zone: ZoneInfo) -> str:
+    """A column's name; a time column's (``..._at``) names the zone its times are in."""
+    name = t.name("column", key)
+    return f"{name} ({t.zone_name(zone)})" if key.endswith("_at") else name
+
+
+def human_cell(value: Cell, context: str | None, t: Text, zone: ZoneInfo) -> Cell:
+    """A cell as a person reads it: a code named, a time local (and naive: see ``human``)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(zone).replace(tzinfo=None)
+    if context is not None and isinstance(value, str) and value:
+        return t.name(context, value)
+    return value
 
 
 def _path_getter(path: tuple[str, ...], via: Callable[[Any], object]) -> Callable[[Any], object]:
@@ -218,15 +281,28 @@ def _forecast_lines(forecast: LiabilityForecast) -> Iterable[Mapping[str, object
         yield {"section": "year", **msgspec.structs.asdict(year)}
 
 
+def _noted(columns: Iterable[Column], notes: Mapping[str, str]) -> tuple[Column, ...]:
+    """The columns, a column named ``<name>`` or ``<name>_...`` carrying ``notes[name]``."""
+
+    def note_of(key: str) -> str:
+        return next(
+            (text for name, text in notes.items() if key == name or key.startswith(name + "_")),
+            "",
+        )
+
+    return tuple(replace(column, note=note_of(column.key)) for column in columns)
+
+
 ORDERS: Layout[OrderReport] = Layout(
     "orders",
     (
         Column("level", "level", lambda line: line[0]),
-        *struct_columns(OrderStats, lambda line: line[1]),
+        *_noted(struct_columns(OrderStats, lambda line: line[1]), DEFINITIONS),
     ),
     _order_lines,
 )
-"""Processing and satisfaction: the total, then by month, category and grid, then each line."""
+"""Processing and satisfaction: the total, then by month, category and grid, then each line
+(the headers of ``processed`` and the rates carry their definitions as notes in XLSX)."""
 
 VOLUNTEER_BOARD: Layout[Sequence[VolunteerOfMonth]] = Layout(
     "volunteer-board", struct_columns(VolunteerOfMonth), _each
@@ -299,6 +375,8 @@ def _csv_value(value: Cell) -> str | int | Decimal:
     value = neutralised(value)
     if value is None:
         return ""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.strftime("%Y-%m-%d %H:%M")  # a local time (``Layout.human``)
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     return value
@@ -313,9 +391,17 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Cell]], *, title: str) -> bytes:
+def xlsx_bytes(
+    header: Sequence[str],
+    rows: Iterable[Sequence[Cell]],
+    *,
+    title: str,
+    notes: Sequence[str] = (),
+) -> bytes:
+    """One sheet; ``notes`` (one per column, "" for none) become notes on the header cells."""
     from openpyxl import Workbook  # type: ignore[import-untyped]
     from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+    from openpyxl.comments import Comment  # type: ignore[import-untyped]
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=NOT_IN_SHEET_TITLE.sub("_", title)[:31] or "Sheet1")
@@ -323,14 +409,31 @@ def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Cell]], *, title: 
     def cell(value: Cell) -> Any:
         value = neutralised(value)
         if isinstance(value, datetime):
-            return value.replace(tzinfo=None)
+            # A local time (``Layout.human``) as it is; an aware one in UTC, said so by
+            # its format, since a spreadsheet cell cannot hold an offset.
+            utc = value.tzinfo is not None
+            moment = value.astimezone(UTC).replace(tzinfo=None) if utc else value
+            written = WriteOnlyCell(sheet, value=moment)
+            written.number_format = "yyyy-mm-dd hh:mm" + ('" UTC"' if utc else "")
+            return written
+        if isinstance(value, date):
+            written = WriteOnlyCell(sheet, value=value)
+            written.number_format = "yyyy-mm-dd"
+            return written
         if not isinstance(value, str):
             return value
         written = WriteOnlyCell(sheet, value=NOT_IN_XML.sub("\ufffd", value))
         written.data_type = "s"  # text, whatever it looks like: never a formula
         return written
 
-    sheet.append([cell(name) for name in header])
+    def heading(name: str, note: str) -> Any:
+        written = cell(name)  # a header is text: a cell object
+        if note:
+            written.comment = Comment(NOT_IN_XML.sub("\ufffd", note), "timebank")
+        return written
+
+    padded = [*notes, *[""] * (len(header) - len(notes))]
+    sheet.append([heading(name, note) for name, note in zip(header, padded, strict=False)])
     for row in rows:
         sheet.append([cell(value) for value in row])
     buffer = io.BytesIO()

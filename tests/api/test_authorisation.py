@@ -258,6 +258,7 @@ ROWS = [
     Row("GET", ME + "/passbook", G + "/members/chen/passbook", HERS),
     Row("GET", ME + "/passbook.csv", G + "/members/chen/passbook.csv", HERS),
     Row("GET", ME + "/passbook.xlsx", G + "/members/chen/passbook.xlsx", HERS),
+    Row("GET", ME + "/passbook.html", G + "/members/chen/passbook.html", HERS),
     Row(
         "POST",
         ME + "/death",
@@ -462,6 +463,10 @@ ROWS = [
         Row("GET", f"{B}/reports/{name}{suffix}", f"{G}/reports/{name}{suffix}{query}", STAFF)
         for name, query in REPORTS
         for suffix in ("", ".csv", ".xlsx")
+    ),
+    *(
+        Row("GET", f"{B}/reports/month{suffix}", f"{G}/reports/month{suffix}?month=2026-10", STAFF)
+        for suffix in (".html", ".xlsx")
     ),
 ]
 

@@ -31,7 +31,8 @@ ORDER = {"recipient_id": "zhang", "category": "companionship", "estimated_minute
 STEPS: list[tuple[str, str, str, dict[str, Any] | None, int]] = [
     # label, method, path, body, SQLite statements at most
     ("request an order", "POST", "/orders", {**ORDER, "order_id": "o1"}, 12),
-    ("dispatch it", "POST", "/orders/o1/dispatch", {"volunteer_id": "li"}, 10),
+    # Dispatch reads the volunteer's offers (and, when they have some, their booked orders).
+    ("dispatch it", "POST", "/orders/o1/dispatch", {"volunteer_id": "li"}, 11),
     ("accept it", "POST", "/orders/o1/accept", {"volunteer_id": "li"}, 22),
     ("start it", "POST", "/orders/o1/start", None, 9),
     ("complete it", "POST", "/orders/o1/complete", {"actual_minutes": 60}, 10),

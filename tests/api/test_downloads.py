@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from tests.columns import keyed
 from tests.test_exports import PRINTABLE_FORMULAS, names_in, read_csv, read_xlsx, register_formulas
 from timebank.bank import ISSUANCE, SYSTEM
 from timebank.bank.commands import Donate, Grant
@@ -27,7 +28,7 @@ def test_the_report_downloads_neutralise_member_names(
     assert csv_file.status_code == 200, csv_file.text
     header, *rows = read_csv(csv_file.content)
     assert names_in(rows, header) >= {"'" + name for name in PRINTABLE_FORMULAS}
-    days = header.index("days_inactive")
+    days = keyed(header).index("days_inactive")
     assert {row[days] for row in rows} == {"40"}
 
     xlsx_file = api.get(f"{path}.xlsx?days=30", headers=admin)
@@ -36,9 +37,9 @@ def test_the_report_downloads_neutralise_member_names(
     header = [cell.value for cell in first]
     values = [[cell.value for cell in row] for row in cells]
     assert names_in(values, header) >= {"'" + name for name in PRINTABLE_FORMULAS}
-    column = header.index("name")
+    column = keyed(header).index("name")
     assert all(row[column].data_type == "s" for row in cells)
-    assert {row[header.index("days_inactive")].data_type for row in cells} == {"n"}
+    assert {row[keyed(header).index("days_inactive")].data_type for row in cells} == {"n"}
 
 
 def test_a_statement_download_keeps_negative_minutes_as_numbers(
@@ -53,7 +54,8 @@ def test_a_statement_download_keeps_negative_minutes_as_numbers(
     xlsx_file = api.get("/books/gulou/members/m1/passbook.xlsx", headers=admin)
     assert xlsx_file.status_code == 200, xlsx_file.text
     first, *cells = read_xlsx(xlsx_file.content)
-    delta = [cell.value for cell in first].index("delta_minutes")
+    delta = keyed([cell.value for cell in first]).index("delta_minutes")
     assert [(row[delta].value, row[delta].data_type) for row in cells] == [(60, "n"), (-30, "n")]
     csv_rows = read_csv(api.get("/books/gulou/members/m1/passbook.csv", headers=admin).content)
-    assert [row[csv_rows[0].index("delta_minutes")] for row in csv_rows[1:]] == ["60", "-30"]
+    delta = keyed(csv_rows[0]).index("delta_minutes")
+    assert [row[delta] for row in csv_rows[1:]] == ["60", "-30"]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from tests.api.conftest import Tokens
+import pytest
+
+from tests.api.conftest import SECRET, Tokens
+from timebank.api import issue_token
+from timebank.api.auth import jwt_auth
 
 CHEN = {
     "name": "陈秀英",
@@ -98,3 +103,33 @@ def test_problems_speak_chinese_when_asked(api: Any, coordinator: dict[str, str]
     assert english.json()["code"] == chinese.json()["code"] == "member_not_found"
     assert chinese.headers["content-language"] == "zh"
     assert english.json()["title"] != chinese.json()["title"]
+
+
+def test_the_books_name_the_administrator_who_acted(
+    api: Any, admin: dict[str, str], tokens: Tokens
+) -> None:
+    """An administrator's token acts with the programme's authority, and the records and the
+    journal name them (``admin:<subject>``), never ``system``."""
+    created = register(api, admin, CHEN)
+    assert created.status_code == 201, created.text
+    assert created.json()["registered_by"] == "admin:ops"
+    grant = {"member_id": "chen", "minutes": 60, "reason": "困难补助", "source": "issuance"}
+    moved = api.post("/books/gulou/grants", json=grant, headers=tokens("zhou", "admin"))
+    assert moved.status_code == 201, moved.text
+    transaction_id = moved.json()["transaction_id"]
+    journal = api.get(f"/books/gulou/ledger/transactions/{transaction_id}", headers=admin)
+    assert journal.json()["metadata"]["actor"] == "admin:zhou"
+    line = api.get("/books/gulou/members/chen/passbook", headers=admin).json()["entries"][-1]
+    assert line["delta_minutes"] == 60
+
+
+def test_an_administrators_token_names_them_by_an_id(api: Any) -> None:
+    """An administrator is named by an id (it is written into the books): a token naming them
+    otherwise is not issued, and refused if presented."""
+    with pytest.raises(ValueError, match="an administrator's names them by an id"):
+        issue_token(SECRET, subject="ops@example.org", role="admin", book="*")
+    crafted = jwt_auth(SECRET, timedelta(hours=1)).create_token(
+        identifier="ops@example.org", token_extras={"role": "admin", "book": "*"}
+    )
+    refused = api.get("/books/gulou/members", headers={"Authorization": f"Bearer {crafted}"})
+    assert refused.status_code == 401

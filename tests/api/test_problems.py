@@ -29,9 +29,9 @@ from litestar.testing import TestClient
 import timebank.community.errors as bank_errors
 import timebank.ledger.errors as ledger_errors
 import timebank.store.errors as store_errors
+from tests.api.catalogs import TITLES, ZH_DETAILS
 from tests.api.conftest import SECRET, Tokens
 from timebank.api import ApiSettings, create_app, issue_token
-from timebank.api.catalog import TITLES, ZH_DETAILS
 from timebank.api.problems import _HTTP_CODES
 from timebank.bank import SYSTEM, BankBook, TimeBank
 from timebank.bank.commands import CreditService, RegisterMember
@@ -138,7 +138,9 @@ def test_the_catalog_names_no_problem_that_does_not_exist() -> None:
     """A typo in a code would leave the real problem untitled."""
     codes = {cls.code for cls in ERRORS}
     assert set(TITLES) <= codes | HTTP_CODES
-    assert set(ZH_DETAILS) <= codes | {"request_body_invalid"}
+    operations = {"request_body_invalid", "request_malformed", "store_unavailable"}
+    operations.add("internal_error")
+    assert set(ZH_DETAILS) <= codes | operations
 
 
 @pytest.mark.parametrize("cls", ERRORS, ids=lambda cls: cls.code)

@@ -11,6 +11,8 @@ from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from tests.api.conftest import Tokens
 from tests.api.test_exchange import BOOK, H, add_offers, move, ok, order, seed, serve
+from tests.columns import code_of, keyed
+from timebank.bank.reports import PROCESSED_MEANS
 from timebank.ledger import ManualClock
 
 BOM = b"\xef\xbb\xbf"
@@ -77,12 +79,13 @@ def test_the_order_report_gives_processing_and_satisfaction_rates(
     assert total["satisfaction_rate"]["percent"] == "100.00"
     assert [s["category"] for s in report["by_category"]] == ["meals"]
     rows = csv_rows(api.get(f"{BOOK}/reports/orders.csv?first_month=2026-11", headers=coordinator))
-    header = rows[0]
+    header = keyed(rows[0])
     assert header[:4] == ["level", "month", "category", "grid"]
-    assert [r[0] for r in rows[1:]] == ["total", "month", "category", "grid", "line"]
+    levels = [code_of("level", r[0]) for r in rows[1:]]
+    assert levels == ["total", "month", "category", "grid", "line"]
     assert rows[1][header.index("processing_rate_percent")] == "100.00"
     sheet = xlsx_rows(api.get(f"{BOOK}/reports/orders.xlsx?first_month=2026-11", headers=admin))
-    assert sheet[0] == header
+    assert sheet[0] == rows[0]
     assert len(sheet) == len(rows)
 
 
@@ -96,12 +99,12 @@ def test_the_volunteer_board_and_wish_adoption(
     rows = csv_rows(
         api.get(f"{BOOK}/reports/volunteer-board.csv?month=2026-11", headers=coordinator)
     )
-    assert rows[1][rows[0].index("name")] == "张伟"
+    assert rows[1][keyed(rows[0]).index("name")] == "张伟"
     adoption = ok(api.get(f"{BOOK}/reports/wish-adoption", headers=coordinator))
     assert (adoption["community"], adoption["adopted"], adoption["posted"]) == ("ninghai", 1, 1)
     assert adoption["adoption_rate"]["percent"] == "100.00"
     sheet = xlsx_rows(api.get(f"{BOOK}/reports/wish-adoption.xlsx", headers=coordinator))
-    assert sheet[1][sheet[0].index("adopted")] == 1
+    assert sheet[1][keyed(sheet[0]).index("adopted")] == 1
 
 
 def test_the_gap_the_forecast_and_inactive_members(
@@ -111,16 +114,21 @@ def test_the_gap_the_forecast_and_inactive_members(
     a_month_of_service(api, coordinator, admin, tokens)
     gap = ok(api.get(f"{BOOK}/reports/supply-demand-gap?week=2026-11-02", headers=coordinator))
     meals = next(g for g in gap if (g["category"], g["grid"]) == ("meals", "g1"))
-    assert meals["supply_minutes"] == 300
+    # Zhang's 300 minutes a week, of companionship and meals, with no need of either open:
+    # shared equally between them, not counted twice.
+    assert meals["supply_minutes"] == 150
+    assert sum(g["supply_minutes"] for g in gap if g["grid"] == "g1") == 300
     forecast = ok(api.get(f"{BOOK}/reports/liability-forecast?years=5", headers=coordinator))
     assert forecast["total_minutes"] == 50
     assert len(forecast["years"]) == 5
     rows = csv_rows(api.get(f"{BOOK}/reports/liability-forecast.csv?years=5", headers=coordinator))
-    assert rows[1][:4] == ["total", "", "", "50"]
-    assert [r[0] for r in rows[1:]].count("year") == 5
+    assert [code_of("section", rows[1][0]), *rows[1][1:4]] == ["total", "", "", "50"]
+    assert [code_of("section", r[0]) for r in rows[1:]].count("year") == 5
     assert ok(api.get(f"{BOOK}/reports/inactive-members", headers=coordinator)) == []
     empty = csv_rows(api.get(f"{BOOK}/reports/inactive-members.csv", headers=coordinator))
-    assert empty == [["member_id", "name", "community", "last_active_at", "days_inactive"]]
+    assert [keyed(row) for row in empty] == [
+        ["member_id", "name", "community", "last_active_at", "days_inactive"]
+    ]
     clock.advance(timedelta(days=100))
     idle = ok(api.get(f"{BOOK}/reports/inactive-members?days=90", headers=coordinator))
     assert "sun" not in {m["member_id"] for m in idle}
@@ -139,10 +147,10 @@ def test_every_report_downloads_as_csv_and_xlsx(
     for name, params, column in REPORTS:
         ok(api.get(f"{BOOK}/reports/{name}", params=params, headers=coordinator))
         as_csv = api.get(f"{BOOK}/reports/{name}.csv", params=params, headers=coordinator)
-        assert column in csv_rows(as_csv)[0], name
+        assert column in keyed(csv_rows(as_csv)[0]), name
         attachment(as_csv, "csv")
         as_xlsx = api.get(f"{BOOK}/reports/{name}.xlsx", params=params, headers=coordinator)
-        assert column in xlsx_rows(as_xlsx)[0], name
+        assert column in keyed(xlsx_rows(as_xlsx)[0]), name
         assert f"gulou-{name}" in attachment(as_xlsx, "xlsx")
 
 
@@ -152,18 +160,16 @@ def test_a_members_statement_downloads_for_those_who_may_see_it(
     """Zhang's passbook has his credit; Li (Chen's proxy, not his) cannot have it."""
     a_month_of_service(api, coordinator, admin, tokens)
     rows = csv_rows(api.get(f"{BOOK}/members/zhang/passbook.csv", headers=tokens("zhang")))
-    header = rows[0]
+    header = keyed(rows[0])
     assert header[:3] == ["sequence", "recorded_at", "account_id"]
     [line] = rows[1:]
-    assert (line[header.index("category")], line[header.index("credited_minutes")]) == (
-        "meals",
-        "50",
-    )
+    category = code_of("category", line[header.index("category")])
+    assert (category, line[header.index("credited_minutes")]) == ("meals", "50")
     sheet = xlsx_rows(api.get(f"{BOOK}/members/zhang/passbook.xlsx", headers=coordinator))
-    assert sheet[0] == header
+    assert sheet[0] == rows[0]
     assert len(sheet) == 2
     chen = csv_rows(api.get(f"{BOOK}/members/chen/passbook.csv", headers=tokens("li")))
-    assert chen[0] == header
+    assert chen[0] == rows[0]
     for headers in (tokens("li"), tokens("qian", "coordinator")):
         for suffix in ("csv", "xlsx"):
             hidden = api.get(f"{BOOK}/members/zhang/passbook.{suffix}", headers=headers)
@@ -218,3 +224,21 @@ def test_bad_report_parameters_are_problems_not_500(api: Any, coordinator: H) ->
         response = api.get(BOOK + path, headers=coordinator)
         assert response.status_code == status, (path, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_order_report_says_what_processed_means(
+    api: Any, coordinator: H, admin: H, tokens: Tokens
+) -> None:
+    """The JSON carries the definitions; the workbook notes them on the column headings."""
+    a_month_of_service(api, coordinator, admin, tokens)
+    report = ok(api.get(f"{BOOK}/reports/orders?first_month=2026-11", headers=coordinator))
+    assert report["definitions"]["processed"] == PROCESSED_MEANS
+    english = {**coordinator, "Accept-Language": "en"}
+    response = api.get(f"{BOOK}/reports/orders.xlsx?first_month=2026-11", headers=english)
+    assert response.status_code == 200, response.text
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    headings = sheet[1]
+    notes = dict(zip(keyed([cell.value for cell in headings]), headings, strict=True))
+    assert notes["processed"].comment.text == PROCESSED_MEANS
+    assert "expired" in notes["processing_rate_percent"].comment.text
+    assert notes["level"].comment is None

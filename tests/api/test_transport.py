@@ -35,13 +35,14 @@ from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from tests.api.catalogs import TITLES, ZH_DETAILS
 from tests.api.conftest import SECRET, Tokens
 from timebank.api import ApiSettings, create_app, issue_token
 from timebank.api.auth import EXCLUDED
-from timebank.api.catalog import TITLES, ZH_DETAILS
 from timebank.bank import SYSTEM, TimeBank
 from timebank.bank.commands import RegisterMember
 from timebank.community import Role, Vetting
+from timebank.i18n import text
 
 PROBLEM = "application/problem+json"
 BAD_TOKEN = {"Authorization": "Bearer not-a-token"}
@@ -411,7 +412,9 @@ def test_minutes_must_be_json_integers(
         headers={**headers, "Accept-Language": "zh-CN"},
     ).json()
     assert chinese["title"] == TITLES["request_body_invalid"][1]
-    assert chinese["detail"] == ZH_DETAILS["request_body_invalid"].format(field="$.raw_minutes")
+    reason = text("zh").phrase("reason", chinese["data"]["reason"])
+    template = ZH_DETAILS["request_body_invalid"]
+    assert chinese["detail"] == template.format(field="$.raw_minutes", reason=reason)
     assert credits_api.bank.book("gulou").statements.liability() == 0
 
 

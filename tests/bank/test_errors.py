@@ -122,6 +122,7 @@ from timebank.community import (
     ServiceMinutesOutOfRange,
     StoredMinutesCapExceeded,
     TextTooLong,
+    TimeZoneUnknown,
     Window,
     WishNotFound,
     WishTransitionNotAllowed,
@@ -365,6 +366,12 @@ def unknown_category(bank: TimeBank) -> tuple[BankBook, Action]:
 def unknown_provenance(bank: TimeBank) -> tuple[BankBook, Action]:
     book = world(bank)
     return book, lambda: checked_in(book, "li", "zhang", provenance="hearsay")
+
+
+@case(TimeZoneUnknown, timezone="Mars/Olympus_Mons")
+def book_in_a_zone_that_does_not_exist(bank: TimeBank) -> tuple[BankBook, Action]:
+    book = world(bank)
+    return book, lambda: bank.create_book("mars", "nanjing", timezone="Mars/Olympus_Mons")
 
 
 @case(ServiceMinutesOutOfRange, raw_minutes=1441, minimum=1, maximum=1440)

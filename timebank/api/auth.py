@@ -2,9 +2,11 @@
 
 A token names its subject, its role and the one book (or ``*``) it is for:
 
-- ``admin``: the programme's operator, and ``integration``: another system's key;
-  both act as ``SYSTEM`` in the facade (the integration named in logs), and
-  only they may hold a token for every book (``*``);
+- ``admin``: a person operating the programme, named in the subject (an id:
+  letters, digits, ``-``, ``_``); they act with the application's authority as
+  ``admin:<subject>``, which is what the books record as having acted;
+- ``integration``: another system's key; it acts as ``SYSTEM`` (named in logs);
+- admins and integrations alone may hold a token for every book (``*``);
 - ``coordinator`` and ``member``: a person, the member id in the subject, for one book.
 
 A token proves who is calling, nothing more: what a person may see and do is
@@ -18,6 +20,7 @@ book, is never issued and is refused if presented.
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 from enum import StrEnum
@@ -29,7 +32,8 @@ from litestar.middleware.authentication import AuthenticationResult
 from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 from msgspec import Struct
 
-from timebank.bank import SYSTEM
+from timebank.bank import SYSTEM, admin_actor
+from timebank.community.limits import ID_PATTERN, MEMBER_ID_LENGTH_MAX
 
 __all__ = ["Principal", "Role", "issue_token", "jwt_auth"]
 
@@ -61,15 +65,25 @@ class Principal(Struct, frozen=True, kw_only=True):
 
     @property
     def actor(self) -> str:
-        """Who the facade is told acts: ``SYSTEM`` for the programme's own keys, else the person."""
-        return SYSTEM if self.role in SYSTEM_ROLES else self.subject
+        """Who the facade is told acts, and the books record: ``admin:<subject>`` for an
+        administrator, ``SYSTEM`` for an integration, else the person (a member id)."""
+        if self.role is Role.ADMIN:
+            return admin_actor(self.subject)
+        return SYSTEM if self.role is Role.INTEGRATION else self.subject
 
     def may_open(self, book_id: str) -> bool:
         return self.book == book_id or (self.book == ALL_BOOKS and self.role in SYSTEM_ROLES)
 
 
+_NAME = re.compile(ID_PATTERN)
+
+
 def _valid(subject: str, role: Role, book: str) -> bool:
-    """A person's token names a person (never ``system``) and one book."""
+    """A person's token names a person (never ``system``) and one book; an administrator's
+    names them by an id (it becomes ``admin:<subject>`` in the books)."""
+    if role is Role.ADMIN:
+        named = len(subject) <= MEMBER_ID_LENGTH_MAX and _NAME.fullmatch(subject) is not None
+        return named and bool(book)
     if role in SYSTEM_ROLES:
         return bool(subject) and bool(book)
     return bool(subject) and subject != SYSTEM and bool(book) and book != ALL_BOOKS
@@ -140,7 +154,8 @@ def issue_token(
     chosen = Role(role)
     if not _valid(subject, chosen, book):
         raise ValueError(
-            "a person's token names a member (never 'system') and one book, not every book"
+            "a person's token names a member (never 'system') and one book, not every book;"
+            " an administrator's names them by an id (letters, digits, - and _)"
         )
     auth = jwt_auth(secret, lifetime)
     extras = {"role": chosen.value, "book": book}

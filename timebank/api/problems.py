@@ -29,9 +29,9 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
-from timebank.api.catalog import TITLES, ZH_DETAILS
 from timebank.community import ActorNotAuthorised
 from timebank.community.port import StoreError
+from timebank.i18n import Text, negotiate, text
 from timebank.ledger import Conflict, LedgerError, LimitExceeded, NotFound, RequestInvalid
 
 __all__ = [
@@ -50,20 +50,7 @@ log = logging.getLogger("timebank.api")
 
 def language(request: Request[Any, Any, Any]) -> str:
     """``zh`` if the caller prefers Chinese, else ``en`` (q-values honoured)."""
-    header = request.headers.get("accept-language", "")
-    best, best_q = "en", -1.0
-    for part in header.split(","):
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        primary = tag.strip().lower().split("-")[0]
-        if primary in ("zh", "en") and q > best_q:
-            best, best_q = primary, q
-    return best
+    return negotiate(request.headers.get("accept-language"))
 
 
 class BodyInvalid(Exception):
@@ -97,22 +84,18 @@ def problem(
     code: str,
     status: int,
     detail_en: str,
+    template: str | None = None,
     data: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
     lang = language(request)
-    en_title, zh_title = TITLES.get(code, (code.replace("_", " ").capitalize(), ""))
+    t = text(lang)
     detail = detail_en
-    if lang == "zh":
-        template = ZH_DETAILS.get(code)
-        if template is not None and data is not None:
-            try:
-                detail = template.format(**data)
-            except (KeyError, IndexError, ValueError):
-                detail = detail_en
+    if lang != "en":
+        detail = _translated(t, code, detail_en, template, data or {})
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + code,
-        "title": zh_title if lang == "zh" and zh_title else en_title,
+        "title": t.name("problem", code),
         "status": status,
         "detail": detail,
         "code": code,
@@ -128,10 +111,31 @@ def problem(
     )
 
 
+def _translated(
+    t: Text, code: str, detail_en: str, template: str | None, data: dict[str, Any]
+) -> str:
+    """The detail in ``t``'s language: the template (or the fixed sentence) as the catalog
+    has it under ``code``; an English sentence it does not know (Litestar's own) gives way
+    to the problem's title, so a Chinese reader never gets English."""
+    if template is not None:
+        if t.translation(code, template) is not None:
+            return t.detail(code, template, data)
+    else:
+        found = t.translation(code, detail_en)
+        if found is not None:
+            return found
+    return t.name("problem", code)
+
+
 def _domain(request: Request[Any, Any, Any], error: LedgerError) -> Response[dict[str, Any]]:
     data = {key: value for key, value in error.to_dict().items() if key != "code"}
     return problem(
-        request, code=error.code, status=status_of(error), detail_en=str(error), data=data
+        request,
+        code=error.code,
+        status=status_of(error),
+        detail_en=str(error),
+        template=error.template,
+        data=data,
     )
 
 
@@ -152,6 +156,7 @@ def _body_invalid(request: Request[Any, Any, Any], error: BodyInvalid) -> Respon
         code="request_body_invalid",
         status=HTTP_422_UNPROCESSABLE_ENTITY,
         detail_en=f"the body's {error.field} is invalid: {error.reason}",
+        template="the body's {field} is invalid: {reason}",
         data={"field": error.field, "reason": error.reason},
     )
 

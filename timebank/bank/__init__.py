@@ -46,6 +46,9 @@ from timebank.bank.reports import (
 from timebank.bank.statements import (
     MemberBalance,
 )
+from timebank.bank.viewer import (
+    admin_actor,
+)
 
 __all__ = [
     "GUARANTEE",
@@ -69,6 +72,7 @@ __all__ = [
     "VisitsDue",
     "VolunteerOfMonth",
     "WishAdoption",
+    "admin_actor",
     "member_account",
     "merchant_account",
     "sponsor_account",

@@ -79,10 +79,12 @@ from timebank.bank.commands import (
 )
 from timebank.bank.context import SYSTEM, Snapshot
 from timebank.bank.credits import sees_credit, visible_credit
+from timebank.bank.dispatch import admitted, order_week
 from timebank.bank.listing import merged_pages
 from timebank.bank.matching import WAITING, need_of, week_of
 from timebank.bank.orders import DeadlineRun
 from timebank.bank.outbox import SEQ_MAX
+from timebank.bank.passbook_print import PrintedPassbook, printed_passbook
 from timebank.bank.programme import MinutesExpiry
 from timebank.bank.records import Programme, Records
 from timebank.bank.redemptions import visible_redemption
@@ -175,11 +177,6 @@ def _found(value: T | None, error: Exception) -> T:
     if value is None:
         raise error
     return value
-
-
-def _covered(snap: Snapshot, member_id: str) -> bool:
-    member = snap.records.member(member_id)
-    return member is not None and snap.viewer.covers(member.community)
 
 
 def _offers_of(
@@ -479,6 +476,31 @@ class Statements(Capability):
             actor,
         )
 
+    def printable(
+        self,
+        member_id: str,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+        actor: str = SYSTEM,
+    ) -> PrintedPassbook:
+        """The member's passbook to print: names, titles, service dates, a running balance.
+
+        Lines served from ``since`` to ``until`` (days in the book's zone, both
+        included; None: from the first, to the last), in service-date order; see
+        ``timebank.bank.passbook_print``. Whoever may read the passbook may print it.
+        """
+        for field, day in (("since", since), ("until", until)):
+            if day is not None and not is_day(day):
+                raise ReportPeriodInvalid(field=field, reason="a date from 1900 to 2199 is needed")
+        now = self._book.clock_now()
+        return self._book.read(
+            lambda snap, ledger: printed_passbook(
+                snap, ledger, member_id, since=since, until=until, now=now
+            ),
+            actor,
+        )
+
     def liability(self, *, actor: str = SYSTEM) -> int:
         """What the programme owes its members: the sum of their purses (staff only)."""
 
@@ -687,29 +709,29 @@ class Matching(Capability):
     def suggest(
         self, order_id: str, *, limit: int = 10, actor: str = SYSTEM
     ) -> builtins.list[Ranked]:
-        """Volunteers who could take a waiting order, best first, each score explained (a
-        coordinator's suggestions come from the volunteers of their communities)."""
+        """Volunteers who could take a waiting order, best first, each score explained: only
+        those dispatch would accept (``timebank.bank.dispatch``), so a coordinator's come from
+        the volunteers of their communities, and nobody unvetted, away or fully booked."""
         limit = _limit(limit, SUGGESTIONS_MAX)
         now = self._book.clock_now()
 
         def reading(snap: Snapshot, _: Any) -> builtins.list[Ranked]:
             order = orders.visible_order(snap, order_id)
-            viewer = snap.viewer
-            viewer.require_covers("see suggested volunteers", order.community)
-            day = snap.local_date(order.scheduled_at or now)
-            monday, _ = week_of(day)
-            supply = self._book.bank.supply_cache.week(snap, monday)
-            away = supply.away.get(day, frozenset()) if order.scheduled_at else frozenset()
-            excluded = away | {order.recipient_id}
-            # A coordinator dispatches only volunteers of their communities: rank the most
-            # the index allows, and keep theirs.
-            wanted = min(limit + len(excluded), SUGGESTIONS_MAX)
-            if not viewer.everywhere:
-                wanted = SUGGESTIONS_MAX
-            ranked = rank(need_of(snap, order), supply.index, now=now, limit=wanted)
-            return [
-                r for r in ranked if r.member_id not in excluded and _covered(snap, r.member_id)
-            ][:limit]
+            snap.viewer.require_covers("see suggested volunteers", order.community)
+            cache = self._book.bank.supply_cache
+            monday = order_week(snap, order, now)
+            supply = cache.week(snap, monday)
+            # Only volunteers dispatch would accept (dispatch's own check) are ranked.
+            admit = admitted(
+                snap, lambda week: supply if week == monday else cache.week(snap, week), now
+            )
+            return rank(
+                need_of(snap, order),
+                supply.index,
+                now=now,
+                limit=limit,
+                admit=lambda _, volunteer: admit(order, volunteer.member_id),
+            )
 
         return self._book.read(reading, actor)
 
@@ -718,10 +740,11 @@ class Matching(Capability):
 
         Orders scheduled in the week, and unscheduled ones, are placed within every
         volunteer's weekly minutes, matching at least as many as greedy assignment.
-        A suggestion of a volunteer away on the order's day (or of the recipient
-        themselves) is withdrawn, leaving that order unmatched. Nothing is
-        dispatched: a coordinator dispatches each suggestion. A coordinator's week
-        is their communities' orders, matched to their communities' volunteers.
+        Only volunteers dispatch would accept for the order are matched to it
+        (``timebank.bank.dispatch``: eligible, of the caller's communities, not its
+        recipient, available as their offers say). Nothing is dispatched: a
+        coordinator dispatches each suggestion. A coordinator's week is their
+        communities' orders, matched to their communities' volunteers.
         """
         if not is_day(week_of_day):
             raise ReportPeriodInvalid(field="week", reason="a date from 1900 to 2199 is needed")
@@ -741,20 +764,17 @@ class Matching(Capability):
                     or monday <= snap.local_date(order.scheduled_at) < following
                 )
             ]
-            index = self._book.bank.supply_cache.week(snap, monday).index
-            matched = match_week([need_of(snap, o) for o in waiting], index, now=now)
-            # Nobody is matched to their own order, nor to a volunteer out of the caller's reach.
-            withdrawn = {
-                o.order_id
-                for o in waiting
-                if (volunteer := matched.assignments.get(o.order_id)) is not None
-                and (volunteer == o.recipient_id or not _covered(snap, volunteer))
-            }
-            if not withdrawn:
-                return matched
-            return WeekMatch(
-                assignments={k: v for k, v in matched.assignments.items() if k not in withdrawn},
-                unmatched=tuple(sorted((*matched.unmatched, *withdrawn))),
+            cache = self._book.bank.supply_cache
+            supply = cache.week(snap, monday)
+            by_id = {o.order_id: o for o in waiting}
+            admit = admitted(
+                snap, lambda week: supply if week == monday else cache.week(snap, week), now
+            )
+            return match_week(
+                [need_of(snap, o) for o in waiting],
+                supply.index,
+                now=now,
+                admit=lambda need, volunteer: admit(by_id[need.need_id], volunteer.member_id),
             )
 
         return self._book.read(reading, actor)

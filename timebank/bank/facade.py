@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar, cast
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from timebank.bank import capabilities, programme
 from timebank.bank.checks import check_record_id
@@ -26,8 +26,10 @@ from timebank.bank.context import SYSTEM, Context, Refused, Snapshot
 from timebank.bank.handlers import HANDLERS
 from timebank.bank.idempotency import IDEMPOTENCY, IdempotencyScope
 from timebank.bank.matching import SupplyCache
+from timebank.bank.viewer import check_actor, is_application
 from timebank.community.errors import (
     ActorNotAuthorised,
+    TimeZoneUnknown,
 )
 from timebank.community.limits import BOOK_ID_LENGTH_MAX
 from timebank.community.memory import MemoryBankStore
@@ -47,6 +49,14 @@ _ATOMIC: ContextVar[tuple[str, Any] | None] = ContextVar("timebank_atomic", defa
 DEFAULT_ZONE = "Asia/Shanghai"
 
 
+def zone_of(name: str) -> ZoneInfo:
+    """The IANA zone ``name``; raises ``TimeZoneUnknown``."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise TimeZoneUnknown(timezone=str(name)[:64]) from None
+
+
 class TimeBank:
     """Time banks kept in one store. ``TimeBank()`` keeps them in memory.
 
@@ -63,10 +73,13 @@ class TimeBank:
     ) -> None:
         self.store: BankStore = MemoryBankStore() if store is None else store
         self.clock: Clock = SystemClock() if clock is None else clock
-        self.zone = ZoneInfo(timezone)
+        self.zone = zone_of(timezone)
+        """The zone of books created without one of their own."""
         self.ledger = Ledger(self.store.ledger_store, clock=self.clock)
         self.supply_cache = SupplyCache()
         self._known_books: set[str] = set()
+        self._zones: dict[str, ZoneInfo] = {}
+        """Each book's zone, once read: a book's zone never changes."""
 
     @classmethod
     def open(
@@ -94,19 +107,28 @@ class TimeBank:
         self.close()
 
     def create_book(
-        self, book_id: str, policy: PolicyRules | str, *, actor: str = SYSTEM
+        self,
+        book_id: str,
+        policy: PolicyRules | str,
+        *,
+        actor: str = SYSTEM,
+        timezone: str | None = None,
     ) -> BankBook:
         """Create a programme's book with its first policy (rules, or a preset's name).
 
         A book id is 1 to 64 letters, digits, ``-`` or ``_``: it names the book in URLs,
-        files and logs, so nothing in it needs escaping.
+        files and logs, so nothing in it needs escaping. ``timezone`` (an IANA name; the
+        bank's zone, Asia/Shanghai, by default) is the book's for good: its months, weeks
+        and "today", and every time a person reads.
         """
         # Checked before the book exists, so that a refused set-up leaves no book behind.
         check_record_id("book_id", book_id, BOOK_ID_LENGTH_MAX)
         rules = programme.check_rules(preset(policy) if isinstance(policy, str) else policy)
-        if check_record_id("actor", actor) != SYSTEM:
+        zone = self.zone if timezone is None else zone_of(timezone)
+        if not is_application(check_actor(actor)):
             raise ActorNotAuthorised(actor=actor, action="set up a book", member_id="")
         self.ledger.create_book(book_id)
+        self._zones[book_id] = zone
         book = self.book(book_id)
         book.run(actor, lambda ctx: programme.set_up_book(ctx, rules))
         return book
@@ -174,6 +196,17 @@ class BankBook:
         self.care = capabilities.Care(self)
         self.reports = capabilities.Reports(self)
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The book's time zone: its months, weeks and "today", and the times people read."""
+        found = self.bank._zones.get(self.book_id)
+        if found is None:
+            with self.bank.store.read(self.book_id) as reader:
+                named = Snapshot(self.book_id, reader, self.bank.zone, SYSTEM).records
+                found = zone_of(named.settings().timezone or self.bank.zone.key)
+            self.bank._zones[self.book_id] = found
+        return found
+
     # --- running use cases ----------------------------------------------------------
 
     def run(self, actor: str, use_case: Callable[[Context], T]) -> T:
@@ -184,19 +217,21 @@ class BankBook:
         otherwise remembers what this call returned, or the ledger refusal it
         met, in the same transaction.
         """
-        check_record_id("actor", actor)
+        check_actor(actor)
         scope = IDEMPOTENCY.get()
         outer = _ATOMIC.get()
         if outer is not None and outer[0] == self.book_id:
             # Inside ``atomic``: join its unit; a refusal aborts the whole of it.
-            ctx = Context(self._book, outer[1], self.bank.clock.now(), self.bank.zone, actor)
+            ctx = Context(self._book, outer[1], self.bank.clock.now(), self.zone, actor)
             try:
                 return use_case(ctx)
             except Refused as refused:
                 raise refused.error from None
 
+        zone = self.zone
+
         def work(unit: Any) -> T | Refused:
-            ctx = Context(self._book, unit, self.bank.clock.now(), self.bank.zone, actor)
+            ctx = Context(self._book, unit, self.bank.clock.now(), zone, actor)
             if scope is not None and scope.recall(ctx):
                 return cast(T, None)
             try:
@@ -239,9 +274,10 @@ class BankBook:
 
     def read(self, reading: Callable[[Snapshot, Any], T], actor: str = SYSTEM) -> T:
         """Run ``reading`` over one consistent snapshot, as ``actor`` (see ``Viewer``)."""
-        check_record_id("actor", actor)
+        check_actor(actor)
+        zone = self.zone
         with self.bank.store.read(self.book_id) as reader:
-            snapshot = Snapshot(self.book_id, reader, self.bank.zone, actor)
+            snapshot = Snapshot(self.book_id, reader, zone, actor)
             return reading(snapshot, reader.ledger)
 
     def execute(self, command: Command[R], *, actor: str) -> R:

@@ -7,7 +7,9 @@ their record (last served, orders accepted and completed, ratings) comes from
 the volunteers' tally (``Orders.volunteers``: the store's aggregate, or the same
 figures computed from the rows). An order becomes a ``Need`` whose window is
 its scheduled visit, else its need's weekly windows, else the whole week.
-Volunteers away on the order's scheduled day are left out.
+A week's supply also keeps each volunteer's offers and booked minutes
+(``Availability``), which is what dispatch's own check reads
+(``timebank.bank.dispatch``): suggestions name only volunteers that check admits.
 
 Building the volunteers of a week reads every offer and member, which costs
 far more than ranking. ``SupplyCache`` keeps the built ``VolunteerIndex`` of
@@ -42,10 +44,21 @@ from timebank.community.matching import (
 )
 from timebank.community.model import MemberStatus
 
-__all__ = ["WAITING", "need_of", "volunteers_for_week", "week_of"]
+__all__ = [
+    "BOOKING",
+    "WAITING",
+    "Availability",
+    "booked_minutes",
+    "merge_offers",
+    "need_of",
+    "volunteers_for_week",
+    "week_of",
+]
 
 WAITING = (OrderStatus.REQUESTED, OrderStatus.PUBLISHED)
 """Orders a week's batch matcher tries to place."""
+BOOKING = (OrderStatus.ACCEPTED, OrderStatus.STARTED)
+"""Orders whose estimated minutes are booked on their volunteer's week (accepted, unfinished)."""
 _WHOLE_WEEK = tuple(Window(weekday=d, start_minute=0, end_minute=DAY_MINUTES) for d in range(7))
 
 
@@ -79,7 +92,9 @@ def need_of(snap: Snapshot, order: Order) -> Need:
     )
 
 
-def _merge(offers: list[Offer]) -> tuple[frozenset[str], tuple[Window, ...], int]:
+def merge_offers(offers: Iterable[Offer]) -> tuple[frozenset[str], tuple[Window, ...], int]:
+    """A volunteer's offers of a week as one: their categories, windows and capacities added
+    up (at most a week's minutes)."""
     categories: set[str] = set()
     windows: list[Window] = []
     capacity = 0
@@ -91,11 +106,30 @@ def _merge(offers: list[Offer]) -> tuple[frozenset[str], tuple[Window, ...], int
     return frozenset(categories), unique[:WINDOWS_MAX], min(capacity, WEEK_MINUTES)
 
 
-class WeekSupply(Struct, frozen=True, kw_only=True):
-    """A week's volunteers, indexed for ranking, and who is away on which day."""
+class Availability(Struct, frozen=True, kw_only=True):
+    """What the supply ledger says of one volunteer for one week (see ``dispatch``)."""
 
+    week_start: date
+    offers: tuple[Offer, ...]
+    """Every offer of theirs on record, whatever its dates (withdrawn ones included)."""
+    booked_minutes: int
+    """Estimated minutes of the orders they accepted and have not finished, in the week."""
+
+
+class WeekSupply(Struct, frozen=True, kw_only=True):
+    """A week's volunteers, indexed for ranking, with each one's offers and booked minutes."""
+
+    week_start: date
     index: VolunteerIndex
-    away: dict[date, frozenset[str]]
+    offers: dict[str, tuple[Offer, ...]]
+    booked: dict[str, int]
+
+    def availability(self, member_id: str) -> Availability:
+        return Availability(
+            week_start=self.week_start,
+            offers=self.offers.get(member_id, ()),
+            booked_minutes=self.booked.get(member_id, 0),
+        )
 
 
 class SupplyCache:
@@ -127,21 +161,25 @@ class SupplyCache:
 
 def week_supply(snap: Snapshot, week_start: date) -> WeekSupply:
     offers = list(snap.records.offers())
-    volunteers = volunteers_for_week(snap, week_start, offers)
-    days = [week_start + timedelta(days=n) for n in range(7)]
-    away: dict[date, set[str]] = defaultdict(set)
+    holding = (o for s in BOOKING for o in snap.orders.all(status=s))
+    booked = booked_minutes(snap, week_start, holding)
+    volunteers = volunteers_for_week(snap, week_start, offers, booked)
+    everyone: dict[str, list[Offer]] = defaultdict(list)
     for offer in offers:
-        for day in offer.unavailable_on:
-            if day in days:
-                away[day].add(offer.volunteer_id)
+        everyone[offer.volunteer_id].append(offer)
     return WeekSupply(
+        week_start=week_start,
         index=VolunteerIndex(volunteers),
-        away={day: frozenset(ids) for day, ids in away.items()},
+        offers={member_id: tuple(theirs) for member_id, theirs in everyone.items()},
+        booked=booked,
     )
 
 
 def volunteers_for_week(
-    snap: Snapshot, week_start: date, all_offers: Iterable[Offer] | None = None
+    snap: Snapshot,
+    week_start: date,
+    all_offers: Iterable[Offer] | None = None,
+    booked: dict[str, int] | None = None,
 ) -> list[Volunteer]:
     """Every volunteer with an offer active in the week, as matching sees them."""
     days = [week_start + timedelta(days=n) for n in range(7)]
@@ -150,14 +188,15 @@ def volunteers_for_week(
         if any(offer.active_on(day) for day in days):
             offers[offer.volunteer_id].append(offer)
     active = {m.member_id for m in snap.records.all_members() if m.status is MemberStatus.ACTIVE}
-    holding = (OrderStatus.ACCEPTED, OrderStatus.STARTED)
-    booked = _booked(snap, week_start, (o for s in holding for o in snap.orders.all(status=s)))
+    if booked is None:
+        holding = (o for s in BOOKING for o in snap.orders.all(status=s))
+        booked = booked_minutes(snap, week_start, holding)
     record = {t.volunteer_id: t for t in snap.orders.volunteers()}
     volunteers = []
     for member_id in sorted(offers):
         if member_id not in active:
             continue
-        categories, windows, capacity = _merge(offers[member_id])
+        categories, windows, capacity = merge_offers(offers[member_id])
         first = offers[member_id][0]
         tally = record.get(member_id)
         accepted = 0 if tally is None else tally.accepted
@@ -182,8 +221,9 @@ def volunteers_for_week(
     return volunteers
 
 
-def _booked(snap: Snapshot, week_start: date, orders: Iterable[Order]) -> dict[str, int]:
-    """Estimated minutes of accepted, unfinished orders each volunteer has in the week."""
+def booked_minutes(snap: Snapshot, week_start: date, orders: Iterable[Order]) -> dict[str, int]:
+    """Estimated minutes of accepted, unfinished orders each volunteer has in the week
+    (an order is in the week of its scheduled visit, or else of its acceptance)."""
     end = week_start + timedelta(days=7)
     booked: dict[str, int] = defaultdict(int)
     for order in orders:

@@ -26,6 +26,7 @@ from timebank.bank.checks import (
     check_text,
 )
 from timebank.bank.context import Context, Snapshot
+from timebank.bank.dispatch import availability_of, check_dispatchable, order_week
 from timebank.bank.outbox import notify
 from timebank.bank.purses import (
     check_payer_choice,
@@ -95,6 +96,8 @@ __all__ = [
 ]
 
 DEADLINE_BATCH_MAX = 1_000
+ORDER_CREDIT_PREFIX = "order-"
+"""A confirmed order's credit is ``order-<order id>``."""
 
 
 class DeadlineRun(Struct, frozen=True, kw_only=True):
@@ -307,13 +310,20 @@ def _for_volunteer(ctx: Context, order: Order, volunteer_id: str, action: str) -
 
 
 def dispatch_order(ctx: Context, *, order_id: str, volunteer_id: str) -> Order:
-    """A coordinator dispatches the order to one volunteer (派单) of their communities."""
+    """A coordinator dispatches the order to one volunteer (派单) of their communities, one
+    ``check_dispatchable`` admits (eligible, and available as their offers say)."""
     order = _order(ctx, order_id)
     ctx.viewer.require_covers("dispatch an order", order.community)
     _allow(order, OrderAction.DISPATCH)
-    ctx.require_coordinator("dispatch an order", ctx.visible_member(volunteer_id))
-    rules = ctx.policy().rules
-    _eligible(ctx, rules, order, volunteer_id)
+    volunteer = ctx.visible_member(volunteer_id)
+    check_dispatchable(
+        ctx,
+        ctx.policy().rules,
+        order,
+        volunteer,
+        today=ctx.today,
+        availability=availability_of(ctx, volunteer_id, order_week(ctx, order, ctx.now)),
+    )
     updated = _advance(ctx, order, OrderAction.DISPATCH, dispatched_to=volunteer_id)
     notify(ctx, "order.dispatched", volunteer_id, order=order_id, category=order.category)
     return updated
@@ -502,7 +512,7 @@ def _order_credit(
     ]
     assert order.completed_at is not None
     return Credit(
-        credit_id=f"order-{order.order_id}",
+        credit_id=f"{ORDER_CREDIT_PREFIX}{order.order_id}",
         provider_id=order.volunteer_id,
         recipient_id=order.recipient_id,
         payer_account=order.payer_account,
@@ -544,7 +554,7 @@ def confirm_order(ctx: Context, *, order_id: str) -> Order:
         check_service(policy.rules, order.category, order.actual_minutes), order.reserved_minutes
     )
     confirmation = _confirmation(ctx, order)
-    credit_id = f"order-{order_id}"
+    credit_id = f"{ORDER_CREDIT_PREFIX}{order_id}"
     metadata = {
         "kind": "service",
         "policy_version": str(order.policy_version),

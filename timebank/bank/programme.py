@@ -55,8 +55,10 @@ __all__ = [
 
 
 def set_up_book(ctx: Context, rules: PolicyRules) -> PolicyVersion:
-    """Open the programme accounts and activate the first policy."""
+    """Open the programme accounts, keep the book's time zone, activate the first policy."""
     ctx.viewer.require_everywhere("set up a book")
+    settings = ctx.records.settings()
+    ctx.records.put_settings(msgspec.structs.replace(settings, timezone=ctx.zone.key))
     for account_id in PROGRAMME_ACCOUNTS:
         ctx.book.open_account_in(
             ctx.unit.ledger,

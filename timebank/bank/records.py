@@ -84,6 +84,9 @@ SCAN_PAGE = 500
 class BookSettings(Struct, frozen=True, kw_only=True):
     active_version: int | None = None
     next_version: int = 1
+    timezone: str = ""
+    """The book's IANA time zone, set when it is created and never changed; empty in a book
+    created before books had one (the bank's default zone then applies)."""
 
 
 class ExchangeStamp(Struct, frozen=True, kw_only=True):

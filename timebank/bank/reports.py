@@ -1,10 +1,11 @@
 """The reports coordinators run, as data (the API and CLI export them).
 
-Service-order figures come from the store's aggregates (``OrderReader.tally``
-and ``volunteer_tally``: SQL ``GROUP BY`` on a database), never from loading
-orders. Rates are exact: a ``Rate`` keeps its numerator and denominator and
-gives the percentage as a ``Decimal`` rounded half up to two places, so 2,853
-satisfied of 2,860 rated reads 99.76.
+Service-order figures come from the store's aggregates (``OrderReader.tally``:
+SQL ``GROUP BY`` on a database), never from loading orders. The volunteer
+board counts service credits, which every kind of service leaves (a confirmed
+order, a paper record, an event, a micro-wish). Rates are exact: a ``Rate``
+keeps its numerator and denominator and gives the percentage as a ``Decimal``
+rounded half up to two places, so 2,853 satisfied of 2,860 rated reads 99.76.
 
 Every report is for staff, and covers what the caller coordinates: the whole
 book for the application and administrators, their communities for a
@@ -12,9 +13,13 @@ coordinator (orders and wishes of those communities, members living there).
 
 Definitions:
 
-- *processing rate* (处理率): orders completed / orders requested less those
-  cancelled (expired ones count against it; a rejected order was completed, so
-  it counts as processed, and its rating, if any, as unsatisfied or not);
+- *processed*: an order requested in the period and completed (办结: the
+  volunteer checked out) by the time the report runs, whatever came of it after
+  (confirmed, rated, closed out, or rejected by the recipient's side);
+- *processing rate* (处理率): processed / orders requested less those cancelled
+  (expired ones, and those still waiting or under way, count against it; a
+  rejected order was completed, so it counts as processed, and its rating, if
+  any, as satisfied or not);
 - *on-time rate*: completed by the completion deadline / completed;
 - *satisfaction rate* (满意率): rated 4 or 5 / rated;
 - *average response*: minutes from request to acceptance, over accepted orders;
@@ -24,20 +29,25 @@ Definitions:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Final
 
 from msgspec import Struct
 
 from timebank.bank.context import Snapshot
+from timebank.bank.orders import ORDER_CREDIT_PREFIX
+from timebank.bank.records import SCAN_PAGE
 from timebank.community.errors import ReportPeriodInvalid
-from timebank.community.exchange import NeedStatus, WishStatus
-from timebank.community.model import CreditStatus, MemberStatus
+from timebank.community.exchange import NeedStatus, Offer, Order, WishStatus
+from timebank.community.model import Credit, CreditStatus, MemberStatus
 from timebank.community.policy import age_on
 from timebank.community.port import OrderTally
 
 __all__ = [
+    "DEFINITIONS",
+    "PROCESSED_MEANS",
     "CohortLiability",
     "ForecastYear",
     "GapLine",
@@ -51,6 +61,7 @@ __all__ = [
     "inactive_members",
     "liability_forecast",
     "order_report",
+    "share_capacity",
     "supply_demand_gap",
     "volunteer_board",
     "wish_adoption",
@@ -77,8 +88,28 @@ class Rate(Struct, frozen=True, kw_only=True):
         return cls(numerator=numerator, denominator=denominator, percent=percent)
 
 
+PROCESSED_MEANS: Final = (
+    "processed: the order was completed (办结, the volunteer checked out) by the time the "
+    "report runs, whatever came of it after (confirmed, rated, closed out, or rejected by "
+    "the recipient's side)"
+)
+DEFINITIONS: Final = {
+    "processed": PROCESSED_MEANS,
+    "processing_rate": (
+        "处理率: processed / (requested - cancelled); an order expired, or still waiting or "
+        "under way, counts against it"
+    ),
+    "on_time_rate": "completed by the completion deadline / processed",
+    "satisfaction_rate": "满意率: rated 4 or 5 stars / rated",
+}
+"""What the order report's figures mean, stated in the report itself (``OrderReport``)."""
+
+
 class OrderStats(Struct, frozen=True, kw_only=True):
-    """The figures of a set of orders; ``month``, ``category`` or ``grid`` empty means all."""
+    """The figures of a set of orders; ``month``, ``category`` or ``grid`` empty means all.
+
+    The orders are those *requested* in the months (local calendar months of the book).
+    """
 
     month: str = ""
     category: str = ""
@@ -86,7 +117,11 @@ class OrderStats(Struct, frozen=True, kw_only=True):
     requested: int
     cancelled: int
     processed: int
+    """Completed (办结: the volunteer checked out) by the time the report runs, whatever came
+    of the order after: confirmed, rated, closed out, or rejected by the recipient's side."""
     processing_rate: Rate
+    """处理率: processed of those requested less the cancelled (expired orders, and those
+    still waiting or under way, count against it)."""
     on_time_rate: Rate
     satisfaction_rate: Rate
     mean_rating: Decimal | None
@@ -104,6 +139,8 @@ class OrderReport(Struct, frozen=True, kw_only=True):
     by_grid: tuple[OrderStats, ...]
     lines: tuple[OrderStats, ...]
     """One per (month, category, grid) that had orders."""
+    definitions: dict[str, str]
+    """What ``processed`` and each rate mean, in words (``DEFINITIONS``)."""
 
 
 def scope(snap: Snapshot, action: str = "read reports") -> tuple[str, ...] | None:
@@ -198,6 +235,7 @@ def order_report(snap: Snapshot, first_month: str, last_month: str) -> OrderRepo
         by_category=grouped("category"),
         by_grid=grouped("grid"),
         lines=tuple(_stats([t], month=t.month, category=t.category, grid=t.grid) for t in tallies),
+        definitions=dict(DEFINITIONS),
     )
 
 
@@ -205,13 +243,20 @@ def order_report(snap: Snapshot, first_month: str, last_month: str) -> OrderRepo
 
 
 class VolunteerOfMonth(Struct, frozen=True, kw_only=True):
+    """One place on the month's board: a volunteer and the service credited to them."""
+
     place: int
     member_id: str
     name: str
     community: str
+    services: int
+    """Service credits counted: confirmed orders, paper records, events attended, wishes."""
     orders: int
+    """How many of those credits were for service orders."""
     credited_minutes: int
+    """Minutes those credits credited (what a cap sent on to the overflow account included)."""
     mean_rating: Decimal | None
+    """The mean rating of those orders that were rated; None if none was."""
 
 
 def _local_midnight(snap: Snapshot, day: date) -> datetime:
@@ -224,29 +269,75 @@ def month_range(snap: Snapshot, month: str) -> tuple[datetime, datetime]:
     return _local_midnight(snap, first), _local_midnight(snap, following)
 
 
+def _volunteers_credits(snap: Snapshot, scoped: tuple[str, ...] | None) -> Iterator[Credit]:
+    """Every credit of the providers the caller's reports cover (those living there)."""
+    if scoped is None:
+        yield from snap.records.all_credits()
+        return
+    for community in scoped:
+        after: str | None = None
+        while True:
+            page = snap.records.members(community=community, after=after, limit=SCAN_PAGE)
+            for member in page:
+                yield from snap.records.credits_of(member.member_id)
+            if len(page) < SCAN_PAGE:
+                break
+            after = page[-1].member_id
+
+
+def _order_of(snap: Snapshot, credit: Credit) -> Order | None:
+    """The service order whose confirmation made the credit, if one did."""
+    if not credit.credit_id.startswith(ORDER_CREDIT_PREFIX):
+        return None
+    order = snap.orders.get(credit.credit_id.removeprefix(ORDER_CREDIT_PREFIX))
+    return order if order is not None and order.credit_id == credit.credit_id else None
+
+
 def volunteer_board(snap: Snapshot, month: str, limit: int) -> list[VolunteerOfMonth]:
-    """The month's volunteers by minutes credited for completed orders, then orders, then id."""
+    """The month's volunteers by minutes credited for service, then services, then id.
+
+    Every service credit posted to a volunteer and served in the month (its local
+    calendar month, in the book's time zone) counts, whatever made it: a confirmed
+    service order, a paper record, an event attended, a fulfilled micro-wish. A
+    credit still waiting for confirmation, disputed or reversed counts for nothing,
+    and so does an order rejected, cancelled or expired (it credited nothing). A
+    coordinator's board lists the volunteers living in their communities.
+    """
     scoped = scope(snap)
     start, end = month_range(snap, check_month("month", month))
-    tallies = [t for t in snap.orders.volunteers(start, end, scoped) if t.processed]
-    tallies.sort(key=lambda t: (-t.credited_minutes, -t.processed, t.volunteer_id))
+    minutes: dict[str, int] = defaultdict(int)
+    services: dict[str, int] = defaultdict(int)
+    orders: dict[str, int] = defaultdict(int)
+    ratings: dict[str, list[int]] = defaultdict(list)
+    for credit in _volunteers_credits(snap, scoped):
+        if credit.status is not CreditStatus.POSTED or not start <= credit.served_at < end:
+            continue
+        provider = credit.provider_id
+        minutes[provider] += credit.credited_minutes
+        services[provider] += 1
+        order = _order_of(snap, credit)
+        if order is not None:
+            orders[provider] += 1
+            if order.rating is not None:
+                ratings[provider].append(order.rating)
+    ranked = sorted(services, key=lambda v: (-minutes[v], -services[v], v))
     board = []
-    for place, tally in enumerate(tallies[:limit], start=1):
-        member = snap.records.member(tally.volunteer_id)
+    for place, volunteer_id in enumerate(ranked[:limit], start=1):
+        member = snap.records.member(volunteer_id)
+        rated = ratings[volunteer_id]
         board.append(
             VolunteerOfMonth(
                 place=place,
-                member_id=tally.volunteer_id,
+                member_id=volunteer_id,
                 name="" if member is None else member.name,
                 community="" if member is None else member.community,
-                orders=tally.processed,
-                credited_minutes=tally.credited_minutes,
+                services=services[volunteer_id],
+                orders=orders[volunteer_id],
+                credited_minutes=minutes[volunteer_id],
                 mean_rating=(
                     None
-                    if not tally.rating_count
-                    else (Decimal(tally.rating_sum) / tally.rating_count).quantize(
-                        _CENT, ROUND_HALF_UP
-                    )
+                    if not rated
+                    else (Decimal(sum(rated)) / len(rated)).quantize(_CENT, ROUND_HALF_UP)
                 ),
             )
         )
@@ -304,25 +395,53 @@ class GapLine(Struct, frozen=True, kw_only=True):
     category: str
     grid: str
     supply_minutes: int
-    """Weekly capacity of active offers of the category (an offer counts in each category)."""
+    """The category's shares of the weekly capacity of active offers in the grid (an offer of
+    several categories shares its capacity between them, see ``share_capacity``)."""
     demand_minutes: int
     """Estimated minutes of open needs falling in the week."""
     gap_minutes: int
     """Demand less supply: positive where volunteers are short."""
 
 
+def share_capacity(capacity: int, demand: Mapping[str, int]) -> dict[str, int]:
+    """An offer's weekly ``capacity`` shared between its categories (the keys of ``demand``).
+
+    Each category's share is in proportion to its open demand (equal shares when none has
+    any), in whole minutes: the floor of its exact share, then the minutes left over one
+    each to the largest fractional parts, ties to the category first in order (the largest
+    remainder method). The shares sum to ``capacity`` exactly.
+    """
+    categories = sorted(demand)
+    if not categories:
+        return {}
+    weights = {c: max(demand[c], 0) for c in categories}
+    total = sum(weights.values())
+    if total == 0:
+        weights = dict.fromkeys(categories, 1)
+        total = len(categories)
+    shares = {c: capacity * weights[c] // total for c in categories}
+    left = capacity - sum(shares.values())
+    by_remainder = sorted(categories, key=lambda c: (-(capacity * weights[c] % total), c))
+    for category in by_remainder[:left]:
+        shares[category] += 1
+    return shares
+
+
 def supply_demand_gap(snap: Snapshot, week_start: date) -> list[GapLine]:
-    """Supply against demand per category and grid for the week starting ``week_start``."""
+    """Supply against demand per category and grid for the week starting ``week_start``.
+
+    The week is seven local days of the book's time zone from ``week_start``. Demand
+    is the estimated minutes of open needs falling in it (a weekly need once for each
+    visit). Supply is the weekly capacity of every offer active on a day of the week,
+    counted once: an offer of several categories shares its capacity between them in
+    proportion to the week's demand for each in the offer's grid (``share_capacity``).
+    """
     scoped = scope(snap)
     if type(week_start) is not date:
         raise ReportPeriodInvalid(field="week_start", reason="a date is needed")
     days = [week_start + timedelta(days=n) for n in range(7)]
     supply: dict[tuple[str, str], int] = defaultdict(int)
     demand: dict[tuple[str, str], int] = defaultdict(int)
-    for offer in snap.records.offers():
-        if _in(scoped, offer.community) and any(offer.active_on(day) for day in days):
-            for category in offer.categories:
-                supply[category, offer.grid] += offer.capacity_minutes_per_week
     for need in snap.records.needs():
         if need.status is not NeedStatus.OPEN or not _in(scoped, need.community):
             continue
@@ -339,6 +458,10 @@ def supply_demand_gap(snap: Snapshot, week_start: date) -> list[GapLine]:
             and (need.until is None or day <= need.until)
         )
         demand[need.category, need.grid] += visits * need.estimated_minutes
+    for offer in snap.records.offers():
+        if _in(scoped, offer.community) and any(offer.active_on(day) for day in days):
+            for category, minutes in _shares(offer, demand).items():
+                supply[category, offer.grid] += minutes
     keys = sorted(set(supply) | set(demand))
     return [
         GapLine(
@@ -350,6 +473,11 @@ def supply_demand_gap(snap: Snapshot, week_start: date) -> list[GapLine]:
         )
         for category, grid in keys
     ]
+
+
+def _shares(offer: Offer, demand: Mapping[tuple[str, str], int]) -> dict[str, int]:
+    wanted = {category: demand.get((category, offer.grid), 0) for category in offer.categories}
+    return share_capacity(offer.capacity_minutes_per_week, wanted)
 
 
 # --- liability by age cohort, and when it will be claimed -------------------------------

@@ -1,13 +1,14 @@
 """Who is calling: the actor of a read or a use case, and their authority as the book says now.
 
 Every read and every use case names its ``actor``: ``SYSTEM`` (the embedding
-application, or an administrator or integration acting through it) or a
-member id. ``Viewer`` resolves that actor against the book's records inside
+application, or an integration acting through it), ``admin:<name>`` (a named
+administrator acting with the application's authority: see ``admin_actor``),
+or a member id. ``Viewer`` resolves that actor against the book's records inside
 the same snapshot or unit of work that does the work, so authority is always
 current: a coordinator whose role was removed, a suspended member, a revoked
 proxy lose it on their very next call, whatever token they still hold.
 
-- ``SYSTEM`` sees and does everything in the book;
+- ``SYSTEM`` and ``admin:<name>`` see and do everything in the book;
 - an active member with the ``admin`` role coordinates every community;
 - an active member with the ``coordinator`` role coordinates their own
   community and those listed in their ``coordinates``;
@@ -22,17 +23,42 @@ may not see is reported missing, exactly like one that does not exist.
 
 from __future__ import annotations
 
+from timebank.bank.checks import check_record_id
 from timebank.bank.records import Records
 from timebank.community.errors import ActorNotAuthorised, MemberNotFound
 from timebank.community.exchange import Offer, Order, OrderStatus, ServiceNeed, Wish, WishStatus
 from timebank.community.model import Member, MemberStatus, Role
 
-__all__ = ["SYSTEM", "Viewer"]
+__all__ = ["ADMIN_PREFIX", "SYSTEM", "Viewer", "admin_actor", "check_actor", "is_application"]
 
 SYSTEM = "system"
-"""The actor of an embedding application acting on its own authority (an administrator)."""
+"""The actor of an embedding application acting on its own authority (a scheduled job, an
+integration)."""
+ADMIN_PREFIX = "admin:"
+"""``admin:<name>``: the actor of a named administrator acting with the application's authority.
+A member id never holds a colon, so no member is ever taken for one."""
 
 ACTOR_LENGTH_MAX = 128
+
+
+def admin_actor(name: str) -> str:
+    """The actor an administrator named ``name`` (an id: letters, digits, ``-``, ``_``) acts
+    as: the application's authority, and their own name in everything they write."""
+    return ADMIN_PREFIX + check_record_id("admin", name)
+
+
+def is_application(actor: str) -> bool:
+    """Whether ``actor`` acts with the application's authority (``SYSTEM`` or an admin)."""
+    return actor == SYSTEM or actor.startswith(ADMIN_PREFIX)
+
+
+def check_actor(actor: object) -> str:
+    """An actor as a use case or read accepts it: a member id, ``SYSTEM``, or ``admin:<name>``;
+    raises ``RecordIdInvalid``."""
+    if isinstance(actor, str) and actor.startswith(ADMIN_PREFIX):
+        check_record_id("actor", actor.removeprefix(ADMIN_PREFIX))
+        return actor
+    return check_record_id("actor", actor)
 
 
 class Viewer:
@@ -43,7 +69,7 @@ class Viewer:
         self._records = records
         self._proxy_for: dict[str, bool] = {}
         self.member: Member | None = None
-        self.everywhere = actor == SYSTEM
+        self.everywhere = is_application(actor)
         self.communities: frozenset[str] = frozenset()
         if self.everywhere:
             return
@@ -60,7 +86,8 @@ class Viewer:
 
     @property
     def is_system(self) -> bool:
-        return self.actor == SYSTEM
+        """The application's own authority: ``SYSTEM`` or a named administrator."""
+        return self.everywhere and self.member is None
 
     @property
     def staff(self) -> bool:

@@ -56,6 +56,7 @@ from timebank.community.errors import (
     ServiceMinutesOutOfRange,
     StoredMinutesCapExceeded,
     TextTooLong,
+    TimeZoneUnknown,
     WishNotFound,
     WishTransitionNotAllowed,
 )
@@ -223,6 +224,7 @@ __all__ = [
     "ServiceNeed",
     "StoredMinutesCapExceeded",
     "TextTooLong",
+    "TimeZoneUnknown",
     "Urgency",
     "Vetting",
     "Visit",

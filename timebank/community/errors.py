@@ -14,6 +14,7 @@ both layers, and each carries a stable ``code`` and its data.
         │   ├── PolicyInvalid
         │   ├── CategoryUnknown
         │   ├── ChoiceUnknown
+        │   ├── TimeZoneUnknown
         │   ├── ServiceMinutesOutOfRange
         │   ├── CreditRoundsToZero
         │   ├── MinutesNotPositive
@@ -123,6 +124,7 @@ __all__ = [
     "ServiceMinutesOutOfRange",
     "StoredMinutesCapExceeded",
     "TextTooLong",
+    "TimeZoneUnknown",
     "WishNotFound",
     "WishTransitionNotAllowed",
 ]
@@ -191,6 +193,15 @@ class ChoiceUnknown(BankError, RequestInvalid):
     field: str
     value: str
     choices: str
+
+
+@dataclasses.dataclass(eq=False, kw_only=True)
+class TimeZoneUnknown(BankError, RequestInvalid):
+    """A book's time zone must be an IANA name such as ``Asia/Shanghai``."""
+
+    code: ClassVar[str] = "time_zone_unknown"
+    template: ClassVar[str] = "{timezone!r} is not a time zone (such as Asia/Shanghai)"
+    timezone: str
 
 
 @dataclasses.dataclass(eq=False, kw_only=True)

@@ -50,14 +50,18 @@ volunteer, recursively up to ``AUGMENT_DEPTH_MAX`` moves. Every successful
 path adds one need and drops none, so it never matches fewer than greedy.
 Both consider at most ``candidates_per_need`` volunteers per need, which
 bounds memory (needs x candidates) and time (a search budget per need and per
-call). Neither schedules the exact hour: the coordinator settles it inside the
-overlap, and weekly minutes are what the matcher guarantees.
+call). ``rank``, ``greedy_week`` and ``match_week`` take an optional ``admit``
+(need, volunteer) -> bool: a candidate it refuses is never ranked or matched,
+and does not take a place among the candidates (the facade passes dispatch's
+own check, so that nobody is suggested whom dispatch would refuse). Neither
+schedules the exact hour: the coordinator settles it inside the overlap, and
+weekly minutes are what the matcher guarantees.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import Annotated, Final
@@ -79,6 +83,7 @@ __all__ = [
     "VOLUNTEERS_MAX",
     "WEEK_MINUTES",
     "WINDOWS_MAX",
+    "Admit",
     "MatchLimitOutOfRange",
     "Need",
     "Ranked",
@@ -133,6 +138,10 @@ PRIOR_ACCEPTED: Final = 5
 PRIOR_COMPLETED: Final = 4
 PRIOR_RATINGS: Final = 5
 PRIOR_STARS: Final = 4
+
+
+Admit = Callable[["Need", "Volunteer"], bool]
+"""Whether a volunteer who fits a need may be named for it at all (see the module's notes)."""
 
 
 class MatchLimitOutOfRange(ValueError):
@@ -547,22 +556,25 @@ _Entry = tuple[int, str, int, int]
 class _Scorer:
     """Scores needs against one index at one moment, remembering each volunteer's standing."""
 
-    __slots__ = ("_standing", "index", "now")
+    __slots__ = ("_standing", "admit", "index", "now")
 
-    def __init__(self, index: VolunteerIndex, now: datetime) -> None:
+    def __init__(self, index: VolunteerIndex, now: datetime, admit: Admit | None = None) -> None:
         _check_now(now)
         self.index = index
         self.now = now
+        self.admit = admit
         self._standing: dict[int, int] = {}
 
     def top(self, need: Need, count: int) -> list[_Entry]:
         """Up to ``count`` eligible volunteers, best first, reading the nearest areas first."""
         spans = _spans(need.windows)
         found: list[_Entry] = []
+        admit, volunteers = self.admit, self.index.volunteers
         for tier in self.index.tiers(need):
             for numbers in tier:
                 for number, total in self.index.eligible(numbers, spans, need.estimated_minutes):
-                    found.append(self._score(need, number, total))
+                    if admit is None or admit(need, volunteers[number]):
+                        found.append(self._score(need, number, total))
             if len(found) >= count:
                 break  # every later tier scores at least 1,000 points less
         found.sort()
@@ -590,8 +602,10 @@ def rank(
     *,
     now: datetime,
     limit: int = 20,
+    admit: Admit | None = None,
 ) -> list[Ranked]:
-    """The volunteers eligible for ``need``, best first, at most ``limit`` (1 to 200).
+    """The volunteers eligible for ``need`` (and admitted by ``admit``, if given), best
+    first, at most ``limit`` (1 to 200).
 
     Pass a ``VolunteerIndex`` to rank many needs against the same volunteers
     without regrouping them each time.
@@ -599,7 +613,7 @@ def rank(
     _check_range("limit", limit, 1, LIMIT_MAX)
     index = _index(volunteers)
     ranked = []
-    for minus_score, member_id, number, overlap in _Scorer(index, now).top(need, limit):
+    for minus_score, member_id, number, overlap in _Scorer(index, now, admit).top(need, limit):
         parts = _explain(need, index.volunteers[number], overlap, now)
         assert sum(part.points for part in parts) == -minus_score
         ranked.append(Ranked(member_id=member_id, score=-minus_score, parts=parts))
@@ -693,6 +707,7 @@ def _greedy(
     volunteers: VolunteerIndex | Iterable[Volunteer],
     now: datetime,
     candidates_per_need: int,
+    admit: Admit | None,
 ) -> tuple[_Week, tuple[Need, ...], VolunteerIndex, list[int]]:
     _check_range("candidates_per_need", candidates_per_need, 1, CANDIDATES_PER_NEED_MAX)
     batch = tuple(islice(needs, NEEDS_MAX + 1))
@@ -700,7 +715,7 @@ def _greedy(
     if len({need.need_id for need in batch}) != len(batch):
         raise ValueError("a need_id appears twice among the needs")
     index = _index(volunteers)
-    scorer = _Scorer(index, now)
+    scorer = _Scorer(index, now, admit)
     candidates = [[entry[2] for entry in scorer.top(need, candidates_per_need)] for need in batch]
     order = sorted(range(len(batch)), key=lambda n: (len(candidates[n]), n))
     week = _Week(batch, index, candidates)
@@ -714,6 +729,7 @@ def greedy_week(
     *,
     now: datetime,
     candidates_per_need: int = 50,
+    admit: Admit | None = None,
 ) -> WeekMatch:
     """The plain greedy assignment, the baseline ``match_week`` starts from.
 
@@ -721,7 +737,7 @@ def greedy_week(
     ``candidates_per_need``) go first, ties in input order; each takes its
     best-ranked candidate with enough weekly minutes left.
     """
-    week, batch, index, _ = _greedy(needs, volunteers, now, candidates_per_need)
+    week, batch, index, _ = _greedy(needs, volunteers, now, candidates_per_need, admit)
     return week.result(batch, index)
 
 
@@ -731,6 +747,7 @@ def match_week(
     *,
     now: datetime,
     candidates_per_need: int = 50,
+    admit: Admit | None = None,
 ) -> WeekMatch:
     """Assign each need at most one eligible volunteer, within every volunteer's weekly minutes.
 
@@ -738,6 +755,6 @@ def match_week(
     never matches fewer. At most 100,000 needs and ``candidates_per_need``
     (1 to 200) candidates each.
     """
-    week, batch, index, order = _greedy(needs, volunteers, now, candidates_per_need)
+    week, batch, index, order = _greedy(needs, volunteers, now, candidates_per_need, admit)
     week.augment(order)
     return week.result(batch, index)

@@ -128,8 +128,9 @@ def _age_min(rules: PolicyRules, provider: Member, age: int, group: bool) -> str
     if group and rules.provider_age_min_in_group is not None:
         youngest = min(youngest, rules.provider_age_min_in_group)
     if age < youngest:
-        where = "in a group event" if group else "alone"
-        return f"aged {age}, under {youngest} {where}"
+        if group:
+            return f"aged {age}, under {youngest} in a group event"
+        return f"aged {age}, under {youngest} alone"
     return None
 
 
@@ -192,9 +193,12 @@ def check_recipient(rules: PolicyRules, recipient: Member, age: int) -> None:
     else:
         eligible = old_enough or (flagged and rules.recipient_flags_waive_age)
     if not eligible:
-        reason = f"aged {age}; the policy serves {rules.recipient_age_min}+"
+        served = rules.recipient_age_min
         if rules.recipient_flags_any:
-            reason += " or members flagged " + ", ".join(sorted(rules.recipient_flags_any))
+            flags = ", ".join(sorted(rules.recipient_flags_any))
+            reason = f"aged {age}; the policy serves {served}+ or members flagged {flags}"
+        else:
+            reason = f"aged {age}; the policy serves {served}+"
         raise RecipientNotEligible(member_id=recipient.member_id, reason=reason)
 
 

@@ -30,11 +30,15 @@ class NewBook(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     book_id: str
     preset: str
     """A preset: ``nanjing``, ``shanghai``, ``hangzhou_xihu``, ``ruian`` or ``timeoverflow``."""
+    timezone: str | None = None
+    """The book's IANA time zone, for good (default ``Asia/Shanghai``): its months, weeks
+    and "today", and the local times of its exports and pages."""
 
 
 class BookCreated(Struct, frozen=True, kw_only=True):
     book_id: str
     policy: PolicyVersion
+    timezone: str
 
 
 @get(BOOKS, tags=["books"], summary="The books the caller may open")
@@ -51,8 +55,12 @@ async def create_book(request: Request[Any, Any, Any], data: JSONBody[NewBook]) 
         raise ActorNotAuthorised(actor=principal.subject, action="create a book", member_id="")
 
     def call() -> BookCreated:
-        book = bank_of(request).create_book(data.book_id, data.preset, actor=principal.actor)
-        return BookCreated(book_id=book.book_id, policy=book.programme.policy())
+        book = bank_of(request).create_book(
+            data.book_id, data.preset, actor=principal.actor, timezone=data.timezone
+        )
+        return BookCreated(
+            book_id=book.book_id, policy=book.programme.policy(), timezone=book.zone.key
+        )
 
     return await in_thread(call)
 

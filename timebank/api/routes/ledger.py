@@ -18,13 +18,13 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta, Struct
 
+from timebank.api.auth import SYSTEM_ROLES
 from timebank.api.deps import (
     IDEMPOTENCY_HEADER,
     in_thread,
     open_book,
 )
 from timebank.api.routes.paths import BOOK, Limit
-from timebank.bank import SYSTEM
 from timebank.community import ActorNotAuthorised
 from timebank.ledger import (
     Account,
@@ -116,7 +116,7 @@ async def _ledger(
 
     def run() -> T:
         principal, book = open_book(request, book_id)
-        if principal.actor != SYSTEM:
+        if principal.role not in SYSTEM_ROLES:
             raise ActorNotAuthorised(actor=principal.subject, action="use the ledger", member_id="")
         return call(book.bank.ledger.book(book.book_id))
 

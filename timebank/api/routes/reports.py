@@ -9,6 +9,10 @@ Each report has three paths: ``.../reports/<name>`` (JSON), and
 byte-order mark so that Excel reads Chinese text; nested figures (a rate's
 numerator, denominator and percent) become columns of their own. Each report's
 columns are its layout in ``timebank.tables``, the same as the CLI's.
+
+Two are paper (``timebank.printing``): a member's passbook to print,
+``.../members/<id>/passbook.html``, and the month's report,
+``.../reports/month.html`` and ``.xlsx``, in the caller's language.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from litestar.datastructures import ResponseHeader
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from timebank import printing
 from timebank.api.auth import Principal
 from timebank.api.deps import look
 from timebank.api.export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
+from timebank.api.problems import language
 from timebank.api.routes.paths import BOOK
 from timebank.bank import (
     BankBook,
@@ -37,6 +43,7 @@ from timebank.bank import (
     WishAdoption,
 )
 from timebank.community.model import PassbookEntry
+from timebank.i18n import Text, text
 from timebank.tables import (
     INACTIVE_MEMBERS,
     LIABILITY_FORECAST,
@@ -98,7 +105,7 @@ def _inactive(p: Principal, book: BankBook, days: int) -> list[InactiveMember]:
     return book.reports.inactive_members(days=days, actor=p.actor)
 
 
-def _statement(p: Principal, book: BankBook, member_id: str, after: str | None) -> Table:
+def _statement(p: Principal, book: BankBook, t: Text, member_id: str, after: str | None) -> Table:
     entries: list[PassbookEntry] = []
     cursor = after
     for _ in range(STATEMENT_PAGES_MAX):
@@ -109,7 +116,7 @@ def _statement(p: Principal, book: BankBook, member_id: str, after: str | None) 
         cursor = page.next_cursor
         if cursor is None:
             break
-    return PASSBOOK.table(entries)._replace(next=cursor)
+    return PASSBOOK.human(entries, t, book.zone)._replace(next=cursor)
 
 
 # --- downloads ------------------------------------------------------------------------------
@@ -123,16 +130,21 @@ async def _download(
     request: Request[Any, Any, Any],
     book_id: str,
     stem: str,
-    build: Callable[[Principal, BankBook], Table],
+    build: Callable[[Principal, BankBook, Text], Table],
 ) -> Response[bytes]:
-    """The table ``build`` makes, as the CSV or XLSX file the path ends with."""
+    """The table ``build`` makes, as the CSV or XLSX file the path ends with.
+
+    A file is for a person: its headers and names are in the language the caller's
+    ``Accept-Language`` prefers, its times local to the book (``Layout.human``).
+    """
     xlsx = request.url.path.endswith(".xlsx")
     name = _safe(stem)
+    t = text(language(request))
 
     def call(principal: Principal, book: BankBook) -> tuple[bytes, str | None]:
-        found = build(principal, book)
+        found = build(principal, book, t)
         if xlsx:
-            return xlsx_bytes(found.header, found.rows, title=name), found.next
+            return xlsx_bytes(found.header, found.rows, title=name, notes=found.notes), found.next
         return csv_bytes(found.header, found.rows), found.next
 
     body, following = await look(request, book_id, call)
@@ -180,8 +192,8 @@ async def order_report_file(
     first_month: Month,
     last_month: FromQuery[str | None] = None,
 ) -> Response[bytes]:
-    def build(p: Principal, b: BankBook) -> Table:
-        return ORDERS.table(_order_report(p, b, first_month, last_month))
+    def build(p: Principal, b: BankBook, t: Text) -> Table:
+        return ORDERS.human(_order_report(p, b, first_month, last_month), t, b.zone)
 
     return await _download(
         request, book_id, f"orders-{first_month}-{last_month or first_month}", build
@@ -198,8 +210,8 @@ async def volunteer_board(
 async def volunteer_board_file(
     request: Request[Any, Any, Any], book_id: FromPath[str], month: Month, limit: BoardLimit = 10
 ) -> Response[bytes]:
-    def build(p: Principal, b: BankBook) -> Table:
-        return VOLUNTEER_BOARD.table(_board(p, b, month, limit))
+    def build(p: Principal, b: BankBook, t: Text) -> Table:
+        return VOLUNTEER_BOARD.human(_board(p, b, month, limit), t, b.zone)
 
     return await _download(request, book_id, f"volunteer-board-{month}", build)
 
@@ -214,8 +226,8 @@ async def wish_adoption(
 async def wish_adoption_file(
     request: Request[Any, Any, Any], book_id: FromPath[str], community: FromQuery[str | None] = None
 ) -> Response[bytes]:
-    def build(p: Principal, b: BankBook) -> Table:
-        return WISH_ADOPTION.table(_adoption(p, b, community))
+    def build(p: Principal, b: BankBook, t: Text) -> Table:
+        return WISH_ADOPTION.human(_adoption(p, b, community), t, b.zone)
 
     return await _download(request, book_id, f"wish-adoption-{community or 'all'}", build)
 
@@ -230,8 +242,8 @@ async def supply_demand_gap(
 async def supply_demand_gap_file(
     request: Request[Any, Any, Any], book_id: FromPath[str], week: FromQuery[date]
 ) -> Response[bytes]:
-    def build(p: Principal, b: BankBook) -> Table:
-        return SUPPLY_DEMAND_GAP.table(_gap(p, b, week))
+    def build(p: Principal, b: BankBook, t: Text) -> Table:
+        return SUPPLY_DEMAND_GAP.human(_gap(p, b, week), t, b.zone)
 
     return await _download(request, book_id, f"supply-demand-gap-{week.isoformat()}", build)
 
@@ -246,8 +258,8 @@ async def liability_forecast(
 async def liability_forecast_file(
     request: Request[Any, Any, Any], book_id: FromPath[str], years: Years = 10
 ) -> Response[bytes]:
-    def build(p: Principal, b: BankBook) -> Table:
-        return LIABILITY_FORECAST.table(_forecast(p, b, years))
+    def build(p: Principal, b: BankBook, t: Text) -> Table:
+        return LIABILITY_FORECAST.human(_forecast(p, b, years), t, b.zone)
 
     return await _download(request, book_id, f"liability-forecast-{years}y", build)
 
@@ -262,8 +274,8 @@ async def inactive_members(
 async def inactive_members_file(
     request: Request[Any, Any, Any], book_id: FromPath[str], days: Days = 90
 ) -> Response[bytes]:
-    def build(p: Principal, b: BankBook) -> Table:
-        return INACTIVE_MEMBERS.table(_inactive(p, b, days))
+    def build(p: Principal, b: BankBook, t: Text) -> Table:
+        return INACTIVE_MEMBERS.human(_inactive(p, b, days), t, b.zone)
 
     return await _download(request, book_id, f"inactive-members-{days}d", build)
 
@@ -274,10 +286,91 @@ async def passbook_file(
     member_id: FromPath[str],
     after: FromQuery[str | None] = None,
 ) -> Response[bytes]:
-    def build(p: Principal, b: BankBook) -> Table:
-        return _statement(p, b, member_id, after)
+    def build(p: Principal, b: BankBook, t: Text) -> Table:
+        return _statement(p, b, t, member_id, after)
 
     return await _download(request, book_id, f"passbook-{member_id}", build)
+
+
+# --- printed pages (timebank.printing) ------------------------------------------------------
+
+HTML_MEDIA_TYPE = "text/html"
+"""Litestar adds ``; charset=utf-8``."""
+PRINTED_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+"""A printed page loads nothing and runs nothing: its one style sheet is inline."""
+PRINTED = (
+    "A page to print: one self-contained A4 HTML document (no script, nothing fetched), in the"
+    " language ``Accept-Language`` prefers, times in the book's zone."
+)
+
+
+def _printed(
+    body: bytes, media_type: str, filename: str, *, inline: bool = False
+) -> Response[bytes]:
+    disposition = "inline" if inline else "attachment"
+    headers = {"Content-Disposition": f'{disposition}; filename="{filename}"'}
+    if media_type == HTML_MEDIA_TYPE:
+        headers["Content-Security-Policy"] = PRINTED_CSP
+    return Response(body, media_type=media_type, headers=headers)
+
+
+@get(
+    MEMBER + "/passbook.html",
+    tags=["statements"],
+    summary="A member's passbook (存折) to print (HTML)",
+    description=PRINTED
+    + " Names instead of ids, service dates, hours and minutes, and the balance after each"
+    " line, in order of service date; ``since`` and ``until`` (days, both included) choose"
+    " the service dates. Visible to whoever may see the member's passbook.",
+    media_type=HTML_MEDIA_TYPE,
+)
+async def passbook_page(
+    request: Request[Any, Any, Any],
+    book_id: FromPath[str],
+    member_id: FromPath[str],
+    since: FromQuery[date | None] = None,
+    until: FromQuery[date | None] = None,
+) -> Response[bytes]:
+    t = text(language(request))
+
+    def call(p: Principal, b: BankBook) -> bytes:
+        printed = b.statements.printable(member_id, since=since, until=until, actor=p.actor)
+        return printing.passbook_html(printed, t)
+
+    body = await look(request, book_id, call)
+    filename = f"{_safe(book_id)}-passbook-{_safe(member_id)}.html"
+    return _printed(body, HTML_MEDIA_TYPE, filename, inline=True)
+
+
+async def month_report_file(
+    request: Request[Any, Any, Any], book_id: FromPath[str], month: Month
+) -> Response[bytes]:
+    html = request.url.path.endswith(".html")
+    t = text(language(request))
+
+    def call(p: Principal, b: BankBook) -> bytes:
+        report = printing.month_report(b, month, actor=p.actor)
+        return printing.month_html(report, t) if html else printing.month_xlsx(report, t)
+
+    body = await look(request, book_id, call)
+    filename = f"{_safe(book_id)}-month-{_safe(month)}.{'html' if html else 'xlsx'}"
+    if html:
+        return _printed(body, HTML_MEDIA_TYPE, filename, inline=True)
+    return _printed(body, XLSX_MEDIA_TYPE, filename)
+
+
+MONTH_ROUTES = [
+    get(
+        f"{REPORTS}/month.{suffix}",
+        tags=["reports"],
+        summary=f"The month's report to print ({suffix.upper()})",
+        description=(PRINTED if suffix == "html" else "One A4 sheet.")
+        + " Each volunteer's services and hours in the month (the volunteer board), their"
+        " totals, and the month's service orders, overall and by category.",
+        media_type=media_type,
+    )(month_report_file)
+    for suffix, media_type in (("html", HTML_MEDIA_TYPE), ("xlsx", XLSX_MEDIA_TYPE))
+]
 
 
 ROUTES = [
@@ -306,4 +399,6 @@ ROUTES = [
         " where the next file starts. Visible to whoever may see the member.",
         tag="statements",
     ),
+    passbook_page,
+    *MONTH_ROUTES,
 ]
