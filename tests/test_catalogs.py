@@ -41,6 +41,7 @@ NAME_CONTEXTS = {
     "zone",
     "token",
     "deadline",
+    "status:wish_transition_not_allowed",
 }
 """Contexts whose msgids are codes: both languages name each of them."""
 
@@ -82,6 +83,22 @@ def test_every_code_named_in_one_language_is_named_in_the_other() -> None:
     assert names("zh") == names("en")
     for key in names("zh"):
         assert has_chinese(catalog("zh")[key]) or key[0] == "zone", key
+
+
+def test_a_wish_posted_is_published_and_a_credit_posted_is_booked() -> None:
+    zh = text("zh")
+    wish = zh.detail(
+        "wish_transition_not_allowed",
+        "micro-wish {wish_id!r} is {status}; it cannot be {action}",
+        {"wish_id": "w-1", "status": "posted", "action": "fulfilled"},
+    )
+    assert "当前为 已发布" in wish
+    credit = zh.detail(
+        "credit_not_pending",
+        "credit {credit_id!r} is {status}, not pending",
+        {"credit_id": "c-1", "status": "posted"},
+    )
+    assert "已入账" in credit
 
 
 def _sentences() -> list[tuple[str, int, str | None, str]]:
@@ -194,3 +211,12 @@ def test_a_phrase_with_values_is_translated_by_its_pattern() -> None:
         {"timezone": "Mars/Base"},
     )
     assert detail == "“Mars/Base” 不是有效的时区 (例如 Asia/Shanghai)"
+
+
+def test_every_presets_programme_is_named_in_chinese() -> None:
+    from timebank.community.presets import PRESETS
+
+    for make in PRESETS.values():
+        named = text("zh").translation("programme", make().name)
+        assert named is not None
+        assert has_chinese(named)

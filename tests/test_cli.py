@@ -620,9 +620,9 @@ def test_export_passbook_as_csv_starts_with_a_bom(demo_db: str, tmp_path: Path) 
     code, output = run(*args, "--ledger", "--format", "csv", "--out", str(out))
     assert code == 0, output
     data = out.read_bytes()
-    assert data.startswith(b"\xef\xbb\xbfsequence,recorded_at,account_id,delta_minutes")
+    assert data.startswith("\ufeffNo.,Recorded at (China Standard Time),Account,".encode())
     lines = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    assert [line["kind"] for line in lines] == ["service", "event", "gift"]
+    assert [line["Kind"] for line in lines] == ["Service", "Event", "Gift"]
 
 
 def test_export_report_as_xlsx_loads_in_a_spreadsheet(demo_db: str, tmp_path: Path) -> None:

@@ -155,7 +155,7 @@ def test_an_error_on_the_command_line_is_in_chinese(demo_db: str) -> None:
         main, ["--lang", "zh", "report", "orders", "--book", "nowhere", "--database", demo_db]
     )
     assert result.exit_code == 1
-    assert "账簿 “nowhere” 不存在" in result.output
+    assert "出错了: 账簿 “nowhere” 不存在" in result.output
 
 
 # --- the book's time --------------------------------------------------------------------------

@@ -211,9 +211,10 @@ def test_the_demo_reports_are_not_empty(database: str, tmp_path: Path) -> None:
 def test_a_statement_has_the_passbook_layout_everywhere(
     database: str, api: TestClient[Any], tmp_path: Path
 ) -> None:
+    """The ledger's lines (``--ledger``; the printed passbook has its own tests)."""
     header = english_header(tables.PASSBOOK)
     cli_csv, cli_xlsx = cli_files(
-        database, tmp_path, ["export", "passbook", "--member", PASSBOOK_MEMBER]
+        database, tmp_path, ["export", "passbook", "--member", PASSBOOK_MEMBER, "--ledger"]
     )
     api_csv, api_xlsx = api_files(api, f"members/{PASSBOOK_MEMBER}/passbook", {})
     assert cli_csv[0] == cli_xlsx[0] == api_csv[0] == api_xlsx[0] == header

@@ -93,7 +93,31 @@ DEADLINE_BATCHES_MAX = 1_000
 Cell = str | int | Decimal | date | datetime | None
 
 
-@click.group()
+class _Refusal(click.ClickException):
+    """A command's refusal, shown with its ``Error:`` in the run's language."""
+
+    def __init__(self, message: str, prefix: str) -> None:
+        super().__init__(message)
+        self.prefix = prefix
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"{self.prefix} {self.format_message()}", file=file or sys.stderr, err=True)
+
+
+class _Main(click.Group):
+    """The ``timebank`` group: a command's refusal says ``Error:`` in the run's language."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError:
+            raise  # click's own usage messages, with their usage line
+        except click.ClickException as error:
+            prefix = _t()("Error:")
+            raise _Refusal(error.format_message(), prefix) from error
+
+
+@click.group(cls=_Main)
 @click.option(
     "--lang",
     type=click.Choice(["zh", "en"]),
@@ -1282,8 +1306,8 @@ DAY = click.DateTime(formats=["%Y-%m-%d"])
 @click.option(
     "--ledger",
     is_flag=True,
-    help="The ledger's own columns instead (account ids, UTC times), one line per entry, "
-    "to reconcile with the journal (csv or xlsx).",
+    help="The ledger's own lines instead (account ids, transaction ids, recording times), one "
+    "per entry in ledger order, to reconcile with the journal (csv or xlsx).",
 )
 @OUT_OPTION
 def export_passbook(
@@ -1345,7 +1369,10 @@ def _export_ledger_passbook(
             cursor = page.next_cursor
             if cursor is None:
                 break
-    _write(PASSBOOK.table(entries, title=f"passbook {member_id}"), fmt, out)
+        zone = book.zone
+    t = _t()
+    title = t("Passbook of {member}, ledger lines", member=member_id)
+    _write(PASSBOOK.human(entries, t, zone, title=title), fmt, out)
 
 
 @export.command("month")

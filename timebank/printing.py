@@ -118,7 +118,9 @@ def _fact(t: Text, label: str, value: str) -> str:
 
 
 def _programme(t: Text, programme: str, book_id: str) -> str:
-    return t.pgettext("passbook", "{programme} (book {book})", programme=programme, book=book_id)
+    # A preset's name is named in the catalog; a programme's own name is shown as it is.
+    named = t.translation("programme", programme) or programme
+    return t.pgettext("passbook", "{programme} (book {book})", programme=named, book=book_id)
 
 
 class _Said:

@@ -190,7 +190,9 @@ CODE_COLUMNS: Mapping[str, str] = {
 def human_header(key: str, t: Text, zone: ZoneInfo) -> str:
     """A column's name; a time column's (``..._at``) names the zone its times are in."""
     name = t.name("column", key)
-    return f"{name} ({t.zone_name(zone)})" if key.endswith("_at") else name
+    if not key.endswith("_at"):
+        return name
+    return f"{name} ({t.translation('zone', zone.key) or zone.key})"  # 记账时间 (北京时间)
 
 
 def human_cell(value: Cell, context: str | None, t: Text, zone: ZoneInfo) -> Cell:

@@ -42,6 +42,7 @@ from timebank.community import (
     Role,
     Vetting,
 )
+from timebank.i18n import text
 from timebank.ledger import (
     Conflict,
     LedgerError,
@@ -221,7 +222,10 @@ def test_a_member_registering_someone_is_403_not_authorised(
     body = assert_problem(response)
     assert body["code"] == "actor_not_authorised"
     assert body["title"] == TITLES["actor_not_authorised"][1]
-    assert body["detail"] == ZH_DETAILS["actor_not_authorised"].format(**body["data"])
+    action = text("zh").phrase("action", body["data"]["action"])  # the action in Chinese too
+    assert action == "登记会员"
+    data = {**body["data"], "action": action}
+    assert body["detail"] == ZH_DETAILS["actor_not_authorised"].format(**data)
 
 
 @get("/test-only/raise/{code:str}", sync_to_thread=False)

@@ -914,7 +914,7 @@ def _check_verify(url: str, required: set[str]) -> None:
 
 
 def _check_command(url: str, required: set[str]) -> None:
-    result = CliRunner().invoke(main, ["verify", "--database", url])
+    result = CliRunner().invoke(main, ["--lang", "en", "verify", "--database", url])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert "Traceback" not in result.output
     assert result.exit_code in (0, 1), result.output

@@ -356,7 +356,7 @@ def test_the_command_reports_a_book_whose_row_was_removed(store: SqlStore) -> No
     _busy_book(store)
     _attack(store, ("DELETE FROM books",))
     url = store.engine.url.render_as_string(hide_password=False)
-    result = CliRunner().invoke(main, ["verify", "--database", url])
+    result = CliRunner().invoke(main, ["--lang", "en", "verify", "--database", url])
     assert result.exit_code == 1, result.output
     assert "centre: BROKEN row_invalid at sequence 8, table books:" in result.output
 
@@ -369,6 +369,6 @@ def test_the_command_names_the_sequence_and_table_of_an_unreadable_row(store: Sq
         ("DELETE FROM requests WHERE sequence = 5", "DELETE FROM transactions WHERE sequence = 5"),
     )
     url = store.engine.url.render_as_string(hide_password=False)
-    result = CliRunner().invoke(main, ["verify", "--database", url])
+    result = CliRunner().invoke(main, ["--lang", "en", "verify", "--database", url])
     assert result.exit_code == 1, result.output
     assert "centre: BROKEN row_invalid at sequence 5, table transactions:" in result.output

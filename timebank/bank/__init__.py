@@ -25,6 +25,7 @@ from timebank.bank.facade import (
 from timebank.bank.orders import (
     DeadlineRun,
 )
+from timebank.bank.passbook_print import PrintedLine, PrintedPassbook
 from timebank.bank.programme import (
     MinutesExpiry,
 )
@@ -66,6 +67,8 @@ __all__ = [
     "MinutesExpiry",
     "OrderReport",
     "OrderStats",
+    "PrintedLine",
+    "PrintedPassbook",
     "Programme",
     "Rate",
     "TimeBank",

@@ -165,7 +165,10 @@ class Text:
         for key, context in TRANSLATED_FIELDS.items():
             value = shown.get(key)
             if isinstance(value, str):
-                shown[key] = self.phrase(context, value)
+                # A code may read differently in one error (a wish "posted" is 已发布, a
+                # credit's 已入账): ``status:wish_transition_not_allowed`` comes first.
+                own = self._messages.get((f"{context}:{code}", value))
+                shown[key] = own if own is not None else self.phrase(context, value)
         return _filled(self._messages.get((code, template), template), template, shown)
 
     def phrase(self, context: str, value: str) -> str:
