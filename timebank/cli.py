@@ -18,9 +18,12 @@ a database; every other command refuses a path where there is none.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
+import re
 import secrets
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -104,14 +107,361 @@ class _Refusal(click.ClickException):
         click.echo(f"{self.prefix} {self.format_message()}", file=file or sys.stderr, err=True)
 
 
-class _Main(click.Group):
-    """The ``timebank`` group: a command's refusal says ``Error:`` in the run's language."""
+HELP = "help"
+"""The catalogs' context of help texts: a command's docstring, an option's help."""
+CLICK = "click"
+"""The catalogs' context of click's own usage messages (``Missing option {name}.``)."""
+_LANG_SEEN = "timebank.lang"
+"""Where the group keeps what ``--lang`` says before its options are parsed."""
+_CLOSING = set(",.:;!?)]\uff0c\u3002\u3001\uff1b\uff1a\uff1f\uff01\uff09\u300b\u300d\u201d\u2026")
+"""What a line does not start with: commas, full stops, closing brackets (full-width too)."""
+_OPENING = set("([\u201c\uff08\u300a\u300c")
+"""What a line does not end with: opening brackets and quotes."""
+
+
+def _language(ctx: click.Context | None) -> Text:
+    """The language of the run ``ctx`` belongs to: ``--lang``, ``$TIMEBANK_LANG``, the locale,
+    else Chinese."""
+    from timebank.i18n import environment_language, text
+
+    chosen = None
+    if ctx is not None:
+        root = ctx.find_root()
+        chosen = root.params.get("lang") or root.meta.get(_LANG_SEEN)
+    return text(chosen or environment_language())
+
+
+def _lang_in(args: Sequence[str]) -> str | None:
+    """What ``--lang`` says among the group's own options, read before they are parsed:
+    ``--help`` is handled first, and its page is then in the language asked for."""
+    from timebank.i18n import LANGUAGES
+
+    for at, arg in enumerate(args):
+        if arg == "--lang" and at + 1 < len(args):
+            value = args[at + 1]
+        elif arg.startswith("--lang="):
+            value = arg.partition("=")[2]
+        elif arg == "--" or not arg.startswith("-"):
+            return None  # the command: its options are its own
+        else:
+            continue
+        return value if value in LANGUAGES else None
+    return None
+
+
+def _width(text: str) -> int:
+    """Columns on screen: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pieces(text: str) -> list[tuple[str, bool]]:
+    """What a line may break between, and whether a space comes before each: words, and
+    each Chinese character, with punctuation kept beside what it closes or opens."""
+    pieces: list[tuple[str, bool]] = []
+    space = False
+    for c in text:
+        if c.isspace():
+            space = bool(pieces)
+            continue
+        if pieces and not space:
+            last, spaced = pieces[-1]
+            narrow = _width(c) == 1 and _width(last[-1]) == 1
+            if narrow or c in _CLOSING or last[-1] in _OPENING:
+                pieces[-1] = (last + c, spaced)
+                continue
+        pieces.append((c, space))
+        space = False
+    return pieces
+
+
+def _filled(text: str, width: int, first: str, rest: str) -> str:
+    """A paragraph wrapped to ``width`` columns, its first line after ``first``."""
+    lines: list[str] = []
+    line, empty = first, True
+    for piece, space in _pieces(text):
+        joined = f"{line}{' ' if space and not empty else ''}{piece}"
+        if not empty and _width(joined) > width:
+            lines.append(line)
+            line = rest + piece
+        else:
+            line = joined
+        empty = False
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def _wrapped(text: str, width: int, first: str = "", rest: str = "") -> str:
+    """Click's ``wrap_text`` (paragraphs kept, ``\\b`` ones as they are), by width on screen."""
+    paragraphs: list[tuple[int, bool, list[str]]] = []
+    for block in re.split(r"\n[ \t]*\n", text.expandtabs()):
+        lines = [line for line in block.split("\n") if line.strip()]
+        if not lines:
+            continue
+        indent = len(lines[0]) - len(lines[0].lstrip())
+        raw = lines[0].strip() == "\b"
+        body = lines[1:] if raw else [line.strip() for line in lines]
+        paragraphs.append((indent, raw, body if raw else [" ".join(body)]))
+    shown = []
+    for indent, raw, body in paragraphs:
+        extra = " " * indent
+        if raw:
+            shown.append("\n".join((first if at == 0 else rest) + extra + line
+                                   for at, line in enumerate(body)))  # fmt: skip
+        else:
+            shown.append(_filled(body[0], width, first + extra, rest + extra))
+    return "\n\n".join(shown)
+
+
+class _Formatter(click.HelpFormatter):
+    """Click's help layout; with ``wide`` (Chinese), text is wrapped by its width on screen,
+    where click counts a Chinese character as one column."""
+
+    wide = False
+
+    def write_text(self, text: str) -> None:
+        if not self.wide:
+            super().write_text(text)
+            return
+        indent = " " * self.current_indent
+        self.write(_wrapped(text, self.width, indent, indent))
+        self.write("\n")
+
+    def write_dl(
+        self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2
+    ) -> None:
+        rows = list(rows)
+        if not self.wide:
+            super().write_dl(rows, col_max, col_spacing)
+            return
+        first_col = min(max((_width(first) for first, _ in rows), default=0), col_max)
+        first_col += col_spacing
+        for first, second in rows:
+            self.write(f"{'':>{self.current_indent}}{first}")
+            if not second:
+                self.write("\n")
+                continue
+            if _width(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - _width(first)))
+            else:
+                self.write("\n" + " " * (first_col + self.current_indent))
+            lines = _wrapped(second, max(self.width - first_col - 2, 10)).splitlines()
+            self.write(f"{lines[0]}\n" if lines else "\n")
+            for line in lines[1:]:
+                self.write(f"{'':>{first_col + self.current_indent}}{line}\n")
+
+
+class _Context(click.Context):
+    formatter_class = _Formatter
+
+    def make_formatter(self) -> click.HelpFormatter:
+        formatter = super().make_formatter()
+        if isinstance(formatter, _Formatter):
+            formatter.wide = _language(self).lang == "zh"
+        return formatter
+
+
+def _translated_help(t: Text, english: str | None) -> str | None:
+    """A command's help in ``t``'s language (its English is the msgid), or None."""
+    if not english:
+        return None
+    return t.translation(HELP, inspect.cleandoc(english).partition("\f")[0])
+
+
+def _clipped(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` columns on screen, ending in ``...`` when cut."""
+    if _width(text) <= limit:
+        return text
+    kept = ""
+    for c in text:
+        if _width(kept + c) > limit - 3:
+            break
+        kept += c
+    return kept.rstrip("\uff0c\u3001\uff1b\uff1a,;: ") + "..."
+
+
+def _short_help(command: click.Command, t: Text, limit: int) -> str:
+    """A command's line in its group's list: the first sentence of its translated help."""
+    english = command.get_short_help_str(limit)
+    if t.lang == "en":
+        return english
+    if command.short_help:
+        return _translated_help(t, command.short_help) or english
+    translated = _translated_help(t, command.help)
+    if translated is None:
+        return english
+    first = translated.split("\n\n")[0].replace("\n", "")
+    sentence, stop, _ = first.partition("。")
+    return _clipped(sentence + stop, limit)
+
+
+def _help_record(param: click.Parameter, ctx: click.Context, t: Text) -> tuple[str, str] | None:
+    """An option's line: click's own in English; in another language, its help translated."""
+    record = param.get_help_record(ctx)
+    if record is None or t.lang == "en" or not isinstance(param, click.Option):
+        return record
+    shown = (t.translation(HELP, param.help) or param.help) if param.help else ""
+    extra = param.get_help_extra(ctx)
+    items = []
+    if "envvars" in extra:
+        items.append(t("env var: {var}", var=", ".join(extra["envvars"])))
+    if "default" in extra:
+        items.append(t("default: {default}", default=extra["default"]))
+    if "range" in extra:
+        items.append(extra["range"])
+    if "required" in extra:
+        items.append(t("required"))
+    if items:
+        joined = "; ".join(items)
+        shown = f"{shown}  [{joined}]" if shown else f"[{joined}]"
+    return record[0], shown
+
+
+class _Translated(click.Command):
+    """Help in the run's language, translated as it is formatted: a docstring or an
+    option's help is its own msgid under ``help``, and shows in English where the
+    catalog has no translation; click's headings and usage prefix are msgids too."""
+
+    context_class = _Context
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        t = _language(ctx)
+        pieces = [t.pgettext("usage", piece) for piece in self.collect_usage_pieces(ctx)]
+        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=t("Usage:") + " ")
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        translated = _translated_help(_language(ctx), self.help)
+        if translated is None or self.deprecated:
+            super().format_help_text(ctx, formatter)
+            return
+        formatter.write_paragraph()
+        with formatter.indentation():
+            formatter.write_text(translated)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        t = _language(ctx)
+        records = []
+        for param in self.get_params(ctx):
+            record = _help_record(param, ctx, t)
+            if record is not None and not isinstance(param, click.Argument):
+                records.append(record)
+        if records:
+            with formatter.section(t("Options")):
+                formatter.write_dl(records)
+
+
+class _Command(_Translated):
+    """A ``timebank`` command: its help in the run's language."""
+
+
+class _Group(_Translated, click.Group):
+    """A group of ``timebank`` commands (``db``, ``import``, ``export``): its help, and its
+    list of commands, in the run's language."""
+
+    command_class = _Command
+    group_class: type[click.Group] | type[type] | None = type  # its groups are _Groups
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_options(ctx, formatter)
+        self.format_commands(ctx, formatter)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        t = _language(ctx)
+        commands = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                commands.append((name, command))
+        if not commands:
+            return
+        limit = formatter.width - 6 - max(len(name) for name, _ in commands)
+        rows = [(name, _short_help(command, t, limit)) for name, command in commands]
+        with formatter.section(t("Commands")):
+            formatter.write_dl(rows)
+
+
+def _usage_message(error: click.UsageError, t: Text) -> str:
+    """Click's message in ``t``'s language where the catalog has its template, else click's."""
+    english = error.format_message()
+    if t.lang == "en":
+        return english
+    if isinstance(error, click.BadParameter) and not isinstance(error, click.MissingParameter):
+        said = t.phrase(CLICK, error.message)
+        prefix, suffix = "Invalid value for ", f": {error.message}"
+        if english.startswith(prefix) and english.endswith(suffix):
+            name = english[len(prefix) : -len(suffix)]
+            return t("Invalid value for {name}: {message}", name=name, message=said)
+        return t("Invalid value: {message}", message=said)
+    possibilities = getattr(error, "possibilities", None)
+    if possibilities:  # no such option or command, and the ones meant, maybe
+        named = ", ".join(repr(p) for p in sorted(possibilities))
+        if len(possibilities) == 1:
+            meant = t("Did you mean {possibility}?", possibility=named)
+        else:
+            meant = t("(Did you mean one of: {possibilities}?)", possibilities=named)
+        said = t.phrase(CLICK, error.message)
+        return f"{said}{'' if _width(said[-1:]) == 2 else ' '}{meant}"
+    return t.phrase(CLICK, english)
+
+
+class _UsageError(click.UsageError):
+    """Click's usage error in the run's language: the usage line, the hint, ``Error:``."""
+
+    def __init__(self, error: click.UsageError, t: Text) -> None:
+        super().__init__(_usage_message(error, t), error.ctx)
+        self.language = t
+
+    def show(self, file: Any = None) -> None:
+        t, ctx = self.language, self.ctx
+        if ctx is not None:
+            hint = ""
+            if ctx.command.get_help_option(ctx) is not None:
+                option = max(ctx.command.get_help_option_names(ctx), key=len)
+                said = t("Try '{command} {option}' for help.", command=ctx.command_path,
+                         option=option)  # fmt: skip
+                hint = f"{said}\n"
+            click.echo(f"{ctx.get_usage()}\n{hint}", file=file, err=True, color=ctx.color)
+        color = ctx.color if ctx is not None else None
+        click.echo(f"{t('Error:')} {self.format_message()}", file=file, err=True, color=color)
+
+
+def _said_usage(error: click.UsageError, t: Text) -> click.UsageError:
+    """A usage error click shows its usual way, to be shown in ``t``'s language."""
+    if isinstance(error, _UsageError) or type(error).show is not click.UsageError.show:
+        return error  # said already, or shown its own way (no arguments: the help)
+    return _UsageError(error, t)
+
+
+class _Main(_Group):
+    """The ``timebank`` group: usage errors, and a command's refusal, say ``Error:`` in
+    the run's language."""
+
+    group_class = _Group
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as error:  # the group's own options
+            from timebank.i18n import environment_language, text
+
+            found = _lang_in(args) or environment_language()
+            t = _language(error.ctx) if error.ctx is not None else text(found)
+            raise _said_usage(error, t) from error
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[_LANG_SEEN] = _lang_in(args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except click.UsageError:
-            raise  # click's own usage messages, with their usage line
+        except click.UsageError as error:  # with its usage line
+            raise _said_usage(error, _language(error.ctx or ctx)) from error
         except click.ClickException as error:
             prefix = _t()("Error:")
             raise _Refusal(error.format_message(), prefix) from error
@@ -130,11 +480,7 @@ def main(lang: str | None) -> None:
 
 def _t() -> Text:
     """The language of this run: ``--lang``, ``$TIMEBANK_LANG``, the locale, else Chinese."""
-    from timebank.i18n import environment_language, text
-
-    context = click.get_current_context(silent=True)
-    chosen = context.find_root().params.get("lang") if context is not None else None
-    return text(chosen or environment_language())
+    return _language(click.get_current_context(silent=True))
 
 
 @contextmanager
