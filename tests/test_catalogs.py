@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import timebank
+from tests.human import has_chinese
 from timebank.i18n import LOCALE_DIR, catalog, language_of, negotiate, placeholders, text
 
 SOURCE = Path(timebank.__file__).parent
@@ -44,10 +45,6 @@ NAME_CONTEXTS = {
     "status:wish_transition_not_allowed",
 }
 """Contexts whose msgids are codes: both languages name each of them."""
-
-
-def has_chinese(value: str) -> bool:
-    return any("\u4e00" <= c <= "\u9fff" for c in value)
 
 
 @pytest.mark.parametrize("path", PO_FILES, ids=lambda p: f"{p.parent.parent.name}/{p.name}")

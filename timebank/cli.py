@@ -99,12 +99,12 @@ Cell = str | int | Decimal | date | datetime | None
 class _Refusal(click.ClickException):
     """A command's refusal, shown with its ``Error:`` in the run's language."""
 
-    def __init__(self, message: str, prefix: str) -> None:
+    def __init__(self, message: str, t: Text) -> None:
         super().__init__(message)
-        self.prefix = prefix
+        self.language = t
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"{self.prefix} {self.format_message()}", file=file or sys.stderr, err=True)
+        click.echo(f"{self.language('Error:')} {self.format_message()}", file=file, err=True)
 
 
 HELP = "help"
@@ -463,8 +463,7 @@ class _Main(_Group):
         except click.UsageError as error:  # with its usage line
             raise _said_usage(error, _language(error.ctx or ctx)) from error
         except click.ClickException as error:
-            prefix = _t()("Error:")
-            raise _Refusal(error.format_message(), prefix) from error
+            raise _Refusal(error.format_message(), _language(ctx)) from error
 
 
 @click.group(cls=_Main)

@@ -31,6 +31,7 @@ import timebank.ledger.errors as ledger_errors
 import timebank.store.errors as store_errors
 from tests.api.catalogs import TITLES, ZH_DETAILS
 from tests.api.conftest import SECRET, Tokens
+from tests.human import has_chinese
 from timebank.api import ApiSettings, create_app, issue_token
 from timebank.api.problems import _HTTP_CODES
 from timebank.bank import SYSTEM, BankBook, TimeBank
@@ -99,10 +100,6 @@ def sample(cls: type[LedgerError]) -> LedgerError:
 
 def data_of(error: LedgerError) -> dict[str, Any]:
     return {key: value for key, value in error.to_dict().items() if key != "code"}
-
-
-def has_chinese(text: str) -> bool:
-    return re.search(r"[\u4e00-\u9fff]", text) is not None
 
 
 def assert_problem(response: Any) -> dict[str, Any]:

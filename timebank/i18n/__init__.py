@@ -99,8 +99,8 @@ def negotiate(header: str | None, default: str = DEFAULT_LANGUAGE) -> str:
                 q = float(params.strip()[2:])
             except ValueError:
                 q = 0.0
-        primary = tag.strip().lower().replace("_", "-").split("-")[0]
-        if primary in LANGUAGES and q > best_q:
+        primary = language_of(tag)
+        if primary is not None and q > best_q:
             best, best_q = primary, q
     return best
 
